@@ -1,0 +1,1 @@
+"""hsmd: a Thales payShield-compatible HSM server."""

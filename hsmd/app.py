@@ -1,0 +1,137 @@
+"""The running unit: configuration in, a serving hsmd out, until SIGTERM.
+
+Start-up order matters to systemd: READY=1 is sent only once every plugin is
+loaded and the socket listens. SIGHUP reloads the plugin directory (unchanged
+files keep their live instances) and swaps the set between two requests;
+SIGTERM/SIGINT stop accepting, answer everything already received, and exit 0.
+"""
+
+from __future__ import annotations
+
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+import trio
+
+from hsmd import systemd
+from hsmd.config import Config
+from hsmd.dispatch import Dispatcher
+from hsmd.host import TEST_LMK, Host, LmkSet
+from hsmd.host.lmk_file import LmkFileError, load_lmk_file
+from hsmd.runtime import CONTRACT_VERSION, Limits, Plugin, Runtime
+from hsmd.server import Limits as ServerLimits
+from hsmd.server import Server
+
+log = structlog.get_logger("hsmd")
+
+
+class StartupError(Exception):
+    """The unit cannot start; the message is one line for the operator."""
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    command: str
+    version: str
+    contract: str
+    status: str
+    path: str
+
+
+def build_host(config: Config) -> Host:
+    if config.hsm.lmk_file is None:
+        lmk = TEST_LMK
+    else:
+        try:
+            lmk = load_lmk_file(config.hsm.lmk_file)
+        except LmkFileError as exc:
+            raise StartupError(f"hsm.lmk_file: {exc}") from exc
+    return Host(LmkSet({0: lmk}), config.hsm.firmware_number)
+
+
+def runtime_limits(config: Config) -> Limits:
+    p = config.plugins
+    return Limits(fuel=p.fuel, deadline_ms=p.deadline_ms, memory_bytes=p.memory_mb * 1024 * 1024, recycle_after=p.recycle_after)
+
+
+def server_limits(config: Config) -> ServerLimits:
+    s = config.server
+    return ServerLimits(
+        max_connections=s.max_connections, idle_timeout=s.idle_timeout, frame_timeout=s.frame_timeout, max_in_flight=s.max_in_flight
+    )
+
+
+def _close_all(plugins: dict[str, Plugin]) -> None:
+    for plugin in plugins.values():
+        plugin.close()
+
+
+async def _reload(runtime: Runtime, dispatcher: Dispatcher, directory: Path) -> None:
+    systemd.reloading()
+    current = dispatcher.plugins
+    # Compiling a changed plugin takes seconds: off the event loop, which keeps serving meanwhile.
+    fresh, refusals = await trio.to_thread.run_sync(lambda: runtime.load_dir(directory, reuse=current))
+    old = dispatcher.swap(fresh)
+    _close_all({cmd: p for cmd, p in old.items() if fresh.get(cmd) is not p})
+    log.info("plugins reloaded", loaded=sorted(fresh), refused=len(refusals))
+    systemd.ready(f"serving {len(fresh)} plugins")
+
+
+async def run(config: Config, *, task_status: trio.TaskStatus[list[tuple[str, int]]] = trio.TASK_STATUS_IGNORED) -> int:
+    host = build_host(config)
+    if host.lmks.any_test:
+        log.warning("TEST LMK LOADED: this unit's keys are public; never use it with live keys or cards", source="built-in public test LMK")
+    with Runtime(host, runtime_limits(config), config.plugins.cache_dir) as runtime:
+        plugins, refusals = await trio.to_thread.run_sync(runtime.load_dir, config.plugins.dir)
+        if not plugins:
+            log.warning("no plugins loaded: every command will answer 68", dir=str(config.plugins.dir), refused=len(refusals))
+        dispatcher = Dispatcher(runtime, plugins)
+        server = Server(dispatcher, header_len=config.server.header_len, limits=server_limits(config))
+        try:
+            async with trio.open_nursery() as nursery:
+                bound = await nursery.start(server.serve, config.server.host, config.server.port)
+                log.info("listening", addresses=[f"{h}:{p}" for h, p in bound], plugins=sorted(plugins), contract=CONTRACT_VERSION)
+                systemd.ready(f"serving {len(plugins)} plugins")
+                task_status.started(bound)
+                nursery.start_soon(_signals, server, runtime, dispatcher, config.plugins.dir, nursery.cancel_scope)
+        finally:
+            _close_all(dispatcher.plugins)
+    log.info("hsmd exited", code=0)
+    return 0
+
+
+async def _signals(server: Server, runtime: Runtime, dispatcher: Dispatcher, directory: Path, scope: trio.CancelScope) -> None:
+    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
+        async for signum in signals:
+            if signum == signal.SIGHUP:
+                await _reload(runtime, dispatcher, directory)
+                continue
+            log.info("stopping", signal=signal.Signals(signum).name, in_flight=server.in_flight)
+            systemd.stopping()
+            server.shutdown()  # serve() returns once every received frame is answered; the nursery then ends
+            return
+
+
+def serve(config: Config) -> int:
+    """Entry point of `hsmd serve`."""
+    try:
+        return trio.run(run, config)
+    except StartupError as exc:
+        log.error("cannot start", reason=str(exc))
+        return 1
+    except OSError as exc:
+        log.error("cannot listen", host=config.server.host, port=config.server.port, reason=exc.strerror or str(exc))
+        return 1
+
+
+def list_plugins(config: Config) -> list[PluginInfo]:
+    """Entry point of `hsmd plugins list`: load every plugin as serve would, report each."""
+    host = Host(LmkSet({0: TEST_LMK}), config.hsm.firmware_number)
+    with Runtime(host, runtime_limits(config), config.plugins.cache_dir) as runtime:
+        plugins, refusals = runtime.load_dir(config.plugins.dir)
+        infos = [PluginInfo(p.command, p.meta.version, p.contract, "ok", str(p.path)) for p in plugins.values()]
+        infos += [PluginInfo(r.path.stem, "-", "-", f"refused: {r.reason}", str(r.path)) for r in refusals]
+        _close_all(plugins)
+    return sorted(infos, key=lambda info: info.command)

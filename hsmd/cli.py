@@ -1,0 +1,199 @@
+"""The ``hsmd`` command line: ``serve`` and ``plugins list``.
+
+Configuration comes from ``--config`` (else ``./hsmd.toml`` if present, else built-in
+defaults), then ``HSMD_*`` environment variables, then the flags given here. The server
+itself lives in ``hsmd.app``, imported only when a subcommand needs it so that ``--help``
+and config errors stay fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.metadata
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol, TextIO, cast
+
+from hsmd.config import Config, ConfigError, load_config
+from hsmd.logging import configure_logging
+
+__all__ = ["PluginInfo", "main"]
+
+DEFAULT_CONFIG = Path("hsmd.toml")
+
+EXIT_CONFIG_ERROR = 2  # same as argparse's usage errors: the invocation is wrong
+
+
+class PluginInfo(Protocol):
+    """What ``plugins list`` needs of ``hsmd.app.PluginInfo`` (read-only fields)."""
+
+    @property
+    def command(self) -> str: ...
+    @property
+    def version(self) -> str: ...
+    @property
+    def contract(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+
+
+class _App(Protocol):
+    """The contract of ``hsmd.app``, typed here so this module does not import it."""
+
+    def serve(self, config: Config) -> int: ...
+    def list_plugins(self, config: Config) -> Sequence[PluginInfo]: ...
+
+
+def _app() -> _App:
+    return cast("_App", importlib.import_module("hsmd.app"))
+
+
+# (flag, dotted config key, help) for every flag that overrides a config key.
+_SERVE_FLAGS = (
+    ("--host", "server.host", "address to listen on"),
+    ("--port", "server.port", "TCP port to listen on"),
+    ("--header-len", "server.header_len", "length of the echoed message header"),
+    ("--plugins-dir", "plugins.dir", "directory of plugin components"),
+    ("--log-format", "logging.format", "console or json"),
+    ("--log-level", "logging.level", "debug, info, warning or error"),
+)
+_PLUGINS_FLAGS = tuple(f for f in _SERVE_FLAGS if f[1] == "plugins.dir")
+
+_EPILOG = """\
+examples:
+  hsmd serve                              serve with ./hsmd.toml or the defaults
+  hsmd --config /etc/hsmd/hsmd.toml serve --port 1600 --log-format json
+  HSMD_SERVER_PORT=1600 hsmd serve        any key as HSMD_<SECTION>_<KEY>
+  hsmd plugins list --json                the loaded commands and why any was refused
+
+precedence: config file < HSMD_* environment variables < command-line flags.
+"""
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("hsmd")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def _add_config_flag(parser: argparse.ArgumentParser, *, default: object) -> None:
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        type=Path,
+        default=default,
+        help="TOML configuration file (default: ./hsmd.toml if it exists, else built-in defaults)",
+    )
+
+
+def _add_override_flags(parser: argparse.ArgumentParser, flags: Sequence[tuple[str, str, str]]) -> None:
+    group = parser.add_argument_group("configuration overrides")
+    for flag, key, text in flags:
+        # Values stay text: config validation parses them and names the flag on error.
+        group.add_argument(
+            flag,
+            dest=key,
+            metavar="VALUE",
+            default=argparse.SUPPRESS,
+            help=f"{text} ({key})",
+        )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (public so tests and docs can inspect it)."""
+    parser = argparse.ArgumentParser(
+        prog="hsmd",
+        description="A Thales payShield-compatible HSM server whose host commands are WebAssembly plugins.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_config_flag(parser, default=None)
+    parser.add_argument("--version", action="version", version=f"hsmd {_version()}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    serve = commands.add_parser(
+        "serve",
+        help="run the HSM server",
+        description="Listen for payShield host commands over TCP until SIGTERM/SIGINT; SIGHUP reloads the plugins.",
+    )
+    # Also accepted after the subcommand (`hsmd serve --config X`); SUPPRESS keeps a
+    # global --config given before it.
+    _add_config_flag(serve, default=argparse.SUPPRESS)
+    _add_override_flags(serve, _SERVE_FLAGS)
+
+    plugins = commands.add_parser(
+        "plugins",
+        help="inspect plugins",
+        description="Inspect the host-command plugins.",
+    )
+    plugin_commands = plugins.add_subparsers(dest="plugins_command", metavar="COMMAND", required=True)
+    listing = plugin_commands.add_parser(
+        "list",
+        help="list plugins and whether they load",
+        description="List each plugin found in plugins.dir: command code, version, "
+        "contract (WIT) version, status (ok or why it was refused) and path.",
+    )
+    _add_config_flag(listing, default=argparse.SUPPRESS)
+    _add_override_flags(listing, _PLUGINS_FLAGS)
+    listing.add_argument("--json", action="store_true", help="print a JSON array")
+    return parser
+
+
+def _load(args: argparse.Namespace, flags: Sequence[tuple[str, str, str]]) -> Config:
+    path: Path | None = args.config
+    if path is None and DEFAULT_CONFIG.is_file():
+        path = DEFAULT_CONFIG
+    given = vars(args)
+    overrides = {key: given[key] for _, key, _ in flags if key in given}
+    sources = {key: flag for flag, key, _ in flags}
+    config = load_config(path, os.environ, overrides, override_sources=sources)
+    configure_logging(config.logging.format, config.logging.level)
+    return config
+
+
+def _print_table(infos: Sequence[PluginInfo], out: TextIO) -> None:
+    header = ("COMMAND", "VERSION", "CONTRACT", "STATUS", "PATH")
+    rows = [header] + [(i.command, i.version, i.contract, i.status, i.path) for i in infos]
+    widths = [max(len(row[c]) for row in rows) for c in range(len(header) - 1)]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        out.write("  ".join([*cells, row[-1]]) + "\n")
+
+
+def _plugins_list(args: argparse.Namespace) -> int:
+    config = _load(args, _PLUGINS_FLAGS)
+    infos = _app().list_plugins(config)
+    if args.json:
+        fields = ("command", "version", "contract", "status", "path")
+        rows = [{name: getattr(info, name) for name in fields} for info in infos]
+        json.dump(rows, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    elif infos:
+        _print_table(infos, sys.stdout)
+    else:
+        print(f"no plugins in {config.plugins.dir}", file=sys.stderr)
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    config = _load(args, _SERVE_FLAGS)
+    return _app().serve(config)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the process exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "serve":
+            return _serve(args)
+        return _plugins_list(args)
+    except ConfigError as e:
+        print(f"hsmd: config error: {e}", file=sys.stderr)
+        return EXIT_CONFIG_ERROR

@@ -1,0 +1,320 @@
+"""Typed server configuration: TOML file, then environment, then command-line flags.
+
+Precedence is file < env < flags: each layer is validated on its own (a bad value is an
+error even if a later layer would override it, so typos never hide) and then applied on
+top of the built-in defaults.
+
+- File: ``[section]`` tables with ``key = value``; unknown sections and keys are errors.
+- Environment: ``HSMD_<SECTION>_<KEY>`` in upper case, e.g. ``HSMD_SERVER_PORT=1600``;
+  the text is parsed to the field's type. ``HSMD_*`` variables that do not start with a
+  known section are ignored (they may belong to something else); an unknown key inside a
+  known section is an error.
+- Flags: a mapping of dotted keys, ``{"server.port": 1600}``; values may be typed or text.
+
+Every failure is a `ConfigError` whose ``str()`` is one line naming the key and where the
+value came from, e.g. ``server.port: must be an integer from 1 to 65535, got "abc" (from
+HSMD_SERVER_PORT)``. Relative paths are kept as given, i.e. relative to the server's
+working directory.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+__all__ = [
+    "Config",
+    "ConfigError",
+    "HsmConfig",
+    "LoggingConfig",
+    "PluginsConfig",
+    "ServerConfig",
+    "load_config",
+]
+
+LogFormat = Literal["console", "json"]
+LogLevel = Literal["debug", "info", "warning", "error"]
+
+
+class ConfigError(Exception):
+    """A configuration value is unusable; ``str()`` is one line for the operator."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 1500
+    header_len: int = 4
+    max_connections: int = 256
+    idle_timeout: float = 300.0
+    frame_timeout: float = 5.0
+    max_in_flight: int = 32
+
+
+@dataclass(frozen=True, slots=True)
+class HsmConfig:
+    firmware_number: str = "0007-E000"
+    # None means the built-in public test LMK (written as "" in the file).
+    lmk_file: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PluginsConfig:
+    dir: Path = Path("build/plugins")
+    cache_dir: Path = Path("build/cache")
+    fuel: int = 50_000_000
+    deadline_ms: int = 1000
+    memory_mb: int = 64
+    recycle_after: int = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class LoggingConfig:
+    format: LogFormat = "console"
+    level: LogLevel = "info"
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    server: ServerConfig = field(default_factory=ServerConfig)
+    hsm: HsmConfig = field(default_factory=HsmConfig)
+    plugins: PluginsConfig = field(default_factory=PluginsConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
+
+
+class _Invalid(Exception):
+    """Raised by a rule's parser; turned into a `ConfigError` with key and source."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    must: str  # completes "<key>: must be ..."
+    parse: Callable[[object, bool], object]  # (raw, raw_is_text) -> typed value
+
+
+def _int_rule(lo: int, hi: int | None = None) -> _Rule:
+    must = f"an integer from {lo} to {hi}" if hi is not None else f"an integer of at least {lo}"
+
+    def parse(raw: object, text: bool) -> object:
+        if text and isinstance(raw, str):
+            stripped = raw.strip()
+            try:
+                # isascii: int() would otherwise accept non-ASCII digits such as "١".
+                raw = int(stripped) if stripped.isascii() else None
+            except ValueError:
+                raise _Invalid from None
+        # bool is an int subclass; `port = true` in TOML is a mistake, not 1.
+        if not isinstance(raw, int) or isinstance(raw, bool):
+            raise _Invalid
+        if raw < lo or (hi is not None and raw > hi):
+            raise _Invalid
+        return raw
+
+    return _Rule(must, parse)
+
+
+def _positive_float_rule() -> _Rule:
+    def parse(raw: object, text: bool) -> object:
+        if text and isinstance(raw, str):
+            try:
+                raw = float(raw.strip())
+            except ValueError:
+                raise _Invalid from None
+        if not isinstance(raw, (int, float)) or isinstance(raw, bool):
+            raise _Invalid
+        value = float(raw)
+        if not math.isfinite(value) or value <= 0:
+            raise _Invalid
+        return value
+
+    return _Rule("a number greater than 0", parse)
+
+
+def _choice_rule(*choices: str) -> _Rule:
+    def parse(raw: object, text: bool) -> object:
+        # Case-insensitive so HSMD_LOGGING_LEVEL=INFO works; stored lower-case.
+        if not isinstance(raw, str) or raw.strip().lower() not in choices:
+            raise _Invalid
+        return raw.strip().lower()
+
+    return _Rule("one of " + ", ".join(f'"{c}"' for c in choices), parse)
+
+
+def _string_rule(must: str, ok: Callable[[str], bool]) -> _Rule:
+    def parse(raw: object, text: bool) -> object:
+        if not isinstance(raw, str) or not ok(raw):
+            raise _Invalid
+        return raw
+
+    return _Rule(must, parse)
+
+
+def _path_rule(*, empty_means_none: bool = False) -> _Rule:
+    def parse(raw: object, text: bool) -> object:
+        if isinstance(raw, Path):
+            raw = str(raw)
+        if not isinstance(raw, str) or "\0" in raw:
+            raise _Invalid
+        if raw == "":
+            if empty_means_none:
+                return None
+            raise _Invalid
+        return Path(raw)
+
+    must = 'a path, or "" for the built-in default' if empty_means_none else "a non-empty path"
+    return _Rule(must, parse)
+
+
+def _is_host(value: str) -> bool:
+    return bool(value) and not any(c.isspace() for c in value)
+
+
+def _is_firmware_number(value: str) -> bool:
+    # The NC response carries exactly 9 characters; printable ASCII keeps the frame ASCII.
+    return len(value) == 9 and all(" " <= c <= "~" for c in value)
+
+
+_RULES: dict[str, dict[str, _Rule]] = {
+    "server": {
+        "host": _string_rule("a non-empty host name or address without spaces", _is_host),
+        "port": _int_rule(1, 65535),
+        "header_len": _int_rule(0, 32),
+        "max_connections": _int_rule(1),
+        "idle_timeout": _positive_float_rule(),
+        "frame_timeout": _positive_float_rule(),
+        "max_in_flight": _int_rule(1),
+    },
+    "hsm": {
+        "firmware_number": _string_rule("exactly 9 printable ASCII characters", _is_firmware_number),
+        "lmk_file": _path_rule(empty_means_none=True),
+    },
+    "plugins": {
+        "dir": _path_rule(),
+        "cache_dir": _path_rule(),
+        "fuel": _int_rule(1),
+        "deadline_ms": _int_rule(1),
+        "memory_mb": _int_rule(16),
+        "recycle_after": _int_rule(1),
+    },
+    "logging": {
+        "format": _choice_rule("console", "json"),
+        "level": _choice_rule("debug", "info", "warning", "error"),
+    },
+}
+
+_ENV_PREFIX = "HSMD_"
+
+Values = dict[str, dict[str, Any]]
+
+
+def _show(value: object) -> str:
+    """Render an offending value on one line, TOML-like, shortened if long."""
+    try:
+        shown = json.dumps(value, default=str, ensure_ascii=True)
+    except (TypeError, ValueError):
+        shown = repr(value)
+    return shown if len(shown) <= 60 else shown[:57] + "..."
+
+
+def _unknown_key(section: str, key: str, source: str) -> ConfigError:
+    hint = difflib.get_close_matches(key, _RULES[section], n=1)
+    suffix = f'; did you mean "{hint[0]}"?' if hint else ""
+    return ConfigError(f"{section}.{key}: unknown key (from {source}){suffix}")
+
+
+def _set(values: Values, section: str, key: str, raw: object, text: bool, source: str) -> None:
+    rule = _RULES[section][key]
+    try:
+        values[section][key] = rule.parse(raw, text)
+    except _Invalid:
+        raise ConfigError(f"{section}.{key}: must be {rule.must}, got {_show(raw)} (from {source})") from None
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path}: not found") from None
+    except tomllib.TOMLDecodeError as e:
+        message = " ".join(str(e).split())
+        raise ConfigError(f"config file {path}: invalid TOML: {message}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {path}: invalid TOML: not UTF-8 text") from None
+    except OSError as e:
+        raise ConfigError(f"config file {path}: cannot read: {e.strerror or e}") from None
+
+
+def _apply_file(values: Values, path: Path) -> None:
+    source = str(path)
+    for section, table in _read_file(path).items():
+        if section not in _RULES:
+            hint = difflib.get_close_matches(section, _RULES, n=1)
+            suffix = f'; did you mean "[{hint[0]}]"?' if hint else ""
+            raise ConfigError(f"{section}: unknown section (from {source}){suffix}")
+        if not isinstance(table, dict):
+            raise ConfigError(f"{section}: must be a table, got {_show(table)} (from {source})")
+        for key, raw in table.items():
+            if key not in _RULES[section]:
+                raise _unknown_key(section, key, source)
+            _set(values, section, key, raw, False, source)
+
+
+def _apply_env(values: Values, env: Mapping[str, str]) -> None:
+    # Sorted so that, with several bad variables, the reported one is deterministic.
+    for name in sorted(env):
+        if not name.startswith(_ENV_PREFIX):
+            continue
+        rest = name[len(_ENV_PREFIX) :]
+        for section, rules in _RULES.items():
+            prefix = section.upper() + "_"
+            if rest.startswith(prefix):
+                key = rest[len(prefix) :].lower()
+                if key not in rules:
+                    raise _unknown_key(section, key, name)
+                _set(values, section, key, env[name], True, name)
+                break
+
+
+def _apply_overrides(values: Values, overrides: Mapping[str, object], sources: Mapping[str, str]) -> None:
+    for dotted, raw in overrides.items():
+        source = sources.get(dotted, "command line")
+        section, _, key = dotted.partition(".")
+        if section not in _RULES:
+            raise ConfigError(f"{dotted}: unknown section (from {source})")
+        if key not in _RULES[section]:
+            raise _unknown_key(section, key, source)
+        _set(values, section, key, raw, isinstance(raw, str), source)
+
+
+def load_config(
+    path: Path | None,
+    env: Mapping[str, str],
+    overrides: Mapping[str, object],
+    *,
+    override_sources: Mapping[str, str] | None = None,
+) -> Config:
+    """Build the configuration: defaults, then *path*, then *env*, then *overrides*.
+
+    *path* None means no file. *override_sources* optionally names where each dotted
+    override came from (e.g. ``{"server.port": "--port"}``) for error messages.
+    Raises `ConfigError` on the first bad value.
+    """
+    values: Values = {section: {} for section in _RULES}
+    if path is not None:
+        _apply_file(values, path)
+    _apply_env(values, env)
+    _apply_overrides(values, overrides, override_sources or {})
+    default = Config()
+    return Config(
+        server=replace(default.server, **values["server"]),
+        hsm=replace(default.hsm, **values["hsm"]),
+        plugins=replace(default.plugins, **values["plugins"]),
+        logging=replace(default.logging, **values["logging"]),
+    )

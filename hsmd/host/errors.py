@@ -1,0 +1,17 @@
+"""The one error type the host raises towards a plugin."""
+
+from __future__ import annotations
+
+
+class HostError(Exception):
+    """A refusal with the payShield error code the plugin should answer.
+
+    `reason` goes to the log (through redaction), never to the client.
+    """
+
+    def __init__(self, code: str, reason: str) -> None:
+        if len(code) != 2:
+            raise ValueError(f"payShield error codes are two characters, got {code!r}")
+        super().__init__(f"{code}: {reason}")
+        self.code = code
+        self.reason = reason

@@ -1,0 +1,52 @@
+"""LMK files: how an operator gives the host its LMKs.
+
+Format (text, UTF-8): one LMK pair per line, 20 lines, in order 00-01 … 38-39,
+each 32 hex characters, optionally preceded by its pair name:
+
+    # comments and blank lines are ignored
+    00-01 01010101010101017902CD1FD36EF8BA
+    02-03 20202020202020203131313131313131
+    …
+
+The file holds the unit's most sensitive secret, so it is refused when other
+users may read it (mode must not grant any permission to "others").
+"""
+
+from __future__ import annotations
+
+import re
+import stat
+from pathlib import Path
+
+from hsmd.host.lmk import Lmk
+
+_LINE = re.compile(r"^(?:(?P<name>\d\d-\d\d)\s+)?(?P<hex>[0-9A-Fa-f]{32})$")
+
+
+class LmkFileError(Exception):
+    """The file is unusable; the message names the file and the line."""
+
+
+def load_lmk_file(path: Path) -> Lmk:
+    try:
+        mode = path.stat().st_mode
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise LmkFileError(f"{path}: cannot read: {exc.strerror}") from exc
+    if mode & (stat.S_IROTH | stat.S_IWOTH | stat.S_IXOTH):
+        raise LmkFileError(f"{path}: readable by other users (mode {stat.filemode(mode)}); chmod o-rwx it")
+    pairs: list[str] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        match = _LINE.match(line)
+        if not match:
+            raise LmkFileError(f"{path}:{number}: expected [NN-NN] and 32 hex characters")
+        expected = f"{2 * len(pairs):02d}-{2 * len(pairs) + 1:02d}"
+        if match["name"] and match["name"] != expected:
+            raise LmkFileError(f"{path}:{number}: pair {match['name']} out of order, expected {expected}")
+        pairs.append(match["hex"])
+    if len(pairs) != 20:
+        raise LmkFileError(f"{path}: {len(pairs)} LMK pairs, a variant LMK has 20")
+    return Lmk.from_hex(pairs)

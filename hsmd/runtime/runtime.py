@@ -1,0 +1,169 @@
+"""The plugin runtime: one wasmtime engine, the host imports, the loaded plugins.
+
+Loading refuses, with one log line each, a file that does not compile, was
+built against another contract major version, or whose metadata names a
+command other than its file name; the other plugins load regardless.
+
+The wall-clock deadline is wasmtime's epoch: a ticker thread bumps the
+engine's epoch every TICK_SECONDS and each call may run `deadline_ms` worth of
+ticks. It has to be a thread because the guest runs on the trio thread, which
+cannot tick while it is inside wasm; the thread is owned by the Runtime and
+joined by `close()`.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import structlog
+import wasmtime
+from wasmtime.component import Linker
+
+from hsmd.host import Host, RequestScope
+from hsmd.runtime import abi, cache, contract
+from hsmd.runtime.imports import CallState, bind
+from hsmd.runtime.plugin import GuestError, Instance, Limits, Plugin, PluginFault
+
+TICK_SECONDS: Final = 0.01
+log = structlog.get_logger("hsmd.runtime")
+
+
+class PluginRefused(Exception):
+    """This file will not be served; the message says why in one line."""
+
+
+@dataclass(frozen=True)
+class Refusal:
+    path: Path
+    reason: str
+
+
+class Runtime:
+    def __init__(self, host: Host, limits: Limits, cache_dir: Path) -> None:
+        abi.check_layout()
+        self.limits = limits
+        config = wasmtime.Config()
+        config.consume_fuel = True
+        config.epoch_interruption = True
+        config.parallel_compilation = True
+        self.engine = wasmtime.Engine(config)
+        # Settings that change compiled code: a cached artifact is valid only for these.
+        self._cache = cache.CompileCache(cache_dir, self.engine, "fuel=1;epoch=1;opt=speed;abi=1")
+        self._ticks = max(1, math.ceil(limits.deadline_ms / 1000 / TICK_SECONDS)) + 1
+        self._state = CallState()
+        self._host_failure: BaseException | None = None
+        self._keepalive: list[object] = []
+        self.linker = Linker(self.engine)
+        with self.linker.root() as root, root.add_instance(contract.HOST_INTERFACE) as iface:
+            for name, func in bind(host, self._state).items():
+                abi.define_host_func(iface, name, func, self._record_host_failure, self._keepalive)
+        self._stop = threading.Event()
+        self._ticker = threading.Thread(target=self._tick, name="hsmd-epoch", daemon=True)
+        self._ticker.start()
+        self._closed = False
+
+    # --- lifecycle ---
+
+    def _tick(self) -> None:
+        while not self._stop.wait(TICK_SECONDS):
+            self.engine.increment_epoch()
+
+    def close(self) -> None:
+        """Stop the epoch ticker. Idempotent; plugins are closed by their owner."""
+        if self._closed:
+            return
+        self._closed = True
+        self._stop.set()
+        self._ticker.join()
+
+    def __enter__(self) -> Runtime:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _record_host_failure(self, exc: BaseException) -> None:
+        self._host_failure = exc
+
+    # --- loading ---
+
+    def load(self, path: Path, *, expected_command: str | None = None) -> Plugin:
+        """Compile (or take from the cache), check the contract, instantiate once for metadata and init."""
+        expected = expected_command if expected_command is not None else path.stem
+        try:
+            wasm = path.read_bytes()
+        except OSError as exc:
+            raise PluginRefused(f"cannot read: {exc.strerror}") from exc
+        digest = cache.digest(wasm)
+        try:
+            component, _cached = self._cache.load(wasm, digest)
+        except wasmtime.WasmtimeError as exc:
+            raise PluginRefused(f"does not compile: {str(exc).splitlines()[0]}") from exc
+        ctype = component.type
+        try:
+            version = contract.check(ctype.imports(self.engine).keys(), ctype.exports(self.engine).keys())
+        except contract.ContractError as exc:
+            raise PluginRefused(str(exc)) from exc
+
+        def factory() -> Instance:
+            return Instance(self.engine, self.linker, component, self.limits, self._ticks)
+
+        try:
+            first = factory()
+            meta = first.metadata()
+            first.init()
+        except (abi.TrapError, PluginFault, GuestError, wasmtime.WasmtimeError) as exc:
+            raise PluginRefused(f"failed to start: {str(exc).splitlines()[0]}") from exc
+        if meta.command != expected:
+            raise PluginRefused(f"metadata says command {meta.command!r} but the file is named for {expected!r}")
+        plugin = Plugin(path=path, digest=digest, contract=version, meta=meta, factory=factory, recycle_after=self.limits.recycle_after)
+        plugin._instance = first  # already initialised: no second instantiation on the first request
+        return plugin
+
+    def load_dir(self, directory: Path, *, reuse: Mapping[str, Plugin] | None = None) -> tuple[dict[str, Plugin], list[Refusal]]:
+        """Load every component in `directory`; a plugin in `reuse` whose file is unchanged is kept as it is."""
+        unchanged = {(p.path, p.digest): p for p in (reuse or {}).values()}
+        plugins: dict[str, Plugin] = {}
+        refusals: list[Refusal] = []
+        for path in sorted(directory.glob("*.wasm")):
+            try:
+                kept = unchanged.get((path, cache.digest(path.read_bytes())))
+            except OSError:
+                kept = None
+            if kept is not None:
+                plugins[kept.command] = kept
+                continue
+            try:
+                plugin = self.load(path)
+            except PluginRefused as exc:
+                refusals.append(Refusal(path, str(exc)))
+                log.error("plugin refused", path=str(path), reason=str(exc))
+                continue
+            plugins[plugin.command] = plugin
+            log.info("plugin loaded", command=plugin.command, version=plugin.meta.version, contract=plugin.contract, path=str(path))
+        return plugins, refusals
+
+    # --- calls ---
+
+    def execute(self, plugin: Plugin, request: bytes, scope: RequestScope) -> bytes:
+        """The bytes after the response code: error code (+ fields).
+
+        An error answer raises GuestError (code + reason), a failed call PluginFault.
+        """
+        self._state.scope = scope
+        self._host_failure = None
+        try:
+            return plugin.execute(request)
+        except PluginFault as exc:
+            failure, self._host_failure = self._host_failure, None
+            if failure is not None:
+                raise PluginFault("host", f"host function raised {type(failure).__name__}: {failure}") from failure
+            raise exc
+        finally:
+            self._state.scope = None
+            scope.close()  # handles die with the request

@@ -1,0 +1,1 @@
+"""Business logic of each host command, one module a command, written against hsmd_sdk."""

@@ -1,0 +1,3 @@
+from plugingen.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,481 @@
+"""Tests for hsmd.server, the trio adapter, with fake dispatchers, memory streams and
+virtual time (``autojump_clock``): every limit is checked to the exact second."""
+
+from __future__ import annotations
+
+import errno
+import math
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+import structlog
+import trio
+import trio.testing
+from structlog.testing import capture_logs
+from structlog.typing import EventDict
+
+from hsmd import server as server_module
+from hsmd.protocol import Frame, encode
+from hsmd.server import Limits, Server
+
+NC = encode(b"HEADNC")
+NC_ANSWER = encode(b"HEADND00")
+
+
+class FakeDispatcher:
+    """Echoes the body with error 00; some commands misbehave on purpose.
+
+    ``XX`` raises, ``BG`` answers with more than 65535 bytes, ``SL`` sleeps for the number of
+    seconds in its body, and a command with an entry in ``gates`` waits for that event.
+    """
+
+    def __init__(self) -> None:
+        self.gates: dict[bytes, trio.Event] = {}
+        self.calls: list[Frame] = []
+
+    async def handle(self, frame: Frame) -> bytes:
+        self.calls.append(frame)
+        if frame.command == b"XX":
+            raise RuntimeError("dispatcher bug")
+        if frame.command == b"BG":
+            return frame.reply(b"00", b"x" * 65535)
+        if frame.command == b"SL":
+            await trio.sleep(float(frame.body))
+        gate = self.gates.get(frame.command)
+        if gate is not None:
+            await gate.wait()
+        return frame.reply(b"00", frame.body)
+
+
+class MemoryListener(trio.abc.Listener[trio.abc.Stream]):
+    """A listener whose connections are in-memory stream pairs made by :meth:`connect`."""
+
+    def __init__(self) -> None:
+        self._send, self._receive = trio.open_memory_channel[trio.abc.Stream](math.inf)
+        self.closed = False
+
+    def connect(self, *, lockstep: bool = False) -> trio.abc.Stream:
+        pair = trio.testing.lockstep_stream_pair() if lockstep else trio.testing.memory_stream_pair()
+        client, server_side = pair
+        self._send.send_nowait(server_side)
+        return client
+
+    async def accept(self) -> trio.abc.Stream:
+        try:
+            return await self._receive.receive()
+        except trio.EndOfChannel:  # pragma: no cover - the channel is never closed that way
+            raise trio.ClosedResourceError from None
+
+    async def aclose(self) -> None:
+        self.closed = True
+        self._receive.close()
+        await trio.lowlevel.checkpoint()
+
+
+@asynccontextmanager
+async def serving(
+    dispatcher: FakeDispatcher,
+    limits: Limits | None = None,
+    header_len: int = 4,
+) -> AsyncIterator[tuple[Server, MemoryListener]]:
+    """Run a server on a memory listener; shut it down and wait for serve to return on exit."""
+    server = Server(dispatcher, header_len=header_len, limits=limits or Limits())
+    listener = MemoryListener()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(server.serve_listeners, [listener])
+        yield server, listener
+        server.shutdown()
+
+
+async def read_answers(stream: trio.abc.Stream, count: int) -> list[bytes]:
+    """Read ``count`` length-prefixed answers and return each with its prefix."""
+    buffer = b""
+    answers: list[bytes] = []
+    while len(answers) < count:
+        if len(buffer) >= 2 and len(buffer) >= 2 + int.from_bytes(buffer[:2], "big"):
+            end = 2 + int.from_bytes(buffer[:2], "big")
+            answers.append(buffer[:end])
+            buffer = buffer[end:]
+            continue
+        data = await stream.receive_some()
+        assert data, f"connection closed after {len(answers)} answers"
+        buffer += data
+    assert buffer == b""
+    return answers
+
+
+async def assert_closed_by_server(stream: trio.abc.Stream) -> None:
+    # Bounded so a missing timeout fails the test (at once in virtual time) instead of hanging.
+    with trio.fail_after(1000):
+        assert await stream.receive_some() == b""
+
+
+def events(logs: list[EventDict], name: str) -> list[EventDict]:
+    return [entry for entry in logs if entry["event"] == name]
+
+
+def close_reasons(logs: list[EventDict]) -> list[str]:
+    return [entry["reason"] for entry in events(logs, "connection closed")]
+
+
+@pytest.fixture
+def logs() -> Iterator[list[EventDict]]:
+    # merge_contextvars kept so the captured lines carry conn_id/peer/request_id.
+    with capture_logs(processors=[structlog.contextvars.merge_contextvars]) as captured:
+        yield captured
+
+
+# --- API ---------------------------------------------------------------------------------
+
+
+def test_public_api_is_pinned() -> None:
+    """The module exports exactly Dispatcher, Limits and Server."""
+    assert sorted(server_module.__all__) == ["Dispatcher", "Limits", "Server"]
+
+
+def test_limits_defaults() -> None:
+    """The defaults are the documented ones."""
+    assert Limits() == Limits(max_connections=256, idle_timeout=300.0, frame_timeout=5.0, max_in_flight=32, max_frame_len=65535)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [{"max_connections": 0}, {"max_in_flight": 0}, {"idle_timeout": 0.0}, {"frame_timeout": -1.0}, {"max_frame_len": 65536}],
+)
+def test_limits_reject_nonsense(bad: dict[str, Any]) -> None:
+    """Zero or negative limits, and frames longer than the prefix allows, are refused."""
+    with pytest.raises(ValueError):
+        Limits(**bad)
+
+
+def test_server_rejects_a_bad_header_length() -> None:
+    """The header length is validated when the server is built."""
+    with pytest.raises(ValueError, match="header length"):
+        Server(FakeDispatcher(), header_len=33, limits=Limits())
+
+
+# --- answering ---------------------------------------------------------------------------
+
+
+async def test_answers_pipelined_frames_in_request_order() -> None:
+    """Fifty frames in one send get fifty answers, in order, byte for byte."""
+    async with serving(FakeDispatcher()) as (_, listener):
+        client = listener.connect()
+        await client.send_all(b"".join(encode(b"%04dB2%d" % (i, i)) for i in range(50)))
+        answers = await read_answers(client, 50)
+    assert answers == [encode(b"%04dB300%d" % (i, i)) for i in range(50)]
+
+
+async def test_order_holds_when_early_requests_are_slow(autojump_clock: trio.testing.MockClock) -> None:
+    """A slow first request delays, but never reorders, the answers behind it."""
+    async with serving(FakeDispatcher()) as (_, listener):
+        client = listener.connect()
+        await client.send_all(encode(b"0001SL2") + encode(b"0002B2") + encode(b"0003SL1"))
+        answers = await read_answers(client, 3)
+        assert trio.current_time() == pytest.approx(3.0)
+    assert answers == [encode(b"0001SM002"), encode(b"0002B300"), encode(b"0003SM001")]
+
+
+async def test_serves_connections_concurrently() -> None:
+    """A connection blocked in the dispatcher does not hold up another connection."""
+    dispatcher = FakeDispatcher()
+    dispatcher.gates[b"WA"] = trio.Event()
+    async with serving(dispatcher) as (server, listener):
+        blocked, free = listener.connect(), listener.connect()
+        await blocked.send_all(encode(b"AAAAWA"))
+        await free.send_all(NC)
+        assert await read_answers(free, 1) == [NC_ANSWER]
+        assert server.active_connections == 2
+        assert server.in_flight == 1
+        dispatcher.gates[b"WA"].set()
+        assert await read_answers(blocked, 1) == [encode(b"AAAAWB00")]
+
+
+async def test_short_frames_get_exact_error_answers_in_order() -> None:
+    """Too short for the header: padded + ZZ51; no command code: header + ZZ15; in order."""
+    async with serving(FakeDispatcher()) as (_, listener):
+        client = listener.connect()
+        await client.send_all(b"\x00\x02AB" + NC + b"\x00\x05HEADN" + b"\x00\x00")
+        answers = await read_answers(client, 4)
+    assert answers == [b"\x00\x08AB  ZZ51", NC_ANSWER, b"\x00\x08HEADZZ15", b"\x00\x08    ZZ51"]
+
+
+async def test_a_dispatcher_exception_is_answered_with_41(logs: list[EventDict]) -> None:
+    """A raising dispatcher gives header + response code + 41 (+ trailer), logged with exc_info,
+    and the connection carries on."""
+    async with serving(FakeDispatcher()) as (_, listener):
+        client = listener.connect()
+        await client.send_all(encode(b"HEADXXsecret\x19T1") + NC)
+        answers = await read_answers(client, 2)
+    assert answers == [encode(b"HEADXY41\x19T1"), NC_ANSWER]
+    [failure] = events(logs, "dispatcher failed")
+    assert failure["exc_info"] is True
+    assert failure["log_level"] == "error"
+    assert [entry["error_code"] for entry in events(logs, "request")] == ["41", "00"]
+
+
+async def test_an_answer_too_long_to_encode_is_answered_with_41() -> None:
+    """An answer over 65535 bytes is a dispatcher bug: error 41 instead."""
+    async with serving(FakeDispatcher()) as (_, listener):
+        client = listener.connect()
+        await client.send_all(encode(b"HEADBG"))
+        assert await read_answers(client, 1) == [encode(b"HEADBH41")]
+
+
+async def test_logs_one_line_per_request_with_ids_and_no_body(logs: list[EventDict]) -> None:
+    """Each request logs command, error code, duration and ids; bodies never appear."""
+    async with serving(FakeDispatcher()) as (_, listener):
+        client = listener.connect()
+        await client.send_all(encode(b"HEADB2SECRETBODY") + b"\x00\x02AB")
+        await read_answers(client, 2)
+        await client.aclose()
+    requests = events(logs, "request")
+    conn_id = requests[0]["conn_id"]
+    assert [{k: v for k, v in entry.items() if k not in ("conn_id", "duration_us", "log_level")} for entry in requests] == [
+        {"event": "request", "command": "B2", "error_code": "00", "request_id": f"{conn_id}-1", "peer": "StapledStream"},
+        {"event": "request", "command": None, "error_code": "51", "request_id": f"{conn_id}-2", "peer": "StapledStream"},
+    ]
+    assert all(isinstance(entry["duration_us"], int) for entry in requests)
+    assert events(logs, "connection open")[0]["conn_id"] == conn_id
+    assert close_reasons(logs) == ["peer closed"]
+    assert "SECRETBODY" not in repr(logs)
+
+
+async def test_request_ids_are_unique_across_connections(logs: list[EventDict]) -> None:
+    """Two connections never share a request id."""
+    async with serving(FakeDispatcher()) as (_, listener):
+        for _ in range(2):
+            client = listener.connect()
+            await client.send_all(NC + NC)
+            await read_answers(client, 2)
+    ids = [entry["request_id"] for entry in events(logs, "request")]
+    assert len(ids) == len(set(ids)) == 4
+
+
+# --- limits ------------------------------------------------------------------------------
+
+
+async def test_idle_connection_is_closed_after_idle_timeout(autojump_clock: trio.testing.MockClock, logs: list[EventDict]) -> None:
+    """With nothing sent and nothing in flight, the connection closes at exactly idle_timeout."""
+    async with serving(FakeDispatcher(), Limits(idle_timeout=30.0)) as (_, listener):
+        start = trio.current_time()
+        client = listener.connect()
+        await assert_closed_by_server(client)
+        assert trio.current_time() - start == pytest.approx(30.0)
+    assert close_reasons(logs) == ["idle timeout"]
+
+
+async def test_idle_time_starts_after_the_last_answer(autojump_clock: trio.testing.MockClock) -> None:
+    """A request in flight longer than idle_timeout keeps the connection open; idleness is
+    counted from its answer."""
+    async with serving(FakeDispatcher(), Limits(idle_timeout=30.0)) as (_, listener):
+        start = trio.current_time()
+        client = listener.connect()
+        await client.send_all(encode(b"HEADSL100"))
+        assert await read_answers(client, 1) == [encode(b"HEADSM00100")]
+        assert trio.current_time() - start == pytest.approx(100.0)
+        await assert_closed_by_server(client)
+        assert trio.current_time() - start == pytest.approx(130.0)
+
+
+async def test_slow_sender_is_closed_after_frame_timeout(autojump_clock: trio.testing.MockClock, logs: list[EventDict]) -> None:
+    """Once a frame has started, the rest must arrive within frame_timeout."""
+    async with serving(FakeDispatcher(), Limits(frame_timeout=5.0)) as (_, listener):
+        client = listener.connect()
+        await trio.sleep(10.0)  # idle before the frame starts: does not count
+        start = trio.current_time()
+        await client.send_all(NC[:3])
+        await trio.sleep(4.0)
+        await client.send_all(NC[3:5])  # more bytes do not restart the clock
+        await assert_closed_by_server(client)
+        assert trio.current_time() - start == pytest.approx(5.0)
+    assert close_reasons(logs) == ["frame timeout"]
+
+
+async def test_a_frame_completed_within_frame_timeout_is_answered(autojump_clock: trio.testing.MockClock) -> None:
+    """A frame trickling in byte by byte but finishing in time is served normally."""
+    async with serving(FakeDispatcher(), Limits(frame_timeout=5.0)) as (_, listener):
+        client = listener.connect()
+        for byte in NC:
+            await client.send_all(bytes([byte]))
+            await trio.sleep(0.5)
+        assert await read_answers(client, 1) == [NC_ANSWER]
+
+
+async def test_frame_timeout_restarts_for_each_frame(autojump_clock: trio.testing.MockClock, logs: list[EventDict]) -> None:
+    """Each frame gets its own frame_timeout from its first byte, and a finished frame leaves
+    no frame timer behind (the connection then ends by idle timeout)."""
+    async with serving(FakeDispatcher(), Limits(frame_timeout=5.0, idle_timeout=30.0)) as (_, listener):
+        client = listener.connect()
+        for _ in range(3):
+            await client.send_all(NC[:3])
+            await trio.sleep(4.0)
+            await client.send_all(NC[3:])
+            assert await read_answers(client, 1) == [NC_ANSWER]
+        start = trio.current_time()
+        await assert_closed_by_server(client)
+        assert trio.current_time() - start == pytest.approx(30.0)
+    assert close_reasons(logs) == ["idle timeout"]
+
+
+async def test_max_connections_rejects_the_extra_connection(logs: list[EventDict]) -> None:
+    """Over max_connections a connection is accepted and closed at once; a slot that frees up
+    is usable again."""
+    async with serving(FakeDispatcher(), Limits(max_connections=1)) as (server, listener):
+        first = listener.connect()
+        await first.send_all(NC)
+        assert await read_answers(first, 1) == [NC_ANSWER]
+        second = listener.connect()
+        await assert_closed_by_server(second)
+        assert server.active_connections == 1
+        await first.aclose()
+        await trio.testing.wait_all_tasks_blocked()
+        third = listener.connect()
+        await third.send_all(NC)
+        assert await read_answers(third, 1) == [NC_ANSWER]
+    [rejected] = events(logs, "connection rejected")
+    assert rejected["reason"] == "max connections"
+
+
+async def test_backpressure_stops_reading_at_exactly_max_in_flight() -> None:
+    """With the dispatcher blocked, the reader parses exactly max_in_flight frames and then
+    reads no more; releasing it answers everything in order."""
+    dispatcher = FakeDispatcher()
+    gate = dispatcher.gates[b"B2"] = trio.Event()
+    sent = 0
+
+    async def send_frames(client: trio.abc.Stream) -> None:
+        nonlocal sent
+        for i in range(10):
+            await client.send_all(encode(b"%04dB2" % i))  # lockstep: returns once read
+            sent += 1
+
+    async with serving(dispatcher, Limits(max_in_flight=3)) as (server, listener):
+        client = listener.connect(lockstep=True)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(send_frames, client)
+            await trio.testing.wait_all_tasks_blocked()
+            assert (sent, server.in_flight, len(dispatcher.calls)) == (3, 3, 1)
+            gate.set()
+            answers = await read_answers(client, 10)
+    assert answers == [encode(b"%04dB300" % i) for i in range(10)]
+
+
+async def test_peer_not_reading_answers_is_closed_after_idle_timeout(autojump_clock: trio.testing.MockClock, logs: list[EventDict]) -> None:
+    """An answer that cannot be delivered within idle_timeout closes the connection."""
+    async with serving(FakeDispatcher(), Limits(idle_timeout=30.0)) as (server, listener):
+        client = listener.connect(lockstep=True)
+        start = trio.current_time()
+        await client.send_all(NC)
+        await trio.sleep(31.0)
+        assert server.active_connections == 0
+    assert close_reasons(logs) == ["peer not reading"]
+    assert trio.current_time() - start == pytest.approx(31.0)
+
+
+async def test_an_oversized_frame_closes_the_connection_after_earlier_answers(logs: list[EventDict]) -> None:
+    """A length prefix over max_frame_len ends the connection; frames before it are answered."""
+    async with serving(FakeDispatcher(), Limits(max_frame_len=10)) as (_, listener):
+        client = listener.connect()
+        await client.send_all(NC + b"\x00\x0bHEADNC12345")
+        assert await read_answers(client, 1) == [NC_ANSWER]
+        await assert_closed_by_server(client)
+    assert close_reasons(logs) == ["frame too large"]
+
+
+async def test_peer_closing_mid_frame_is_logged_and_earlier_frames_answered(logs: list[EventDict]) -> None:
+    """EOF inside a frame closes the connection after answering the complete frames."""
+    async with serving(FakeDispatcher()) as (_, listener):
+        client = listener.connect()
+        assert isinstance(client, trio.abc.HalfCloseableStream)
+        await client.send_all(NC + NC[:4])
+        await client.send_eof()
+        assert await read_answers(client, 1) == [NC_ANSWER]
+        await assert_closed_by_server(client)
+    assert close_reasons(logs) == ["peer closed mid-frame"]
+
+
+class FlakyListener(MemoryListener):
+    """Fails its first accept with EMFILE, like a process out of file descriptors."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failures = 1
+
+    async def accept(self) -> trio.abc.Stream:
+        if self.failures:
+            self.failures -= 1
+            await trio.lowlevel.checkpoint()
+            raise OSError(errno.EMFILE, "Too many open files")
+        return await super().accept()
+
+
+async def test_accept_out_of_descriptors_is_logged_and_retried(autojump_clock: trio.testing.MockClock, logs: list[EventDict]) -> None:
+    """EMFILE from accept() is logged and accepting resumes after a short pause."""
+    server = Server(FakeDispatcher(), header_len=4, limits=Limits())
+    listener = FlakyListener()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(server.serve_listeners, [listener])
+        client = listener.connect()
+        await client.send_all(NC)
+        assert await read_answers(client, 1) == [NC_ANSWER]
+        server.shutdown()
+    [failure] = events(logs, "accept failed")
+    assert "Too many open files" in failure["error"]
+
+
+# --- shutdown ----------------------------------------------------------------------------
+
+
+async def test_shutdown_answers_received_frames_then_closes_and_serve_returns(logs: list[EventDict]) -> None:
+    """shutdown() answers every completely received frame (even beyond max_in_flight), drops
+    the partial one, closes the connection and the listener, and serve_listeners returns."""
+    dispatcher = FakeDispatcher()
+    gate = dispatcher.gates[b"B2"] = trio.Event()
+    server = Server(dispatcher, header_len=4, limits=Limits(max_in_flight=2))
+    listener = MemoryListener()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(server.serve_listeners, [listener])
+        client = listener.connect()
+        await client.send_all(b"".join(encode(b"%04dB2" % i) for i in range(5)) + NC[:5])
+        await trio.testing.wait_all_tasks_blocked()
+        assert server.in_flight == 2
+        server.shutdown()
+        await trio.testing.wait_all_tasks_blocked()
+        assert listener.closed
+        gate.set()
+        assert await read_answers(client, 5) == [encode(b"%04dB300" % i) for i in range(5)]
+        await assert_closed_by_server(client)
+    assert server.active_connections == 0
+    assert close_reasons(logs) == ["shutdown"]
+
+
+async def test_shutdown_before_serving_returns_at_once() -> None:
+    """A server shut down before it starts closes its listeners and returns."""
+    server = Server(FakeDispatcher(), header_len=4, limits=Limits())
+    listener = MemoryListener()
+    server.shutdown()
+    with trio.fail_after(1):
+        await server.serve_listeners([listener])
+    assert listener.closed
+
+
+async def test_serves_real_tcp_on_localhost(logs: list[EventDict]) -> None:
+    """serve() binds 127.0.0.1 port 0, reports the address, answers over TCP and returns
+    after shutdown."""
+    server = Server(FakeDispatcher(), header_len=4, limits=Limits())
+    with trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+            [(host, port)] = await nursery.start(server.serve, "127.0.0.1", 0)
+            assert host == "127.0.0.1"
+            assert port > 0
+            client = await trio.open_tcp_stream(host, port)
+            await client.send_all(NC + encode(b"HEADB2hi\x19tr"))
+            assert await read_answers(client, 2) == [NC_ANSWER, encode(b"HEADB300hi\x19tr")]
+            local_port = client.socket.getsockname()[1]
+            server.shutdown()
+            await assert_closed_by_server(client)
+            await client.aclose()
+    assert events(logs, "connection open")[0]["peer"] == f"127.0.0.1:{local_port}"

@@ -1,0 +1,106 @@
+"""Reading a request's fixed-position fields, left to right.
+
+A payShield request is a run of fields without separators, except for a few
+delimited ones. `Fields` walks it with a cursor; every reader names the error
+code it raises when the field is missing or malformed, defaulting to 15
+(invalid input data). The trailer (0x19 …) has already been removed by the
+host, but delimited readers still stop at 0x19 so a stray one never becomes
+part of a field.
+"""
+
+from __future__ import annotations
+
+from hsmd_sdk.errors import HsmError
+
+_HEX = frozenset(b"0123456789ABCDEFabcdef")
+_DIGITS = frozenset(b"0123456789")
+TRAILER = 0x19
+
+
+class Fields:
+    __slots__ = ("_data", "_pos")
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self._pos = 0
+
+    @property
+    def remaining(self) -> int:
+        return len(self._data) - self._pos
+
+    @property
+    def at_end(self) -> bool:
+        return self._pos >= len(self._data)
+
+    def peek(self, n: int = 1) -> bytes:
+        return self._data[self._pos : self._pos + n]
+
+    def fixed(self, n: int, *, error: str = "15", what: str = "field") -> bytes:
+        """Exactly `n` bytes."""
+        end = self._pos + n
+        if end > len(self._data):
+            raise HsmError(error, f"{what}: {n} bytes expected, {self.remaining} left")
+        value = self._data[self._pos : end]
+        self._pos = end
+        return value
+
+    def text(self, n: int, *, error: str = "15", what: str = "field") -> str:
+        """`n` printable ASCII characters."""
+        raw = self.fixed(n, error=error, what=what)
+        if not all(0x20 <= b < 0x7F for b in raw):
+            raise HsmError(error, f"{what}: not printable")
+        return raw.decode("ascii")
+
+    def hex(self, n: int, *, error: str = "15", what: str = "field") -> str:
+        """`n` hex characters, returned upper-case."""
+        raw = self.fixed(n, error=error, what=what)
+        if not _HEX.issuperset(raw):
+            raise HsmError(error, f"{what}: not hex")
+        return raw.decode("ascii").upper()
+
+    def numeric(self, n: int, *, error: str = "15", what: str = "field") -> int:
+        """`n` decimal digits."""
+        raw = self.fixed(n, error=error, what=what)
+        if not _DIGITS.issuperset(raw):
+            raise HsmError(error, f"{what}: not numeric")
+        return int(raw)
+
+    def hex_length(self, n: int = 4, *, error: str = "15", what: str = "length") -> int:
+        """A length written as `n` hex digits (B2, M0, …)."""
+        return int(self.hex(n, error=error, what=what), 16)
+
+    def delimited(self, delimiter: bytes = b";", *, max_len: int | None = None, error: str = "15", what: str = "field") -> bytes:
+        """Bytes up to (not including) `delimiter`, 0x19 or the end; consumes the delimiter if present."""
+        data = self._data
+        end = self._pos
+        stop = delimiter[0]
+        while end < len(data) and data[end] != stop and data[end] != TRAILER:
+            end += 1
+        value = data[self._pos : end]
+        if max_len is not None and len(value) > max_len:
+            raise HsmError(error, f"{what}: longer than {max_len}")
+        self._pos = end + 1 if end < len(data) and data[end] == stop else end
+        return value
+
+    def optional(self, marker: bytes) -> bool:
+        """Consume `marker` if the next bytes are it (an optional block's delimiter)."""
+        if self._data.startswith(marker, self._pos):
+            self._pos += len(marker)
+            return True
+        return False
+
+    def lmk_id(self) -> int | None:
+        """The optional LMK identifier `%nn`, which comes last before the trailer (error 13 if malformed)."""
+        if not self.optional(b"%"):
+            return None
+        return self.numeric(2, error="13", what="LMK identifier")
+
+    def rest(self) -> bytes:
+        value = self._data[self._pos :]
+        self._pos = len(self._data)
+        return value
+
+    def end(self, *, error: str = "15") -> None:
+        """Nothing may follow the last field."""
+        if not self.at_end:
+            raise HsmError(error, f"{self.remaining} unexpected bytes after the last field")
