@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
+import fcntl
 import hashlib
 import os
 import shutil
@@ -52,13 +54,16 @@ class Target:
 def _logic_module(adapter: Path) -> str:
     """The adapter's LOGIC constant, read without importing it (it imports wit_world)."""
     for node in ast.parse(adapter.read_text(encoding="utf-8")).body:
-        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "LOGIC" for t in node.targets):
-            if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
-                return node.value.value
+        if not isinstance(node, ast.Assign) or not isinstance(node.value, ast.Constant):
+            continue
+        if any(isinstance(t, ast.Name) and t.id == "LOGIC" for t in node.targets) and isinstance(node.value.value, str):
+            return node.value.value
     raise BuildError(f"{adapter}: no LOGIC = '<module>' line; regenerate it with plugingen")
 
 
-def discover(commands_dir: Path, out_dir: Path, *, root: Path = ROOT, wit_dir: Path = WIT_DIR, stage_dir: Path | None = None) -> list[Target]:
+def discover(
+    commands_dir: Path, out_dir: Path, *, root: Path = ROOT, wit_dir: Path = WIT_DIR, stage_dir: Path | None = None
+) -> list[Target]:
     stage_dir = stage_dir or out_dir.parent / "stage"
     targets = []
     for adapter in sorted(commands_dir.glob("*/app.py")):
@@ -168,8 +173,24 @@ class Progress:
             self._live = False
 
 
+@contextlib.contextmanager
+def _exclusive(targets: list[Target]) -> Iterator[None]:
+    """One build at a time per output directory: two builds staging the same plugin would clobber each other."""
+    with contextlib.ExitStack() as stack:
+        for directory in sorted({t.out.parent for t in targets}):
+            directory.mkdir(parents=True, exist_ok=True)
+            handle = stack.enter_context((directory / ".build.lock").open("w"))
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
 def build(targets: list[Target], *, jobs: int, stream: TextIO = sys.stderr) -> dict[str, str]:
     """Build what is stale, `jobs` at a time. Returns command -> "built" | "up to date"."""
+    with _exclusive(targets):
+        return _build_locked(targets, jobs=jobs, stream=stream)
+
+
+def _build_locked(targets: list[Target], *, jobs: int, stream: TextIO) -> dict[str, str]:
     progress = Progress(stream, len(targets))
     outcome: dict[str, str] = {}
     pending: list[tuple[Target, str]] = []
@@ -214,7 +235,9 @@ def build(targets: list[Target], *, jobs: int, stream: TextIO = sys.stderr) -> d
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m plugingen.build", description="Compile commands/<CMD>/ adapters into WebAssembly components.")
+    parser = argparse.ArgumentParser(
+        prog="python -m plugingen.build", description="Compile commands/<CMD>/ adapters into WebAssembly components."
+    )
     parser.add_argument("--commands-dir", type=Path, default=ROOT / "commands")
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "plugins")
     parser.add_argument("--root", type=Path, default=ROOT, help="where logic modules are resolved")

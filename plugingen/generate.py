@@ -53,6 +53,11 @@ def inspect_logic(module: str) -> LogicInfo:
     return LogicInfo(module=module, command=command, version=version, description=description)
 
 
+def _literal(text: str) -> str:
+    """A double-quoted literal, as ruff format writes it (generated code is formatted code)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def render_adapter(info: LogicInfo, *, invocation: str) -> str:
     package, _, name = info.module.rpartition(".")
     import_line = f"from {package} import {name}" if package else f"import {name}"
@@ -64,12 +69,12 @@ from hsmd_sdk.guest import world
 
 {import_line}
 
-LOGIC = {info.module!r}
+LOGIC = {_literal(info.module)}
 
 WitWorld = world(
-    command={info.command!r},
-    version={info.version!r},
-    description={info.description!r},
+    command={_literal(info.command)},
+    version={_literal(info.version)},
+    description={_literal(info.description)},
     execute={name}.execute,
 )
 '''

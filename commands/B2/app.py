@@ -6,11 +6,11 @@ from hsmd_sdk.guest import world
 
 from logic import b2
 
-LOGIC = 'logic.b2'
+LOGIC = "logic.b2"
 
 WitWorld = world(
-    command='B2',
-    version='1.0.0',
-    description='Echo test.',
+    command="B2",
+    version="1.0.0",
+    description="Echo test.",
     execute=b2.execute,
 )

@@ -6,11 +6,11 @@ from hsmd_sdk.guest import world
 
 from logic import nc
 
-LOGIC = 'logic.nc'
+LOGIC = "logic.nc"
 
 WitWorld = world(
-    command='NC',
-    version='1.0.0',
-    description='Perform diagnostics.',
+    command="NC",
+    version="1.0.0",
+    description="Perform diagnostics.",
     execute=nc.execute,
 )

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from hsmd.host.errors import HostError
 from hsmd.host import des
+from hsmd.host.errors import HostError
 
 # The public test LMK that jPOS, ThalesSim and real units in test mode use
 # (shared/reference/payshield.md). Never for production: the server warns loudly.

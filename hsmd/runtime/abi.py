@@ -248,7 +248,7 @@ class RawFunc:
 
     __slots__ = ("_context", "_func")
 
-    def __init__(self, store: wasmtime.Store, instance: wasmtime.component.Instance, name: str) -> None:
+    def __init__(self, store: wasmtime.Store, instance: Any, name: str) -> None:
         func = instance.get_func(store, name)
         if func is None:
             raise LookupError(f"component does not export {name!r}")
@@ -299,9 +299,12 @@ HostFunc = Callable[[Any, Any], None]
 _CALLBACK = ffi.wasmtime_component_func_callback_t
 
 
-@ctypes.CFUNCTYPE(None, ctypes.c_void_p)
-def _no_finalizer(_data: Any) -> None:
-    """Nothing to free per function: the callbacks are owned by the Runtime (module-level so it is never collected)."""
+def _finalize_nothing(_data: Any) -> None:
+    """Nothing to free per function: the Runtime owns the callbacks."""
+
+
+# Module-level so the C pointer to it can never outlive it.
+_no_finalizer = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(_finalize_nothing)
 
 
 def define_host_func(

@@ -168,9 +168,12 @@ class Plugin:
             payload = instance.execute(request)
         except GuestError as exc:
             if exc.code == "41":
-                # The guest SDK maps an exception in logic to 41: its state is suspect.
-                self._retire(clean=True, reason="guest reported an internal error")
-            elif instance.calls >= self._recycle_after:
+                # The guest SDK answers 41 for an exception in logic (a bug, or
+                # MemoryError at the memory cap): a fault, and its state is suspect.
+                self.faults += 1
+                self._retire(clean=False, reason="fault")
+                raise PluginFault("guest", exc.reason) from exc
+            if instance.calls >= self._recycle_after:
                 self._retire(clean=True, reason="recycle")
             raise
         except (abi.TrapError, PluginFault, TypeError, ValueError) as exc:

@@ -1,0 +1,201 @@
+"""Shared helpers: paths, statistics, subprocess plumbing and the report every section fills."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+PLUGINS = ROOT / "build" / "plugins"
+CACHE = ROOT / "build" / "cache"
+PYTHON = Path(sys.executable)
+# The console script next to the interpreter: what an operator actually runs.
+HSMD = PYTHON.parent / "hsmd"
+FIRMWARE = "0007-E000"
+HEADER = b"HEAD"
+LOCALHOST = "127.0.0.1"
+
+
+# --- statistics ---
+
+
+def percentile(sorted_values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile of an already sorted sequence (q in 0..100)."""
+    if not sorted_values:
+        return float("nan")
+    rank = max(1, min(len(sorted_values), round(q / 100 * len(sorted_values) + 0.5)))
+    return sorted_values[rank - 1]
+
+
+def weighted_percentiles(pairs: Iterable[tuple[int, int]], qs: Sequence[float]) -> list[float]:
+    """Percentiles of (value, count) pairs, without expanding them into one item per sample."""
+    ordered = sorted(pairs)
+    total = sum(count for _, count in ordered)
+    if total == 0:
+        return [float("nan")] * len(qs)
+    out = []
+    for q in qs:
+        needed = max(1, min(total, round(q / 100 * total + 0.5)))
+        seen = 0
+        for value, count in ordered:
+            seen += count
+            if seen >= needed:
+                out.append(float(value))
+                break
+    return out
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+# --- processes and sockets ---
+
+
+def free_port() -> int:
+    # The kernel picks; the tiny race until the server binds is acceptable on a bench host.
+    with socket.socket() as s:
+        s.bind((LOCALHOST, 0))
+        port: int = s.getsockname()[1]
+    return port
+
+
+def wait_listening(port: int, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> float:
+    """Poll-connect until `port` accepts; returns seconds waited. Fails fast if `proc` died."""
+    started = time.monotonic()
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with code {proc.returncode} before listening on {port}")
+        with contextlib.suppress(OSError), socket.create_connection((LOCALHOST, port), timeout=0.5):
+            return time.monotonic() - started
+        if time.monotonic() - started > timeout:
+            raise RuntimeError(f"nothing listening on {port} after {timeout:.0f} s")
+        time.sleep(0.02)
+
+
+def stop(proc: subprocess.Popen[bytes], timeout: float = 15.0) -> int:
+    """SIGTERM, wait, and SIGKILL only if the process ignores it."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
+def rss_mib(pid: int | str = "self") -> float:
+    """Resident set size from /proc (VmRSS), in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+def hsmd_env(port: int, **extra: str) -> dict[str, str]:
+    """Environment for `hsmd serve`: realistic JSON logging at info, absolute plugin paths."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HSMD_") and k != "NOTIFY_SOCKET"}
+    env.update(
+        HSMD_SERVER_PORT=str(port),
+        HSMD_SERVER_HOST=LOCALHOST,
+        HSMD_SERVER_HEADER_LEN=str(len(HEADER)),
+        HSMD_LOGGING_FORMAT="json",
+        HSMD_LOGGING_LEVEL="info",
+        HSMD_PLUGINS_DIR=str(PLUGINS),
+        HSMD_PLUGINS_CACHE_DIR=str(CACHE),
+        HSMD_HSM_FIRMWARE_NUMBER=FIRMWARE,
+    )
+    env.update(extra)
+    return env
+
+
+def nc_fields() -> bytes:
+    """What NC answers after the error code with the public test LMK: check value + firmware."""
+    from hsmd.host import TEST_LMK, Host, LmkSet, RequestScope
+
+    host = Host(LmkSet({0: TEST_LMK}), FIRMWARE)
+    return (host.lmk_check_value(RequestScope("bench"), None) + FIRMWARE).encode("ascii")
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": _cpu_model(),
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "wasmtime": metadata.version("wasmtime"),
+        "trio": metadata.version("trio"),
+        "platform": platform.platform(),
+    }
+
+
+def _cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+# --- the report ---
+
+
+@dataclass
+class Row:
+    """One line of the summary table."""
+
+    metric: str
+    value: str
+    baseline: str = ""
+    ratio: str = ""
+    target: str = ""
+    verdict: str = ""  # "ok", "MISSED" or "" when there is no target
+
+
+@dataclass
+class Report:
+    data: dict[str, Any] = field(default_factory=dict)
+    rows: list[Row] = field(default_factory=list)
+
+    @contextlib.contextmanager
+    def section(self, key: str, title: str) -> Iterator[dict[str, Any]]:
+        print(f"\n== {title} ==", flush=True)
+        started = time.monotonic()
+        result: dict[str, Any] = {}
+        self.data[key] = result
+        try:
+            yield result
+        finally:
+            result["section_seconds"] = round(time.monotonic() - started, 2)
+            print(f"   ({time.monotonic() - started:.1f} s)", flush=True)
+
+    def row(self, row: Row) -> None:
+        self.rows.append(row)
+
+    def summary(self) -> str:
+        header = Row("metric", "value", "baseline", "ratio", "target", "")
+        table = [header, *self.rows]
+        columns = ("metric", "value", "baseline", "ratio", "target", "verdict")
+        widths = [max(len(getattr(r, c)) for r in table) for c in columns]
+        lines = []
+        for i, r in enumerate(table):
+            lines.append("  ".join(getattr(r, c).ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
+            if i == 0:
+                lines.append("  ".join("-" * w for w in widths))
+        return "\n".join(lines)
+
+
+def verdict(ok: bool) -> str:
+    return "ok" if ok else "MISSED"

@@ -1,0 +1,182 @@
+"""Section 2: throughput and latency over TCP, `hsmd serve` against the bare trio server.
+
+Both servers run as subprocesses for the whole section; the load generator is a
+third process, started once per (workload, server). Besides the client's view
+(requests/s, latency) each run records the server's own CPU time per request
+from /proc, which does not depend on how the 2 cores were shared.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pstats
+import resource
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.common import HEADER, HSMD, PYTHON, ROOT, Report, Row, free_port, hsmd_env, nc_fields, rss_mib, stop, verdict, wait_listening
+
+THROUGHPUT_TARGET = 0.50
+B2_DATA = b"0123456789ABCDEF"
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Workload:
+    name: str
+    request: bytes
+    expect: bytes
+
+
+def workloads() -> list[Workload]:
+    return [
+        Workload("NC", HEADER + b"NC", HEADER + b"ND00" + nc_fields()),
+        Workload("B2 16 B", HEADER + b"B2" + f"{len(B2_DATA):04X}".encode() + B2_DATA, HEADER + b"B300" + B2_DATA),
+    ]
+
+
+@dataclass
+class Settings:
+    connections: int
+    window: int
+    duration: float
+    warmup: float
+
+
+def cpu_seconds(pid: int) -> float:
+    # utime + stime: fields 14 and 15 of /proc/<pid>/stat, after the parenthesised name.
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def start_hsmd(log_path: Path, *command: str) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    argv = list(command) or [str(HSMD), "serve"]
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(argv, cwd=ROOT, env=hsmd_env(port), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log)
+    wait_listening(port, proc, timeout=120)  # a cold compile cache costs ~10 s per plugin
+    return proc, port
+
+
+def start_bare(*extra: str) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    argv = [str(PYTHON), "-m", "bench.bare_server", "--port", str(port), "--header-len", str(len(HEADER))]
+    argv += ["--nc-fields", nc_fields().decode("ascii"), *extra]
+    proc = subprocess.Popen(argv, cwd=ROOT, stdin=subprocess.DEVNULL)
+    wait_listening(port, proc)
+    return proc, port
+
+
+def load(port: int, pid: int, work: Workload, settings: Settings) -> dict[str, Any]:
+    argv = [str(PYTHON), "-m", "bench.load", "--port", str(port), "--request-hex", work.request.hex(), "--expect-hex", work.expect.hex()]
+    argv += ["--connections", str(settings.connections), "--window", str(settings.window)]
+    argv += ["--duration", str(settings.duration), "--warmup", str(settings.warmup)]
+    cpu_before = cpu_seconds(pid)
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    done = subprocess.run(argv, cwd=ROOT, capture_output=True, check=False, timeout=settings.duration + settings.warmup + 60)
+    if done.returncode != 0:
+        raise RuntimeError(f"load generator failed:\n{done.stderr.decode(errors='replace')}")
+    result: dict[str, Any] = json.loads(done.stdout)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    total = max(1, result["requests_total"])
+    # Over warm-up, window and drain alike: CPU is counted for all of them, so divide by all answers.
+    result["server_cpu_us_per_req"] = (cpu_seconds(pid) - cpu_before) / total * 1e6
+    client_cpu = (children.ru_utime + children.ru_stime) - (children_before.ru_utime + children_before.ru_stime)
+    result["client_cpu_us_per_req"] = client_cpu / total * 1e6
+    return result
+
+
+def _fmt_us(us: float) -> str:
+    return f"{us / 1000:.2f} ms" if us >= 1000 else f"{us:.0f} µs"
+
+
+def _print_run(work: str, server: str, r: dict[str, Any]) -> None:
+    print(
+        f"   {work:<8} {server:<5} {r['rps']:>9,.0f} {_fmt_us(r['p50_us']):>10} {_fmt_us(r['p99_us']):>10}"
+        f" {r['errors']:>6} {r['server_cpu_us_per_req']:>9.1f} µs"
+    )
+
+
+def run(report: Report, settings: Settings, *, profile: bool) -> None:
+    title = (
+        f"2. TCP throughput and latency ({settings.connections} connections x {settings.window} pipelined,"
+        f" {settings.duration:g} s after {settings.warmup:g} s warm-up)"
+    )
+    with report.section("tcp", title) as out, tempfile.TemporaryDirectory(prefix="hsmd-bench-") as tmp:
+        out["settings"] = vars(settings)
+        log_path = Path(tmp) / "hsmd.log"
+        hsmd, hsmd_port = start_hsmd(log_path)
+        bare, bare_port = start_bare()
+        try:
+            time.sleep(0.5)  # let start-up allocations settle before the idle reading
+            out["hsmd_rss_idle_start_mib"] = rss_mib(hsmd.pid)
+            out["bare_rss_idle_start_mib"] = rss_mib(bare.pid)
+            print(f"   {'workload':<8} {'server':<5} {'req/s':>9} {'p50':>10} {'p99':>10} {'errors':>6} {'server CPU/req':>12}")
+            for work in workloads():
+                h = load(hsmd_port, hsmd.pid, work, settings)
+                _print_run(work.name, "hsmd", h)
+                b = load(bare_port, bare.pid, work, settings)
+                _print_run(work.name, "bare", b)
+                ratio = h["rps"] / b["rps"] if b["rps"] else 0.0
+                ok = ratio >= THROUGHPUT_TARGET and h["errors"] == 0
+                out[work.name] = {"hsmd": h, "bare": b, "throughput_ratio": ratio, "target_met": ok}
+                print(
+                    f"   {work.name:<8} hsmd/bare throughput {ratio:.1%} (target ≥ {THROUGHPUT_TARGET:.0%}): {verdict(ok)};"
+                    f" p50 latency {h['p50_us'] / b['p50_us']:.1f}x bare; server CPU/req"
+                    f" {h['server_cpu_us_per_req'] / b['server_cpu_us_per_req']:.1f}x bare"
+                )
+                report.row(Row(f"TCP {work.name} req/s", f"{h['rps']:,.0f}", f"bare {b['rps']:,.0f}", f"{ratio:.1%}", f"≥ {THROUGHPUT_TARGET:.0%}", verdict(ok)))
+                report.row(Row(f"TCP {work.name} p50 / p99", f"{_fmt_us(h['p50_us'])} / {_fmt_us(h['p99_us'])}",
+                               f"bare {_fmt_us(b['p50_us'])} / {_fmt_us(b['p99_us'])}", f"{h['p50_us'] / b['p50_us']:.1f}x"))  # fmt: skip
+                report.row(Row(f"TCP {work.name} server CPU/req", f"{h['server_cpu_us_per_req']:.0f} µs",
+                               f"bare {b['server_cpu_us_per_req']:.0f} µs", f"{h['server_cpu_us_per_req'] / b['server_cpu_us_per_req']:.1f}x"))  # fmt: skip
+            time.sleep(0.5)
+            out["hsmd_rss_idle_after_mib"] = rss_mib(hsmd.pid)
+            out["bare_rss_idle_after_mib"] = rss_mib(bare.pid)
+        finally:
+            out["hsmd_exit_code"] = stop(hsmd)
+            stop(bare)
+        answered = sum(out[w.name]["hsmd"]["requests_total"] for w in workloads())
+        log_bytes = log_path.stat().st_size
+        lines = log_path.read_bytes().count(b"\n")
+        out["hsmd_log_lines"] = lines
+        out["hsmd_log_bytes_per_request"] = log_bytes / max(1, answered)
+        print(f"   hsmd logged {lines:,} lines, {log_bytes / max(1, answered):.0f} bytes per request; exit code {out['hsmd_exit_code']}")
+        print(
+            f"   idle RSS: hsmd {out['hsmd_rss_idle_start_mib']:.1f} MiB at start, {out['hsmd_rss_idle_after_mib']:.1f} MiB after load;"
+            f" bare {out['bare_rss_idle_after_mib']:.1f} MiB"
+        )
+        if profile:
+            out["profile"] = _profile(Path(tmp), settings)
+
+
+def _profile(tmp: Path, settings: Settings, top: int = 18) -> dict[str, Any]:
+    """hsmd under cProfile with the NC load: where a request's time goes (inflated by the profiler)."""
+    stats_path = tmp / "hsmd.pstats"
+    proc, port = start_hsmd(tmp / "profile.log", str(PYTHON), "-m", "cProfile", "-o", str(stats_path), "-m", "hsmd", "serve")
+    try:
+        result = load(port, proc.pid, workloads()[0], settings)
+    finally:
+        code = stop(proc)  # cProfile writes its file when hsmd returns from SIGTERM
+    if code != 0 or not stats_path.exists():
+        print(f"   profile: hsmd exited {code} without writing stats")
+        return {}
+    requests = max(1, result["requests_total"])
+    stats = pstats.Stats(str(stats_path))
+    rows = []
+    for (filename, line, name), (_cc, calls, tottime, cumtime, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        short = f"{Path(filename).name}:{line}({name})" if line else name
+        rows.append({"function": short, "calls_per_req": calls / requests, "self_us_per_req": tottime / requests * 1e6,
+                     "cum_us_per_req": cumtime / requests * 1e6})  # fmt: skip
+    # The idle epoll wait is not work; shown anyway so the reader sees how busy the server was.
+    rows.sort(key=lambda r: r["self_us_per_req"], reverse=True)
+    print(f"\n   cProfile of hsmd under NC load ({result['rps']:,.0f} req/s with the profiler on), top {top} by self time per request:")
+    print(f"   {'self µs/req':>11} {'cum µs/req':>10} {'calls/req':>9}  function")
+    for r in rows[:top]:
+        print(f"   {r['self_us_per_req']:11.1f} {r['cum_us_per_req']:10.1f} {r['calls_per_req']:9.2f}  {r['function']}")
+    return {"rps_profiled": result["rps"], "requests": requests, "top": rows[:40]}

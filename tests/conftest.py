@@ -1,0 +1,77 @@
+"""Shared fixtures: the built plugins (built once per session, incrementally), a host, a runtime."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import structlog
+
+from hsmd.host import TEST_LMK, Host, LmkSet
+from hsmd.runtime import Limits, Runtime
+from plugingen import build
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT / "build"
+CACHE = BUILD / "cache"
+FIRMWARE = "0007-E000"
+
+
+@pytest.fixture(autouse=True)
+def _reset_structlog() -> Iterator[None]:
+    """Each test starts from structlog's defaults and no bound context."""
+    structlog.reset_defaults()
+    structlog.contextvars.clear_contextvars()
+    yield
+    structlog.reset_defaults()
+    structlog.contextvars.clear_contextvars()
+
+
+def _build(commands: Path, out: Path, *, wit: Path = build.WIT_DIR, stage: Path | None = None) -> None:
+    build.build(build.discover(commands, out, root=ROOT, wit_dir=wit, stage_dir=stage), jobs=2, stream=sys.stderr)
+
+
+@pytest.fixture(scope="session")
+def plugin_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """NC, B2 (the shipped commands) and ZF (the misbehaving test plugin), side by side."""
+    _build(ROOT / "commands", BUILD / "plugins")
+    _build(ROOT / "tests" / "plugins" / "commands", BUILD / "test-plugins", stage=BUILD / "test-stage")
+    directory = tmp_path_factory.mktemp("plugins")
+    for wasm in [*(BUILD / "plugins").glob("*.wasm"), *(BUILD / "test-plugins").glob("*.wasm")]:
+        (directory / wasm.name).symlink_to(wasm)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def v2_plugin(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """ZF built against contract 2.0.0: a major version this host must refuse."""
+    wit = BUILD / "test-wit-v2"
+    wit.mkdir(parents=True, exist_ok=True)
+    text = (build.WIT_DIR / "plugin.wit").read_text()
+    (wit / "plugin.wit").write_text(text.replace("package hsmd:plugin@1.0.0;", "package hsmd:plugin@2.0.0;"))
+    _build(ROOT / "tests" / "plugins" / "commands", BUILD / "test-plugins-v2", wit=wit, stage=BUILD / "test-stage-v2")
+    return BUILD / "test-plugins-v2" / "ZF.wasm"
+
+
+@pytest.fixture
+def host() -> Host:
+    return Host(LmkSet({0: TEST_LMK}), FIRMWARE)
+
+
+def make_runtime(host: Host, **limits: int) -> Runtime:
+    return Runtime(host, Limits(**limits), CACHE)
+
+
+@pytest.fixture
+def runtime(host: Host) -> Iterator[Runtime]:
+    with make_runtime(host) as rt:
+        yield rt
+
+
+def copy_plugin(source: Path, directory: Path, name: str) -> Path:
+    target = directory / name
+    shutil.copyfile(source.resolve(), target)
+    return target

@@ -1,0 +1,54 @@
+"""NC — Perform diagnostics: known answers, error paths, parity with the component."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psec
+import pytest
+
+from hsmd.host import TEST_LMK, Host, Lmk, LmkSet
+from hsmd.runtime import Runtime
+from logic import nc
+from tests.commands import in_component, native
+from tests.conftest import FIRMWARE
+
+
+def test_check_value_is_pair_00_01_kcv_in_the_real_units_format() -> None:
+    # Oracle: psec's key check value of the test LMK's pair 00-01 (public test LMK,
+    # shared/reference/payshield.md); six hex digits, zero-padded to 16 as real units print.
+    kcv = psec.des.generate_kcv(TEST_LMK.pairs[0], 3).hex().upper()
+    assert kcv == "7D2227"
+    assert TEST_LMK.check_value == kcv + "0000000000"
+
+
+def test_nc_answers_check_value_and_firmware_number(host: Host) -> None:
+    # Layout from a payShield 10K capture: HEADNC -> HEADND00 + 16 H check value + 9 A firmware.
+    assert native(nc, host, b"") == b"00" + b"7D22270000000000" + FIRMWARE.encode()
+
+
+def test_nc_selects_the_lmk_named_by_the_identifier() -> None:
+    other = Lmk.from_hex(["0123456789ABCDEFFEDCBA9876543210"] * 20)
+    host = Host(LmkSet({0: TEST_LMK, 1: other}), FIRMWARE)
+    expected = psec.des.generate_kcv(bytes.fromhex("0123456789ABCDEFFEDCBA9876543210"), 3).hex().upper()
+    assert native(nc, host, b"%01") == b"00" + expected.encode() + b"0000000000" + FIRMWARE.encode()
+
+
+@pytest.mark.parametrize(
+    ("request_", "code"),
+    [
+        (b"%02", b"13"),  # no LMK 02 loaded
+        (b"%0A", b"13"),  # identifier not numeric
+        (b"%1", b"13"),  # identifier too short
+        (b"X", b"15"),  # NC has no fields
+    ],
+)
+def test_nc_error_codes(host: Host, request_: bytes, code: bytes) -> None:
+    assert native(nc, host, request_) == code
+
+
+@pytest.mark.wasm
+@pytest.mark.parametrize("request_", [b"", b"%00", b"%02", b"%0A", b"X"])
+def test_nc_component_answers_exactly_as_the_logic_does(runtime: Runtime, plugin_dir: Path, host: Host, request_: bytes) -> None:
+    plugin = runtime.load(plugin_dir / "NC.wasm")
+    assert in_component(runtime, plugin, request_) == native(nc, host, request_)

@@ -1,0 +1,224 @@
+"""The plugin runtime: loading and refusing, the fast call path, limits, faults, recycling."""
+
+from __future__ import annotations
+
+import time
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from hsmd.host import Host, RequestScope
+from hsmd.runtime import CONTRACT_VERSION, GuestError, Plugin, PluginFault, PluginRefused, Runtime, abi, contract
+from tests.conftest import ROOT, copy_plugin, make_runtime
+
+pytestmark = pytest.mark.wasm
+
+
+def run(rt: Runtime, plugin: Plugin, body: bytes) -> bytes:
+    return rt.execute(plugin, body, RequestScope("t"))
+
+
+@pytest.fixture
+def plugins(runtime: Runtime, plugin_dir: Path) -> dict[str, Plugin]:
+    loaded, refused = runtime.load_dir(plugin_dir)
+    assert refused == []
+    return loaded
+
+
+# --- the pinned call path ---
+
+
+def test_wasmtime_version_is_the_one_the_abi_was_written_for() -> None:
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert f"wasmtime=={abi.ABI_WASMTIME_VERSION}" in deps
+    assert abi.WASMTIME_VERSION == abi.ABI_WASMTIME_VERSION
+
+
+def test_component_value_layout_matches_the_abi() -> None:
+    abi.check_layout()
+    assert (abi.VAL_SIZE, abi.PAYLOAD) == (32, 8)
+
+
+def test_contract_version_is_the_wit_package_version() -> None:
+    wit = (ROOT / "wasm" / "wit" / "plugin.wit").read_text()
+    assert f"package hsmd:plugin@{CONTRACT_VERSION};" in wit
+
+
+# --- loading ---
+
+
+def test_every_plugin_reports_its_metadata(plugins: dict[str, Plugin]) -> None:
+    assert sorted(plugins) == ["B2", "NC", "ZF"]
+    assert plugins["NC"].meta.description == "Perform diagnostics."
+    assert plugins["NC"].contract == CONTRACT_VERSION
+
+
+def test_garbage_file_is_refused_and_the_others_still_load(runtime: Runtime, plugin_dir: Path, tmp_path: Path) -> None:
+    copy_plugin(plugin_dir / "B2.wasm", tmp_path, "B2.wasm")
+    (tmp_path / "QQ.wasm").write_bytes(b"\0asm not really")
+    loaded, refused = runtime.load_dir(tmp_path)
+    assert list(loaded) == ["B2"]
+    assert [r.path.name for r in refused] == ["QQ.wasm"]
+    assert refused[0].reason.startswith("does not compile: ")
+
+
+def test_metadata_naming_another_command_is_refused(runtime: Runtime, plugin_dir: Path, tmp_path: Path) -> None:
+    path = copy_plugin(plugin_dir / "NC.wasm", tmp_path, "XY.wasm")
+    with pytest.raises(PluginRefused, match=r"^metadata says command 'NC' but the file is named for 'XY'$"):
+        runtime.load(path)
+
+
+def test_other_contract_major_is_refused(runtime: Runtime, v2_plugin: Path) -> None:
+    with pytest.raises(PluginRefused, match=r"^built against contract 2\.0\.0, this host implements 1\.0\.0 \(major 1\)$"):
+        runtime.load(v2_plugin)
+
+
+@pytest.mark.parametrize(
+    ("imports", "message"),
+    [
+        (["wasi:io/streams@0.2.0"], "imports 'wasi:io/streams@0.2.0', which this host does not provide"),
+        (["hsmd:plugin/host@1.0.0", "hsmd:plugin/types@1.1.0"], "imports several contract versions"),
+    ],
+)
+def test_contract_check_names_what_is_wrong(imports: list[str], message: str) -> None:
+    with pytest.raises(contract.ContractError, match=message):
+        contract.check(imports, contract.REQUIRED_EXPORTS)
+
+
+def test_contract_check_accepts_a_newer_minor_version() -> None:
+    assert contract.check(["hsmd:plugin/host@1.4.0"], contract.REQUIRED_EXPORTS) == "1.4.0"
+
+
+def test_contract_check_requires_every_export() -> None:
+    with pytest.raises(contract.ContractError, match=r"^does not export cleanup, init$"):
+        contract.check([], ["metadata", "execute"])
+
+
+def test_second_runtime_loads_from_the_compile_cache_quickly(host: Host, plugin_dir: Path) -> None:
+    with make_runtime(host) as rt:
+        rt.load(plugin_dir / "NC.wasm")  # compiles if this cache has never seen it
+    with make_runtime(host) as rt:
+        started = time.monotonic()
+        rt.load(plugin_dir / "NC.wasm")
+        assert time.monotonic() - started < 1.0  # a compile takes ~10 s; deserializing, milliseconds
+
+
+def test_reload_keeps_unchanged_plugins(runtime: Runtime, plugin_dir: Path, plugins: dict[str, Plugin]) -> None:
+    again, _ = runtime.load_dir(plugin_dir, reuse=plugins)
+    assert all(again[cmd] is plugins[cmd] for cmd in plugins)
+
+
+# --- calls ---
+
+
+def test_bytes_of_every_value_cross_the_boundary_unchanged(runtime: Runtime, plugins: dict[str, Plugin]) -> None:
+    data = bytes(range(256)) * 4
+    assert run(runtime, plugins["B2"], b"%04X" % len(data) + data) == b"00" + data
+
+
+def test_a_frame_sized_payload_crosses_the_boundary(runtime: Runtime, plugins: dict[str, Plugin]) -> None:
+    data = b"\xa5" * 0xFFF0
+    assert run(runtime, plugins["B2"], b"FFF0" + data) == b"00" + data
+
+
+def test_error_answer_carries_code_and_reason(runtime: Runtime, plugins: dict[str, Plugin]) -> None:
+    with pytest.raises(GuestError) as info:
+        run(runtime, plugins["B2"], b"0006hello")
+    assert (info.value.code, info.value.reason) == ("80", "5 bytes of data, 6 declared")
+
+
+def test_request_scope_is_closed_after_the_call(runtime: Runtime, plugins: dict[str, Plugin]) -> None:
+    scope = RequestScope("t")
+    scope.handles[1] = object()
+    runtime.execute(plugins["NC"], b"", scope)
+    assert scope.closed
+    assert scope.handles == {}
+
+
+# --- faults: each answered, counted, and the instance replaced ---
+
+
+def test_trap_is_a_fault_and_the_next_call_gets_a_fresh_instance(runtime: Runtime, plugins: dict[str, Plugin]) -> None:
+    zf = plugins["ZF"]
+    with pytest.raises(PluginFault) as info:
+        run(runtime, zf, b"T")
+    assert info.value.kind == "trap"
+    assert run(runtime, zf, b"Eagain") == b"00again"
+    assert zf.faults == 1
+
+
+def test_endless_loop_runs_out_of_fuel(runtime: Runtime, plugins: dict[str, Plugin]) -> None:
+    with pytest.raises(PluginFault) as info:
+        run(runtime, plugins["ZF"], b"L")
+    assert info.value.kind == "fuel"
+    assert run(runtime, plugins["ZF"], b"Eok") == b"00ok"
+
+
+def test_endless_loop_with_ample_fuel_hits_the_wall_clock_deadline(host: Host, plugin_dir: Path) -> None:
+    with make_runtime(host, fuel=10**15, deadline_ms=100) as rt:
+        zf = rt.load(plugin_dir / "ZF.wasm")
+        started = time.monotonic()
+        with pytest.raises(PluginFault) as info:
+            run(rt, zf, b"L")
+        elapsed = time.monotonic() - started
+    assert info.value.kind == "deadline"
+    assert 0.09 <= elapsed < 1.0
+
+
+def test_allocation_past_the_memory_cap_is_a_fault(host: Host, plugin_dir: Path) -> None:
+    with make_runtime(host, memory_bytes=32 * 1024 * 1024) as rt:
+        zf = rt.load(plugin_dir / "ZF.wasm")
+        with pytest.raises(PluginFault) as info:
+            run(rt, zf, b"M64")
+        assert info.value.kind == "guest"
+        assert info.value.message == "command raised MemoryError"
+        assert run(rt, zf, b"Eok") == b"00ok"
+
+
+def test_exception_in_logic_is_a_fault(runtime: Runtime, plugins: dict[str, Plugin]) -> None:
+    with pytest.raises(PluginFault) as info:
+        run(runtime, plugins["ZF"], b"G")
+    assert (info.value.kind, info.value.message) == ("guest", "command raised ValueError")
+
+
+def test_exception_in_a_host_function_traps_the_guest_and_is_re_raised_on_the_host_side(
+    runtime: Runtime, plugins: dict[str, Plugin], host: Host, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(scope: RequestScope, n: int) -> str:
+        raise RuntimeError("entropy source gone")
+
+    monkeypatch.setattr(host, "random_hex", broken)
+    with pytest.raises(PluginFault) as info:
+        run(runtime, plugins["ZF"], b"R")
+    assert info.value.kind == "host"
+    assert isinstance(info.value.__cause__, RuntimeError)
+    monkeypatch.undo()
+    assert len(run(runtime, plugins["ZF"], b"R")) == 2 + 16
+
+
+def test_base_exception_in_a_host_function_is_contained_too(
+    runtime: Runtime, plugins: dict[str, Plugin], host: Host, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(scope: RequestScope, n: int) -> str:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(host, "random_hex", interrupted)
+    with pytest.raises(PluginFault) as info:
+        run(runtime, plugins["ZF"], b"R")
+    assert isinstance(info.value.__cause__, KeyboardInterrupt)
+
+
+def test_instances_are_recycled_after_the_configured_number_of_calls(host: Host, plugin_dir: Path) -> None:
+    with make_runtime(host, recycle_after=3) as rt:
+        zf = rt.load(plugin_dir / "ZF.wasm")
+        # Module globals persist within an instance: the count restarts only on a new one.
+        assert [run(rt, zf, b"C") for _ in range(4)] == [b"001", b"002", b"003", b"001"]
+        assert zf.recycles == 1
+
+
+def test_close_is_idempotent(runtime: Runtime, plugins: dict[str, Plugin]) -> None:
+    plugins["NC"].close()
+    plugins["NC"].close()
+    runtime.close()
+    runtime.close()
