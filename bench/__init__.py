@@ -1,0 +1,1 @@
+"""hsmd benchmark suite; run with `python -m bench`."""

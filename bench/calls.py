@@ -95,5 +95,6 @@ def run(report: Report, iterations: int) -> None:
                     )
                 )
         nc_overhead = out["NC"]["overhead_us"]
-        print(f"   target: NC overhead ≤ {NC_OVERHEAD_TARGET_US:.0f} µs median -> {nc_overhead:.1f} µs: {verdict(nc_overhead <= NC_OVERHEAD_TARGET_US)}")
+        ok = nc_overhead <= NC_OVERHEAD_TARGET_US
+        print(f"   target: NC overhead ≤ {NC_OVERHEAD_TARGET_US:.0f} µs median -> {nc_overhead:.1f} µs: {verdict(ok)}")
     structlog.reset_defaults()

@@ -127,14 +127,24 @@ def run(report: Report, settings: Settings, *, profile: bool) -> None:
                 out[work.name] = {"hsmd": h, "bare": b, "throughput_ratio": ratio, "target_met": ok}
                 print(
                     f"   {work.name:<8} hsmd/bare throughput {ratio:.1%} (target ≥ {THROUGHPUT_TARGET:.0%}): {verdict(ok)};"
-                    f" p50 latency {h['p50_us'] / b['p50_us']:.1f}x bare; server CPU/req"
-                    f" {h['server_cpu_us_per_req'] / b['server_cpu_us_per_req']:.1f}x bare"
+                    f" p50 latency {h['p50_us'] / b['p50_us']:.1f}x bare;"
+                    f" server CPU/req {h['server_cpu_us_per_req'] / b['server_cpu_us_per_req']:.1f}x bare"
                 )
-                report.row(Row(f"TCP {work.name} req/s", f"{h['rps']:,.0f}", f"bare {b['rps']:,.0f}", f"{ratio:.1%}", f"≥ {THROUGHPUT_TARGET:.0%}", verdict(ok)))
-                report.row(Row(f"TCP {work.name} p50 / p99", f"{_fmt_us(h['p50_us'])} / {_fmt_us(h['p99_us'])}",
-                               f"bare {_fmt_us(b['p50_us'])} / {_fmt_us(b['p99_us'])}", f"{h['p50_us'] / b['p50_us']:.1f}x"))  # fmt: skip
-                report.row(Row(f"TCP {work.name} server CPU/req", f"{h['server_cpu_us_per_req']:.0f} µs",
-                               f"bare {b['server_cpu_us_per_req']:.0f} µs", f"{h['server_cpu_us_per_req'] / b['server_cpu_us_per_req']:.1f}x"))  # fmt: skip
+                h_cpu, b_cpu = h["server_cpu_us_per_req"], b["server_cpu_us_per_req"]
+                report.row(
+                    Row(
+                        f"TCP {work.name} req/s",
+                        f"{h['rps']:,.0f}",
+                        f"bare {b['rps']:,.0f}",
+                        f"{ratio:.1%}",
+                        f"≥ {THROUGHPUT_TARGET:.0%}",
+                        verdict(ok),
+                    )
+                )
+                latency = f"{_fmt_us(h['p50_us'])} / {_fmt_us(h['p99_us'])}"
+                bare_latency = f"bare {_fmt_us(b['p50_us'])} / {_fmt_us(b['p99_us'])}"
+                report.row(Row(f"TCP {work.name} p50 / p99", latency, bare_latency, f"{h['p50_us'] / b['p50_us']:.1f}x"))
+                report.row(Row(f"TCP {work.name} server CPU/req", f"{h_cpu:.0f} µs", f"bare {b_cpu:.0f} µs", f"{h_cpu / b_cpu:.1f}x"))
             time.sleep(0.5)
             out["hsmd_rss_idle_after_mib"] = rss_mib(hsmd.pid)
             out["bare_rss_idle_after_mib"] = rss_mib(bare.pid)
@@ -171,8 +181,12 @@ def _profile(tmp: Path, settings: Settings, top: int = 18) -> dict[str, Any]:
     rows = []
     for (filename, line, name), (_cc, calls, tottime, cumtime, _callers) in stats.stats.items():  # type: ignore[attr-defined]
         short = f"{Path(filename).name}:{line}({name})" if line else name
-        rows.append({"function": short, "calls_per_req": calls / requests, "self_us_per_req": tottime / requests * 1e6,
-                     "cum_us_per_req": cumtime / requests * 1e6})  # fmt: skip
+        per_req = {
+            "calls_per_req": calls / requests,
+            "self_us_per_req": tottime / requests * 1e6,
+            "cum_us_per_req": cumtime / requests * 1e6,
+        }
+        rows.append({"function": short, **per_req})
     # The idle epoll wait is not work; shown anyway so the reader sees how busy the server was.
     rows.sort(key=lambda r: r["self_us_per_req"], reverse=True)
     print(f"\n   cProfile of hsmd under NC load ({result['rps']:,.0f} req/s with the profiler on), top {top} by self time per request:")
@@ -180,3 +194,43 @@ def _profile(tmp: Path, settings: Settings, top: int = 18) -> dict[str, Any]:
     for r in rows[:top]:
         print(f"   {r['self_us_per_req']:11.1f} {r['cum_us_per_req']:10.1f} {r['calls_per_req']:9.2f}  {r['function']}")
     return {"rps_profiled": result["rps"], "requests": requests, "top": rows[:40]}
+
+
+VARIANTS: list[tuple[str, list[str]]] = [
+    ("bare, one send per answer", ["bench.bare_server", "--per-frame"]),
+    ("hsmd Server + stub dispatch, no log", ["bench.variant_server", "--dispatch", "stub", "--log-level", "warning"]),
+    ("hsmd Server + stub dispatch, JSON log", ["bench.variant_server", "--dispatch", "stub", "--log-level", "info"]),
+    ("hsmd Server + plugins, no log", ["bench.variant_server", "--dispatch", "plugins", "--log-level", "warning"]),
+]
+
+
+def breakdown(report: Report, settings: Settings) -> None:
+    """NC through variants between the bare server and `hsmd serve`: which layer costs what."""
+    main = report.data.get("tcp", {}).get("NC")
+    if not main:
+        return
+    with (
+        report.section("tcp_breakdown", "2b. Where the TCP time goes (NC, same load; server CPU per request)") as out,
+        tempfile.TemporaryDirectory(prefix="hsmd-bench-") as tmp,
+    ):
+        work = workloads()[0]
+        rows = [("bare trio server (baseline)", main["bare"])]
+        for i, (name, module_args) in enumerate(VARIANTS):
+            port = free_port()
+            argv = [str(PYTHON), "-m", *module_args, "--port", str(port), "--header-len", str(len(HEADER))]
+            if module_args[0] == "bench.bare_server":
+                argv += ["--nc-fields", nc_fields().decode("ascii")]
+            with (Path(tmp) / f"variant-{i}.log").open("wb") as log:
+                proc = subprocess.Popen(argv, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log)
+            try:
+                wait_listening(port, proc, timeout=120)
+                rows.append((name, load(port, proc.pid, work, settings)))
+            finally:
+                stop(proc)
+        rows.append(("hsmd serve (JSON log at info)", main["hsmd"]))
+        base = main["bare"]["server_cpu_us_per_req"]
+        print(f"   {'server':<40} {'req/s':>9} {'p50':>10} {'CPU/req':>9} {'vs bare':>8}")
+        for name, r in rows:
+            cpu = r["server_cpu_us_per_req"]
+            print(f"   {name:<40} {r['rps']:>9,.0f} {_fmt_us(r['p50_us']):>10} {cpu:>7.1f}µs {cpu / base:>7.1f}x")
+            out[name] = r

@@ -69,14 +69,31 @@ def _close_all(plugins: dict[str, Plugin]) -> None:
 
 
 async def _reload(runtime: Runtime, dispatcher: Dispatcher, directory: Path) -> None:
+    """Load the plugin directory again and swap it in; on any failure keep serving the current set."""
     systemd.reloading()
     current = dispatcher.plugins
-    # Compiling a changed plugin takes seconds: off the event loop, which keeps serving meanwhile.
-    fresh, refusals = await trio.to_thread.run_sync(lambda: runtime.load_dir(directory, reuse=current))
-    old = dispatcher.swap(fresh)
-    _close_all({cmd: p for cmd, p in old.items() if fresh.get(cmd) is not p})
-    log.info("plugins reloaded", loaded=sorted(fresh), refused=len(refusals))
-    systemd.ready(f"serving {len(fresh)} plugins")
+    try:
+        if not directory.is_dir():
+            log.error("reload refused: plugin directory is missing; still serving the previous plugins", dir=str(directory))
+            return
+        # Compiling a changed plugin takes seconds: off the event loop, which keeps serving meanwhile.
+        fresh, refusals = await trio.to_thread.run_sync(lambda: runtime.load_dir(directory, reuse=current))
+        old = dispatcher.swap(fresh)
+        _close_all({cmd: p for cmd, p in old.items() if fresh.get(cmd) is not p})
+        log.info("plugins reloaded", loaded=sorted(fresh), refused=len(refusals))
+        if not fresh:
+            log.warning("no plugins loaded: every command will answer 68", dir=str(directory))
+    except Exception:
+        log.exception("reload failed; still serving the previous plugins")
+    finally:
+        systemd.ready(f"serving {len(dispatcher.plugins)} plugins")
+
+
+async def _serve_until_drained(
+    server: Server, host: str, port: int, done: trio.CancelScope, *, task_status: trio.TaskStatus[list[tuple[str, int]]]
+) -> None:
+    await server.serve(host, port, task_status=task_status)
+    done.cancel()  # every received frame is answered: stop waiting for signals
 
 
 async def run(config: Config, *, task_status: trio.TaskStatus[list[tuple[str, int]]] = trio.TASK_STATUS_IGNORED) -> int:
@@ -91,27 +108,49 @@ async def run(config: Config, *, task_status: trio.TaskStatus[list[tuple[str, in
         server = Server(dispatcher, header_len=config.server.header_len, limits=server_limits(config))
         try:
             async with trio.open_nursery() as nursery:
-                bound = await nursery.start(server.serve, config.server.host, config.server.port)
+                bound = await nursery.start(_serve_until_drained, server, config.server.host, config.server.port, nursery.cancel_scope)
                 log.info("listening", addresses=[f"{h}:{p}" for h, p in bound], plugins=sorted(plugins), contract=CONTRACT_VERSION)
+                # Handlers first: systemd may send SIGHUP/SIGTERM as soon as it reads READY=1, and
+                # with no receiver open yet their default action would kill the process.
+                await nursery.start(_signals, server, runtime, dispatcher, config.plugins.dir, nursery.cancel_scope)
                 systemd.ready(f"serving {len(plugins)} plugins")
                 task_status.started(bound)
-                nursery.start_soon(_signals, server, runtime, dispatcher, config.plugins.dir, nursery.cancel_scope)
         finally:
             _close_all(dispatcher.plugins)
     log.info("hsmd exited", code=0)
     return 0
 
 
-async def _signals(server: Server, runtime: Runtime, dispatcher: Dispatcher, directory: Path, scope: trio.CancelScope) -> None:
+async def _signals(
+    server: Server,
+    runtime: Runtime,
+    dispatcher: Dispatcher,
+    directory: Path,
+    everything: trio.CancelScope,
+    *,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """SIGHUP reloads; SIGTERM/SIGINT drain and stop; a second one stops without waiting."""
+    stopping = False
+    # The receiver stays open through the drain, so a late signal is handled, not fatal.
     with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
+        task_status.started()
         async for signum in signals:
+            name = signal.Signals(signum).name
             if signum == signal.SIGHUP:
-                await _reload(runtime, dispatcher, directory)
+                if stopping:
+                    log.info("reload ignored: stopping", signal=name)
+                else:
+                    await _reload(runtime, dispatcher, directory)
                 continue
-            log.info("stopping", signal=signal.Signals(signum).name, in_flight=server.in_flight)
+            if stopping:
+                log.warning("second stop signal: closing without waiting for in-flight requests", signal=name, in_flight=server.in_flight)
+                everything.cancel()
+                return
+            stopping = True
+            log.info("stopping", signal=name, in_flight=server.in_flight)
             systemd.stopping()
-            server.shutdown()  # serve() returns once every received frame is answered; the nursery then ends
-            return
+            server.shutdown()  # serve() returns once every received frame is answered
 
 
 def serve(config: Config) -> int:

@@ -38,9 +38,8 @@ def test_b2_known_answers(host: Host, request_: bytes, answer: bytes) -> None:
 @given(st.binary(max_size=300))
 @settings(max_examples=200)
 def test_b2_echoes_any_data_of_the_declared_length(data: bytes) -> None:
-    from tests.conftest import FIRMWARE
-
     from hsmd.host import TEST_LMK, LmkSet
+    from tests.conftest import FIRMWARE
 
     host = Host(LmkSet({0: TEST_LMK}), FIRMWARE)
     assert native(b2, host, b"%04X" % len(data) + data) == b"00" + data

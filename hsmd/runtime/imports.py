@@ -9,6 +9,7 @@ trampoline in abi.py, which traps the guest and hands the exception back.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -23,13 +24,16 @@ class NoActiveRequest(RuntimeError):
     """A host function was called outside execute (e.g. from init): there is no request to scope it to."""
 
 
-class CallState:
-    """The request being executed, if any; set by the runtime around each execute."""
+class CallState(threading.local):
+    """The request being executed on this thread, if any; set by the runtime around each execute.
 
-    __slots__ = ("scope",)
+    Thread-local because a reload instantiates plugins on a worker thread while
+    requests run on the event loop's thread: each must see only its own call.
+    """
 
     def __init__(self) -> None:
         self.scope: RequestScope | None = None
+        self.host_failure: BaseException | None = None
 
     def require(self) -> RequestScope:
         if self.scope is None or self.scope.closed:

@@ -56,7 +56,6 @@ class Runtime:
         self._cache = cache.CompileCache(cache_dir, self.engine, "fuel=1;epoch=1;opt=speed;abi=1")
         self._ticks = max(1, math.ceil(limits.deadline_ms / 1000 / TICK_SECONDS)) + 1
         self._state = CallState()
-        self._host_failure: BaseException | None = None
         self._keepalive: list[object] = []
         self.linker = Linker(self.engine)
         with self.linker.root() as root, root.add_instance(contract.HOST_INTERFACE) as iface:
@@ -88,7 +87,7 @@ class Runtime:
         self.close()
 
     def _record_host_failure(self, exc: BaseException) -> None:
-        self._host_failure = exc
+        self._state.host_failure = exc
 
     # --- loading ---
 
@@ -156,11 +155,11 @@ class Runtime:
         An error answer raises GuestError (code + reason), a failed call PluginFault.
         """
         self._state.scope = scope
-        self._host_failure = None
+        self._state.host_failure = None
         try:
             return plugin.execute(request)
         except PluginFault as exc:
-            failure, self._host_failure = self._host_failure, None
+            failure, self._state.host_failure = self._state.host_failure, None
             if failure is not None:
                 raise PluginFault("host", f"host function raised {type(failure).__name__}: {failure}") from failure
             raise exc

@@ -1,0 +1,92 @@
+"""hsmd benchmark suite: `python -m bench [--quick] [--json PATH]`.
+
+Sections, each printed with the baseline it is measured against in the same run:
+  1. plugin call overhead    wasm call vs. the same logic called natively, in-process
+  2. TCP throughput/latency  `hsmd serve` vs. a bare trio server with the same framing
+  2b. TCP breakdown          hsmd's Server with parts stubbed out (full mode or --breakdown)
+  3. warm restart            spawn -> READY=1 (sd_notify) vs. importing hsmd; SIGTERM -> exit
+  4. cold build + compile    per plugin, vs. loading the compiled artifact (full mode or --cold)
+  5. RSS                     per live plugin instance; idle server vs. the bare server
+
+The default run takes about 1.5 minutes on 2 cores, --quick about 20 s. Figures
+are only as good as the machine is quiet: the load average at start is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench import calls, cold, restart, rss, tcp
+from bench.common import PLUGINS, PYTHON, ROOT, Report, machine
+
+
+def _ensure_plugins() -> None:
+    if all((PLUGINS / f"{cmd}.wasm").exists() for cmd in ("NC", "B2")):
+        return
+    print("building plugins (python -m plugingen.build) ...", flush=True)
+    subprocess.run([str(PYTHON), "-m", "plugingen.build"], cwd=ROOT, check=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="shorter runs, no cold build (about 30 s)")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="also write every figure to PATH")
+    cold_group = parser.add_mutually_exclusive_group()
+    cold_group.add_argument("--cold", dest="cold", action="store_true", default=None, help="run section 4 even with --quick")
+    cold_group.add_argument("--no-cold", dest="cold", action="store_false", help="skip section 4")
+    parser.add_argument("--connections", type=int, default=8, help="section 2: concurrent connections (default 8)")
+    parser.add_argument("--window", type=int, default=16, help="section 2: pipelined requests per connection (default 16)")
+    parser.add_argument("--duration", type=float, help="section 2: measured seconds per run (default 5, 2 with --quick)")
+    breakdown_group = parser.add_mutually_exclusive_group()
+    breakdown_group.add_argument(
+        "--breakdown", dest="breakdown", action="store_true", default=None, help="run section 2b even with --quick"
+    )
+    breakdown_group.add_argument("--no-breakdown", dest="breakdown", action="store_false", help="skip section 2b")
+    parser.add_argument("--profile", action="store_true", help="section 2: also profile hsmd (cProfile) under NC load")
+    args = parser.parse_args(argv)
+    run_cold = args.cold if args.cold is not None else not args.quick
+    run_breakdown = args.breakdown if args.breakdown is not None else not args.quick
+
+    started = time.monotonic()
+    report = Report()
+    info = machine()
+    info["loadavg_at_start"] = os.getloadavg()[0]
+    info["mode"] = "quick" if args.quick else "full"
+    report.data["machine"] = info
+    print(
+        f"hsmd bench ({info['mode']}): {info['nproc']} CPUs ({info['cpu']}), {info['implementation']} {info['python']},"
+        f" wasmtime {info['wasmtime']}, trio {info['trio']}, load average {info['loadavg_at_start']:.2f}"
+    )
+    if info["loadavg_at_start"] > 0.5:
+        print("   warning: the machine is busy; figures will be noisy")
+    _ensure_plugins()
+
+    # Section 1 also fills build/cache if a plugin changed, which section 3 relies on.
+    calls.run(report, iterations=2000 if args.quick else 5000)
+    duration = args.duration if args.duration is not None else (2.0 if args.quick else 5.0)
+    settings = tcp.Settings(args.connections, args.window, duration, warmup=0.5 if args.quick else 1.0)
+    tcp.run(report, settings, profile=args.profile)
+    if run_breakdown:
+        tcp.breakdown(report, settings)
+    restart.run(report, runs=3)
+    if run_cold:
+        cold.run(report)
+    rss.run(report)
+
+    report.data["total_seconds"] = round(time.monotonic() - started, 1)
+    print(f"\n== Summary ({report.data['total_seconds']:.0f} s) ==")
+    print(report.summary())
+    if args.json:
+        args.json.write_text(json.dumps(report.data, indent=2, default=str) + "\n")
+        print(f"\nwrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
