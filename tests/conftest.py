@@ -11,7 +11,7 @@ import pytest
 import structlog
 
 from hsmd.host import TEST_LMK, Host, LmkSet
-from hsmd.runtime import Limits, Runtime
+from hsmd.runtime import CONTRACT_VERSION, Limits, Runtime
 from plugingen import build
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,12 +35,18 @@ def _build(commands: Path, out: Path, *, wit: Path = build.WIT_DIR, stage: Path 
 
 
 @pytest.fixture(scope="session")
-def plugin_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """NC, B2 (the shipped commands) and ZF (the misbehaving test plugin), side by side."""
+def built_plugins() -> Path:
+    """Every shipped command, built (incrementally) into build/plugins."""
     _build(ROOT / "commands", BUILD / "plugins")
+    return BUILD / "plugins"
+
+
+@pytest.fixture(scope="session")
+def plugin_dir(built_plugins: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """NC, B2 (the foundation commands) and ZF (the misbehaving test plugin), side by side."""
     _build(ROOT / "tests" / "plugins" / "commands", BUILD / "test-plugins", stage=BUILD / "test-stage")
     directory = tmp_path_factory.mktemp("plugins")
-    for wasm in [*(BUILD / "plugins").glob("*.wasm"), *(BUILD / "test-plugins").glob("*.wasm")]:
+    for wasm in [built_plugins / "NC.wasm", built_plugins / "B2.wasm", BUILD / "test-plugins" / "ZF.wasm"]:
         (directory / wasm.name).symlink_to(wasm)
     return directory
 
@@ -51,7 +57,7 @@ def v2_plugin(tmp_path_factory: pytest.TempPathFactory) -> Path:
     wit = BUILD / "test-wit-v2"
     wit.mkdir(parents=True, exist_ok=True)
     text = (build.WIT_DIR / "plugin.wit").read_text()
-    (wit / "plugin.wit").write_text(text.replace("package hsmd:plugin@1.0.0;", "package hsmd:plugin@2.0.0;"))
+    (wit / "plugin.wit").write_text(text.replace(f"package hsmd:plugin@{CONTRACT_VERSION};", "package hsmd:plugin@2.0.0;"))
     _build(ROOT / "tests" / "plugins" / "commands", BUILD / "test-plugins-v2", wit=wit, stage=BUILD / "test-stage-v2")
     return BUILD / "test-plugins-v2" / "ZF.wasm"
 

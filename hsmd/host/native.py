@@ -7,11 +7,24 @@ the benchmark's native baseline.
 
 from __future__ import annotations
 
-from hsmd_sdk import HsmError
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from hsmd_sdk import HsmError, KeyHandle, KeyInfo
 from hsmd_sdk.hsm import LogLevel
 
 from hsmd.host.errors import HostError
 from hsmd.host.services import Host, RequestScope
+
+T = TypeVar("T")
+
+
+def _call(fn: Callable[..., T], *args: Any) -> T:
+    """A host method whose refusal becomes the SDK's HsmError, as across the WIT boundary."""
+    try:
+        return fn(*args)
+    except HostError as exc:
+        raise HsmError(exc.code, exc.reason) from None
 
 
 class NativeHsm:
@@ -23,16 +36,35 @@ class NativeHsm:
         self._host.log(self._scope, level, event, [(k, str(v)) for k, v in fields.items()])
 
     def random_hex(self, n: int) -> str:
-        try:
-            return self._host.random_hex(self._scope, n)
-        except HostError as exc:
-            raise HsmError(exc.code, exc.reason) from None
+        return _call(self._host.random_hex, self._scope, n)
 
     def lmk_check_value(self, lmk_id: int | None = None) -> str:
-        try:
-            return self._host.lmk_check_value(self._scope, lmk_id)
-        except HostError as exc:
-            raise HsmError(exc.code, exc.reason) from None
+        return _call(self._host.lmk_check_value, self._scope, lmk_id)
 
     def firmware_number(self) -> str:
         return self._host.firmware_number(self._scope)
+
+    def key_from_lmk(self, key_type: str, key: str, lmk_id: int | None = None) -> KeyHandle:
+        return KeyHandle(_call(self._host.key_from_lmk, self._scope, key_type, key, lmk_id))
+
+    def key_to_lmk(self, key: KeyHandle, scheme: str, lmk_id: int | None = None) -> str:
+        return _call(self._host.key_to_lmk, self._scope, key, scheme, lmk_id)
+
+    def key_from_kek(self, kek: KeyHandle, key_type: str, key: str) -> KeyHandle:
+        return KeyHandle(_call(self._host.key_from_kek, self._scope, kek, key_type, key))
+
+    def key_to_kek(self, kek: KeyHandle, key: KeyHandle, scheme: str) -> str:
+        return _call(self._host.key_to_kek, self._scope, kek, key, scheme)
+
+    def key_generate(self, key_type: str, scheme: str) -> KeyHandle:
+        return KeyHandle(_call(self._host.key_generate, self._scope, key_type, scheme))
+
+    def key_combine(self, key_type: str, parts: list[KeyHandle]) -> KeyHandle:
+        return KeyHandle(_call(self._host.key_combine, self._scope, key_type, list(parts)))
+
+    def key_check_value(self, key: KeyHandle) -> str:
+        return _call(self._host.key_check_value, self._scope, key)
+
+    def key_info(self, key: KeyHandle) -> KeyInfo:
+        info = _call(self._host.key_info, self._scope, key)
+        return KeyInfo(key_type=info.key_type, length=info.length, odd_parity=info.odd_parity)

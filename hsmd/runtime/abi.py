@@ -42,9 +42,14 @@ __all__ = [
     "lift_string",
     "lift_string_pairs",
     "lift_u32",
+    "lift_u32_list",
+    "lower_bool",
     "lower_err_record",
+    "lower_ok",
     "lower_ok_string",
+    "lower_record",
     "lower_string",
+    "lower_u32",
 ]
 
 # The wasmtime release this module's struct offsets were written against.
@@ -95,7 +100,7 @@ def check_layout() -> None:
         problems.append(f"wasmtime {WASMTIME_VERSION} (this runtime is written for {ABI_WASMTIME_VERSION})")
     if VAL_SIZE != 32 or PAYLOAD != 8:
         problems.append(f"wasmtime_component_val_t size {VAL_SIZE}/offset {PAYLOAD}, expected 32/8")
-    expected = {"U8": 2, "U32": 6, "STRING": 12, "LIST": 13, "RECORD": 14, "TUPLE": 15, "ENUM": 17, "OPTION": 18, "RESULT": 19}
+    expected = {"BOOL": 0, "U8": 2, "U32": 6, "STRING": 12, "LIST": 13, "RECORD": 14, "TUPLE": 15, "ENUM": 17, "OPTION": 18, "RESULT": 19}
     for name, kind in expected.items():
         if getattr(ffi, f"WASMTIME_COMPONENT_{name}").value != kind:
             problems.append(f"value kind {name} changed")
@@ -142,25 +147,43 @@ def _boxed(inner: Val) -> Any:
     return ffi.wasmtime_component_val_new(byref(inner))
 
 
-def lower_ok_string(val: Val, text: bytes) -> None:
+def lower_u32(val: Val, number: int) -> None:
+    val.kind = K_U32
+    val.of.u32 = number
+
+
+def lower_bool(val: Val, flag: bool) -> None:
+    val.kind = K_BOOL
+    val.of.boolean = flag
+
+
+def lower_record(val: Val, fields: Sequence[tuple[bytes, Callable[[Val], None]]]) -> None:
+    rec = ffi.wasmtime_component_valrecord_t()
+    ffi.wasmtime_component_valrecord_new_uninit(byref(rec), len(fields))
+    for i, (name, lower) in enumerate(fields):
+        entry = rec.data[i]
+        entry.name = _byte_vec(name)
+        lower(entry.val)
+    val.kind = K_RECORD
+    val.of.record = rec
+
+
+def lower_ok(val: Val, lower: Callable[[Val], None]) -> None:
     inner = Val()
-    lower_string(inner, text)
+    lower(inner)
     val.kind = K_RESULT
     val.of.result.is_ok = True
     val.of.result.val = _boxed(inner)
 
 
+def lower_ok_string(val: Val, text: bytes) -> None:
+    lower_ok(val, lambda inner: lower_string(inner, text))
+
+
 def lower_err_record(val: Val, fields: Sequence[tuple[bytes, bytes]]) -> None:
     """result<_, record{...}> err case whose fields are all strings."""
-    rec = ffi.wasmtime_component_valrecord_t()
-    ffi.wasmtime_component_valrecord_new_uninit(byref(rec), len(fields))
-    for i, (name, value) in enumerate(fields):
-        entry = rec.data[i]
-        entry.name = _byte_vec(name)
-        lower_string(entry.val, value)
     inner = Val()
-    inner.kind = K_RECORD
-    inner.of.record = rec
+    lower_record(inner, [(name, lambda v, value=value: lower_string(v, value)) for name, value in fields])  # type: ignore[misc]
     val.kind = K_RESULT
     val.of.result.is_ok = False
     val.of.result.val = _boxed(inner)
@@ -199,6 +222,14 @@ def lift_bytes(val: Val, limit: int) -> bytes:
 def lift_u32(val: Val) -> int:
     _expect(val, K_U32)
     return int(val.of.u32)
+
+
+def lift_u32_list(val: Val, limit: int) -> list[int]:
+    _expect(val, K_LIST)
+    vec = val.of.list
+    if vec.size > limit:
+        raise ValueError(f"list of {vec.size} exceeds {limit}")
+    return [lift_u32(vec.data[i]) for i in range(vec.size)]
 
 
 def lift_option_u32(val: Val) -> int | None:

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Final
 
 # Must equal the package version in wasm/wit/plugin.wit (a test pins it).
-CONTRACT_VERSION: Final = "1.0.0"
+CONTRACT_VERSION: Final = "1.1.0"
 CONTRACT_MAJOR: Final = int(CONTRACT_VERSION.split(".")[0])
 PACKAGE: Final = "hsmd:plugin"
 REQUIRED_EXPORTS: Final = frozenset({"metadata", "init", "execute", "cleanup"})
@@ -18,6 +18,10 @@ _IMPORT_RE = re.compile(r"^(?P<package>[a-z][a-z0-9-]*:[a-z][a-z0-9-]*)/(?P<ifac
 
 class ContractError(Exception):
     """The component was built against a contract this host cannot serve."""
+
+
+def _minor(version: str) -> int:
+    return int(version.split(".")[1])
 
 
 def check(imports: Iterable[str], exports: Iterable[str]) -> str:
@@ -34,6 +38,8 @@ def check(imports: Iterable[str], exports: Iterable[str]) -> str:
     major = int(version.split(".")[0])
     if major != CONTRACT_MAJOR:
         raise ContractError(f"built against contract {version}, this host implements {CONTRACT_VERSION} (major {CONTRACT_MAJOR})")
+    if _minor(version) > _minor(CONTRACT_VERSION):
+        raise ContractError(f"built against contract {version}, newer than this host's {CONTRACT_VERSION}")
     missing = REQUIRED_EXPORTS - set(exports)
     if missing:
         raise ContractError(f"does not export {', '.join(sorted(missing))}")

@@ -65,6 +65,37 @@ class Fields:
             raise HsmError(error, f"{what}: not numeric")
         return int(raw)
 
+    def key(self, *, error: str = "15", what: str = "key") -> str:
+        """A key field: 16 H (scheme Z), or U/X + 32 H, or T/Y + 48 H."""
+        scheme = self.peek(1).upper()
+        if scheme in (b"U", b"X"):
+            return self.fixed(1).decode("ascii").upper() + self.hex(32, error=error, what=what)
+        if scheme in (b"T", b"Y"):
+            return self.fixed(1).decode("ascii").upper() + self.hex(48, error=error, what=what)
+        return self.hex(16, error=error, what=what)
+
+    def key_scheme(self, *, allowed: str = "ZUTXY", error: str = "26", what: str = "key scheme") -> str:
+        """A one-letter key scheme (error 26 if not one of `allowed`)."""
+        scheme = self.text(1, error="15", what=what).upper()
+        if scheme not in allowed:
+            raise HsmError(error, f"{what} {scheme!r} not one of {allowed}")
+        return scheme
+
+    def atalla_variant(self) -> None:
+        """The optional Atalla variant (1-2 digits) after a key under a ZMK: only its absence (or 0) is supported."""
+        digits = b""
+        while len(digits) < 2 and self.peek(1).isdigit():
+            digits += self.fixed(1)
+        if digits.strip(b"0"):
+            raise HsmError("15", "Atalla key variants are not supported")
+
+    def kcv_type(self) -> int:
+        """Key check value type: 0 = 16 H, 1 = 6 H (error 15 otherwise)."""
+        value = self.text(1, what="key check value type")
+        if value not in ("0", "1"):
+            raise HsmError("15", f"key check value type {value!r} not 0 or 1")
+        return int(value)
+
     def hex_length(self, n: int = 4, *, error: str = "15", what: str = "length") -> int:
         """A length written as `n` hex digits (B2, M0, …)."""
         return int(self.hex(n, error=error, what=what), 16)

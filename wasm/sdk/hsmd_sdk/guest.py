@@ -8,15 +8,18 @@ from wasm/wit), which is why nothing else imports this module.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import wit_world  # type: ignore[import-not-found]
 from componentize_py_types import Err  # type: ignore[import-not-found]
 from wit_world.imports import host, types  # type: ignore[import-not-found]
 
 from hsmd_sdk.errors import HsmError
-from hsmd_sdk.hsm import LogLevel
+from hsmd_sdk.hsm import KeyHandle, KeyInfo, LogLevel
 from hsmd_sdk.response import Execute, respond
+
+T = TypeVar("T")
 
 _LEVELS = {
     "debug": types.LogLevel.DEBUG,
@@ -26,8 +29,12 @@ _LEVELS = {
 }
 
 
-def _host_error(err: Any) -> HsmError:
-    return HsmError(err.value.code, err.value.reason)
+def _call(fn: Callable[..., T], *args: Any) -> T:
+    """A host import whose err case becomes the SDK's HsmError."""
+    try:
+        return fn(*args)
+    except Err as err:
+        raise HsmError(err.value.code, err.value.reason) from None
 
 
 class GuestHsm:
@@ -37,19 +44,38 @@ class GuestHsm:
         host.log(_LEVELS[level], event, [(k, str(v)) for k, v in fields.items()])
 
     def random_hex(self, n: int) -> str:
-        try:
-            return str(host.random_hex(n))
-        except Err as err:
-            raise _host_error(err) from None
+        return str(_call(host.random_hex, n))
 
     def lmk_check_value(self, lmk_id: int | None = None) -> str:
-        try:
-            return str(host.lmk_check_value(lmk_id))
-        except Err as err:
-            raise _host_error(err) from None
+        return str(_call(host.lmk_check_value, lmk_id))
 
     def firmware_number(self) -> str:
         return str(host.firmware_number())
+
+    def key_from_lmk(self, key_type: str, key: str, lmk_id: int | None = None) -> KeyHandle:
+        return KeyHandle(_call(host.key_from_lmk, key_type, key, lmk_id))
+
+    def key_to_lmk(self, key: KeyHandle, scheme: str, lmk_id: int | None = None) -> str:
+        return str(_call(host.key_to_lmk, key, scheme, lmk_id))
+
+    def key_from_kek(self, kek: KeyHandle, key_type: str, key: str) -> KeyHandle:
+        return KeyHandle(_call(host.key_from_kek, kek, key_type, key))
+
+    def key_to_kek(self, kek: KeyHandle, key: KeyHandle, scheme: str) -> str:
+        return str(_call(host.key_to_kek, kek, key, scheme))
+
+    def key_generate(self, key_type: str, scheme: str) -> KeyHandle:
+        return KeyHandle(_call(host.key_generate, key_type, scheme))
+
+    def key_combine(self, key_type: str, parts: list[KeyHandle]) -> KeyHandle:
+        return KeyHandle(_call(host.key_combine, key_type, list(parts)))
+
+    def key_check_value(self, key: KeyHandle) -> str:
+        return str(_call(host.key_check_value, key))
+
+    def key_info(self, key: KeyHandle) -> KeyInfo:
+        info = _call(host.key_describe, key)
+        return KeyInfo(key_type=info.key_type, length=info.length, odd_parity=info.odd_parity)
 
 
 def world(*, command: str, version: str, description: str, execute: Execute) -> type:

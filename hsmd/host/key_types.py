@@ -1,0 +1,86 @@
+"""Key types: which LMK pair and variant protect a key, and what the host lets it do.
+
+A key type code is three characters: the variant digit and the two-character
+LMK pair code (shared/reference/payshield.md, "Variant LMK"): 001 is pair
+code 01 (LMK 06-07) with variant 0. A payShield in PCI HSM compliance mode
+moves TMK and TPK off 002 to their own types (80D, 70D); `KeyTypeTable`
+holds either table.
+
+Usage is the host's to enforce: only a key-encryption key (ZMK, TMK) may
+wrap or unwrap another key, and only the types it is meant to carry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from hsmd.host.errors import HostError
+
+# Pair code -> index of the pair in the LMK (pair i is LMK 2i-(2i+1)).
+PAIR_INDEX: Final = {
+    "00": 2, "01": 3, "02": 7, "03": 8, "04": 9, "05": 10, "06": 11, "07": 12,
+    "08": 13, "09": 14, "0A": 15, "0B": 16, "0C": 17, "0D": 18, "0E": 19,
+}  # fmt: skip
+
+# What a key-encryption key may carry under it (by key type code).
+_ZMK_CARRIES: Final = frozenset({"000", "001", "002", "003", "008", "009", "00A", "00B", "402", "109", "70D", "80D"})
+_TMK_CARRIES: Final = frozenset({"002", "003", "70D", "80D"})
+
+Mode = Literal["pci", "non-pci"]
+
+
+@dataclass(frozen=True)
+class KeyType:
+    code: str
+    name: str
+    carries: frozenset[str] = frozenset()  # non-empty: a key-encryption key for these types
+
+    @property
+    def pair(self) -> int:
+        return PAIR_INDEX[self.code[1:]]
+
+    @property
+    def variant(self) -> int:
+        return int(self.code[0])
+
+
+def _table(*types: KeyType) -> dict[str, KeyType]:
+    return {t.code: t for t in types}
+
+
+_COMMON: Final = (
+    KeyType("000", "ZMK", _ZMK_CARRIES),
+    KeyType("001", "ZPK"),
+    KeyType("003", "TAK"),
+    KeyType("008", "ZAK"),
+    KeyType("009", "BDK"),
+    KeyType("109", "MK-AC"),
+    KeyType("00A", "ZEK"),
+    KeyType("00B", "DEK"),
+    KeyType("402", "CVK"),
+)
+TABLES: Final[Mapping[Mode, dict[str, KeyType]]] = {
+    "non-pci": _table(*_COMMON, KeyType("002", "TMK/TPK/PVK", _TMK_CARRIES)),
+    "pci": _table(*_COMMON, KeyType("002", "PVK"), KeyType("70D", "TPK"), KeyType("80D", "TMK", _TMK_CARRIES)),
+}
+
+
+class KeyTypeTable:
+    def __init__(self, mode: Mode = "non-pci") -> None:
+        self.mode = mode
+        self._types = TABLES[mode]
+
+    def get(self, code: str) -> KeyType:
+        key_type = self._types.get(code.upper())
+        if key_type is None:
+            raise HostError("04", f"key type {code!r} is not in the {self.mode} key type table")
+        return key_type
+
+    def check_carries(self, kek: KeyType, target: KeyType) -> None:
+        """May a key of type `kek` wrap/unwrap a key of type `target`? Error 29 if not."""
+        if not kek.carries:
+            raise HostError("29", f"a {kek.name} ({kek.code}) may not encrypt or decrypt keys")
+        if target.code not in kek.carries:
+            raise HostError("29", f"a {kek.name} ({kek.code}) may not carry a {target.name} ({target.code})")
