@@ -19,6 +19,7 @@ from hsmd import systemd
 from hsmd.config import Config
 from hsmd.dispatch import Dispatcher
 from hsmd.host import TEST_LMK, Host, LmkSet
+from hsmd.host.key_types import KeyTypeTable
 from hsmd.host.lmk_file import LmkFileError, load_lmk_file
 from hsmd.runtime import CONTRACT_VERSION, Limits, Plugin, Runtime
 from hsmd.server import Limits as ServerLimits
@@ -40,15 +41,24 @@ class PluginInfo:
     path: str
 
 
-def build_host(config: Config) -> Host:
-    if config.hsm.lmk_file is None:
-        lmk = TEST_LMK
+def load_lmks(config: Config) -> LmkSet:
+    """The LMKs of config.lmk.files (ids 00, 01, ...), or the public test LMK when none are named."""
+    if not config.lmk.files:
+        lmks = {0: TEST_LMK}
     else:
-        try:
-            lmk = load_lmk_file(config.hsm.lmk_file)
-        except LmkFileError as exc:
-            raise StartupError(f"hsm.lmk_file: {exc}") from exc
-    return Host(LmkSet({0: lmk}), config.hsm.firmware_number)
+        lmks = {}
+        for lmk_id, path in enumerate(config.lmk.files):
+            try:
+                lmks[lmk_id] = load_lmk_file(path)
+            except LmkFileError as exc:
+                raise StartupError(f"lmk.files: {exc}") from exc
+    if config.lmk.default not in lmks:
+        raise StartupError(f"lmk.default: LMK {config.lmk.default:02d} is not loaded ({len(lmks)} LMK(s): 00-{len(lmks) - 1:02d})")
+    return LmkSet(lmks, default=config.lmk.default)
+
+
+def build_host(config: Config) -> Host:
+    return Host(load_lmks(config), config.hsm.firmware_number, KeyTypeTable(config.hsm.key_type_table))
 
 
 def runtime_limits(config: Config) -> Limits:
@@ -98,6 +108,8 @@ async def _serve_until_drained(
 
 async def run(config: Config, *, task_status: trio.TaskStatus[list[tuple[str, int]]] = trio.TASK_STATUS_IGNORED) -> int:
     host = build_host(config)
+    for lmk_id, check_value in host.lmks.check_values().items():
+        log.info("LMK loaded", lmk_id=f"{lmk_id:02d}", check_value=check_value, default=lmk_id == config.lmk.default)
     if host.lmks.any_test:
         log.warning("TEST LMK LOADED: this unit's keys are public; never use it with live keys or cards", source="built-in public test LMK")
     with Runtime(host, runtime_limits(config), config.plugins.cache_dir) as runtime:

@@ -143,6 +143,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_flag(listing, default=argparse.SUPPRESS)
     _add_override_flags(listing, _PLUGINS_FLAGS)
     listing.add_argument("--json", action="store_true", help="print a JSON array")
+
+    lmk = commands.add_parser("lmk", help="manage LMK files", description="Create and inspect LMK files.")
+    lmk_commands = lmk.add_subparsers(dest="lmk_command", metavar="COMMAND", required=True)
+    generate = lmk_commands.add_parser(
+        "generate",
+        help="write a new random LMK file and print its check value",
+        description="Write a new random variant LMK (20 double-length pairs, odd parity) to FILE, "
+        "created with mode 0600 (an existing file is never overwritten), and print its check value. "
+        "Name the file in [lmk] files to load it.",
+    )
+    generate.add_argument("file", type=Path, metavar="FILE")
     return parser
 
 
@@ -182,6 +193,19 @@ def _plugins_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _lmk_generate(args: argparse.Namespace) -> int:
+    from hsmd.host.lmk_file import generate_lmk, write_lmk_file
+
+    lmk = generate_lmk()
+    try:
+        write_lmk_file(args.file, lmk)
+    except OSError as exc:
+        print(f"hsmd: cannot create {args.file}: {exc.strerror}", file=sys.stderr)
+        return 1
+    print(f"{args.file}: LMK check value {lmk.check_value}")
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     config = _load(args, _SERVE_FLAGS)
     return _app().serve(config)
@@ -193,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "serve":
             return _serve(args)
+        if args.command == "lmk":
+            return _lmk_generate(args)
         return _plugins_list(args)
     except ConfigError as e:
         print(f"hsmd: config error: {e}", file=sys.stderr)

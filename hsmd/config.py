@@ -40,6 +40,7 @@ __all__ = [
 
 LogFormat = Literal["console", "json"]
 LogLevel = Literal["debug", "info", "warning", "error"]
+KeyTypeMode = Literal["non-pci", "pci"]
 
 
 class ConfigError(Exception):
@@ -60,8 +61,17 @@ class ServerConfig:
 @dataclass(frozen=True, slots=True)
 class HsmConfig:
     firmware_number: str = "0007-E000"
-    # None means the built-in public test LMK (written as "" in the file).
-    lmk_file: Path | None = None
+    # Which key types exist and which LMK pair protects each (PCI HSM compliance mode or not).
+    key_type_table: KeyTypeMode = "non-pci"
+
+
+@dataclass(frozen=True, slots=True)
+class LmkConfig:
+    # LMK files in identifier order: files[0] is LMK 00, files[1] LMK 01, ...
+    # Empty means the built-in public test LMK as LMK 00.
+    files: tuple[Path, ...] = ()
+    # The LMK a request uses when it carries no %nn identifier.
+    default: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +94,7 @@ class LoggingConfig:
 class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     hsm: HsmConfig = field(default_factory=HsmConfig)
+    lmk: LmkConfig = field(default_factory=LmkConfig)
     plugins: PluginsConfig = field(default_factory=PluginsConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
 
@@ -171,6 +182,19 @@ def _path_rule(*, empty_means_none: bool = False) -> _Rule:
     return _Rule(must, parse)
 
 
+def _path_list_rule() -> _Rule:
+    """A list of paths; from the environment or a flag, comma-separated text ("" = none)."""
+
+    def parse(raw: object, text: bool) -> object:
+        if text and isinstance(raw, str):
+            raw = [part.strip() for part in raw.split(",")] if raw.strip() else []
+        if not isinstance(raw, (list, tuple)) or not all(isinstance(p, (str, Path)) and str(p) and "\0" not in str(p) for p in raw):
+            raise _Invalid
+        return tuple(Path(p) for p in raw)
+
+    return _Rule("a list of paths (comma-separated in the environment)", parse)
+
+
 def _is_host(value: str) -> bool:
     return bool(value) and not any(c.isspace() for c in value)
 
@@ -192,7 +216,11 @@ _RULES: dict[str, dict[str, _Rule]] = {
     },
     "hsm": {
         "firmware_number": _string_rule("exactly 9 printable ASCII characters", _is_firmware_number),
-        "lmk_file": _path_rule(empty_means_none=True),
+        "key_type_table": _choice_rule("non-pci", "pci"),
+    },
+    "lmk": {
+        "files": _path_list_rule(),
+        "default": _int_rule(0, 99),
     },
     "plugins": {
         "dir": _path_rule(),
@@ -315,6 +343,7 @@ def load_config(
     return Config(
         server=replace(default.server, **values["server"]),
         hsm=replace(default.hsm, **values["hsm"]),
+        lmk=replace(default.lmk, **values["lmk"]),
         plugins=replace(default.plugins, **values["plugins"]),
         logging=replace(default.logging, **values["logging"]),
     )

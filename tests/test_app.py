@@ -101,12 +101,12 @@ def logs(monkeypatch: pytest.MonkeyPatch) -> Logs:
     return captured
 
 
-def make_config(plugins: Path, *, lmk_file: Path | None = None) -> Config:
+def make_config(plugins: Path, *, lmk_files: tuple[Path, ...] = ()) -> Config:
     default = Config()
     return replace(
         default,
         server=replace(default.server, host="127.0.0.1", port=0, header_len=4),
-        hsm=replace(default.hsm, lmk_file=lmk_file),
+        lmk=replace(default.lmk, files=lmk_files),
         plugins=replace(default.plugins, dir=plugins, cache_dir=CACHE),
     )
 
@@ -328,12 +328,12 @@ def test_world_readable_lmk_file_stops_start_up_with_exit_code_1(plugin_dir: Pat
     lmk_file.write_text("".join(f"{2 * i:02d}-{2 * i + 1:02d} {pair}\n" for i, pair in enumerate(TEST_LMK_PAIRS)))
     lmk_file.chmod(0o644)
     assert stat.S_IMODE(lmk_file.stat().st_mode) == 0o644
-    assert serve(make_config(plugin_dir, lmk_file=lmk_file)) == 1
+    assert serve(make_config(plugin_dir, lmk_files=(lmk_file,))) == 1
     [line] = logs.lines()
     assert {key: line[key] for key in ("event", "level", "reason")} == {
         "event": "cannot start",
         "level": "error",
-        "reason": f"hsm.lmk_file: {lmk_file}: readable by other users (mode -rw-r--r--); chmod o-rwx it",
+        "reason": f"lmk.files: {lmk_file}: readable by other users (mode -rw-r--r--); chmod o-rwx it",
     }
 
 

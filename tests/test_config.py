@@ -13,6 +13,7 @@ from hsmd.config import (
     Config,
     ConfigError,
     HsmConfig,
+    LmkConfig,
     LoggingConfig,
     PluginsConfig,
     ServerConfig,
@@ -65,7 +66,8 @@ def test_public_api_is_pinned() -> None:
             "frame_timeout",
             "max_in_flight",
         ],
-        "hsm": ["firmware_number", "lmk_file"],
+        "hsm": ["firmware_number", "key_type_table"],
+        "lmk": ["files", "default"],
         "plugins": ["dir", "cache_dir", "fuel", "deadline_ms", "memory_mb", "recycle_after"],
         "logging": ["format", "level"],
     }
@@ -75,7 +77,8 @@ def test_no_file_means_builtin_defaults() -> None:
     config = load_config(None, {}, {})
     assert config == Config()
     assert config.server == ServerConfig("127.0.0.1", 1500, 4, 256, 300.0, 5.0, 32)
-    assert config.hsm == HsmConfig("0007-E000", None)
+    assert config.hsm == HsmConfig("0007-E000", "non-pci")
+    assert config.lmk == LmkConfig((), 0)
     assert config.plugins == PluginsConfig(Path("build/plugins"), Path("build/cache"), 50_000_000, 1000, 64, 1000)
     assert config.logging == LoggingConfig("console", "info")
 
@@ -140,7 +143,9 @@ def test_a_bad_env_value_is_an_error_even_if_a_flag_overrides_it() -> None:
         ("HSMD_SERVER_FRAME_TIMEOUT", "1", "server", "frame_timeout", 1.0),
         ("HSMD_SERVER_MAX_IN_FLIGHT", "8", "server", "max_in_flight", 8),
         ("HSMD_HSM_FIRMWARE_NUMBER", "1234-5678", "hsm", "firmware_number", "1234-5678"),
-        ("HSMD_HSM_LMK_FILE", "/etc/hsmd/lmk", "hsm", "lmk_file", Path("/etc/hsmd/lmk")),
+        ("HSMD_HSM_KEY_TYPE_TABLE", "PCI", "hsm", "key_type_table", "pci"),
+        ("HSMD_LMK_FILES", "/etc/hsmd/a.lmk, /etc/hsmd/b.lmk", "lmk", "files", (Path("/etc/hsmd/a.lmk"), Path("/etc/hsmd/b.lmk"))),
+        ("HSMD_LMK_DEFAULT", "1", "lmk", "default", 1),
         ("HSMD_PLUGINS_DIR", "/opt/p", "plugins", "dir", Path("/opt/p")),
         ("HSMD_PLUGINS_CACHE_DIR", "/var/c", "plugins", "cache_dir", Path("/var/c")),
         ("HSMD_PLUGINS_FUEL", "1_000", "plugins", "fuel", 1000),
@@ -161,10 +166,10 @@ def test_unrelated_environment_variables_are_ignored() -> None:
     assert load_config(None, env, {}) == Config()
 
 
-def test_empty_lmk_file_means_the_builtin_test_lmk(tmp_path: Path) -> None:
-    path = write_toml(tmp_path, '[hsm]\nlmk_file = "keys/lmk.txt"\n')
-    assert load_config(path, {}, {}).hsm.lmk_file == Path("keys/lmk.txt")
-    assert load_config(path, {"HSMD_HSM_LMK_FILE": ""}, {}).hsm.lmk_file is None
+def test_empty_lmk_file_list_means_the_builtin_test_lmk(tmp_path: Path) -> None:
+    path = write_toml(tmp_path, '[lmk]\nfiles = ["keys/00.lmk", "keys/01.lmk"]\n')
+    assert load_config(path, {}, {}).lmk.files == (Path("keys/00.lmk"), Path("keys/01.lmk"))
+    assert load_config(path, {"HSMD_LMK_FILES": ""}, {}).lmk.files == ()
 
 
 def test_integer_toml_value_is_accepted_for_a_float_key(tmp_path: Path) -> None:
@@ -264,10 +269,16 @@ def test_plugins_dir_empty() -> None:
     assert error_from_env({"HSMD_PLUGINS_DIR": ""}) == ('plugins.dir: must be a non-empty path, got "" (from HSMD_PLUGINS_DIR)')
 
 
-def test_lmk_file_of_wrong_type(tmp_path: Path) -> None:
+def test_lmk_files_of_wrong_type(tmp_path: Path) -> None:
     path = tmp_path / "hsmd.toml"
-    assert error_from_file(tmp_path, "[hsm]\nlmk_file = 1\n") == (
-        f'hsm.lmk_file: must be a path, or "" for the built-in default, got 1 (from {path})'
+    assert error_from_file(tmp_path, "[lmk]\nfiles = 1\n") == (
+        f"lmk.files: must be a list of paths (comma-separated in the environment), got 1 (from {path})"
+    )
+
+
+def test_default_lmk_out_of_range() -> None:
+    assert error_from_env({"HSMD_LMK_DEFAULT": "100"}) == (
+        'lmk.default: must be an integer from 0 to 99, got "100" (from HSMD_LMK_DEFAULT)'
     )
 
 

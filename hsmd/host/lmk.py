@@ -79,6 +79,13 @@ class LmkSet:
         self.select(lmk_id)
         return self._check_values[self._default if lmk_id is None else lmk_id]
 
+    def check_values(self) -> dict[int, str]:
+        return dict(self._check_values)
+
+    @property
+    def default(self) -> int:
+        return self._default
+
     @property
     def any_test(self) -> bool:
         return any(lmk.is_test for lmk in self._lmks.values())

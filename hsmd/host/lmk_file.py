@@ -14,10 +14,12 @@ users may read it (mode must not grant any permission to "others").
 
 from __future__ import annotations
 
+import os
 import re
 import stat
 from pathlib import Path
 
+from hsmd.host import keys
 from hsmd.host.lmk import Lmk
 
 _LINE = re.compile(r"^(?:(?P<name>\d\d-\d\d)\s+)?(?P<hex>[0-9A-Fa-f]{32})$")
@@ -50,3 +52,17 @@ def load_lmk_file(path: Path) -> Lmk:
     if len(pairs) != 20:
         raise LmkFileError(f"{path}: {len(pairs)} LMK pairs, a variant LMK has 20")
     return Lmk.from_hex(pairs)
+
+
+def generate_lmk() -> Lmk:
+    """A new random variant LMK: 20 double-length pairs with odd parity and distinct halves."""
+    return Lmk(tuple(keys.generate(16) for _ in range(20)))
+
+
+def write_lmk_file(path: Path, lmk: Lmk) -> None:
+    """Create `path` (mode 0600; refuses to overwrite) holding `lmk` in the format above."""
+    lines = [f"# hsmd LMK file: variant LMK, 20 pairs. Check value {lmk.check_value}.\n"]
+    lines += [f"{2 * i:02d}-{2 * i + 1:02d} {pair.hex().upper()}\n" for i, pair in enumerate(lmk.pairs)]
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.writelines(lines)

@@ -1,0 +1,81 @@
+"""LMK files, several LMKs selected by %nn, and the `hsmd lmk generate` tool."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from hsmd.app import StartupError, load_lmks
+from hsmd.cli import main
+from hsmd.config import Config
+from hsmd.host import TEST_LMK, Host, RequestScope
+from hsmd.host.lmk import TEST_LMK_PAIRS
+from hsmd.host.lmk_file import LmkFileError, generate_lmk, load_lmk_file, write_lmk_file
+
+
+def lmk_file(directory: Path, name: str, pairs: list[str], mode: int = 0o600) -> Path:
+    path = directory / name
+    path.write_text("# test\n" + "".join(f"{2 * i:02d}-{2 * i + 1:02d} {p}\n" for i, p in enumerate(pairs)))
+    path.chmod(mode)
+    return path
+
+
+def config_with(files: tuple[Path, ...], default: int = 0) -> Config:
+    base = Config()
+    return replace(base, lmk=replace(base.lmk, files=files, default=default))
+
+
+def test_lmk_file_round_trips_through_generate_and_load(tmp_path: Path) -> None:
+    lmk = generate_lmk()
+    write_lmk_file(tmp_path / "new.lmk", lmk)
+    assert (tmp_path / "new.lmk").stat().st_mode & 0o777 == 0o600
+    assert load_lmk_file(tmp_path / "new.lmk") == lmk
+
+
+def test_test_lmk_file_loads_to_the_test_lmk_pairs(tmp_path: Path) -> None:
+    assert load_lmk_file(lmk_file(tmp_path, "t.lmk", list(TEST_LMK_PAIRS))).pairs == TEST_LMK.pairs
+
+
+@pytest.mark.parametrize(
+    ("pairs", "mode", "message"),
+    [
+        (list(TEST_LMK_PAIRS), 0o644, "readable by other users (mode -rw-r--r--); chmod o-rwx it"),
+        (list(TEST_LMK_PAIRS[:19]), 0o600, "19 LMK pairs, a variant LMK has 20"),
+        ([*TEST_LMK_PAIRS[:19], "XYZ"], 0o600, "expected [NN-NN] and 32 hex characters"),
+    ],
+)
+def test_unusable_lmk_files_are_refused_with_the_reason(tmp_path: Path, pairs: list[str], mode: int, message: str) -> None:
+    with pytest.raises(LmkFileError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[").replace("]", r"\]")):
+        load_lmk_file(lmk_file(tmp_path, "x.lmk", pairs, mode))
+
+
+def test_several_lmks_are_selected_by_identifier(tmp_path: Path) -> None:
+    other = generate_lmk()
+    write_lmk_file(tmp_path / "01.lmk", other)
+    lmks = load_lmks(config_with((lmk_file(tmp_path, "00.lmk", list(TEST_LMK_PAIRS)), tmp_path / "01.lmk"), default=1))
+    host = Host(lmks, "0007-E000")
+    assert host.lmk_check_value(RequestScope("t"), None) == other.check_value
+    assert host.lmk_check_value(RequestScope("t"), 0) == TEST_LMK.check_value
+    assert not lmks.any_test  # loaded from a file: not flagged as the built-in test LMK
+
+
+def test_default_naming_an_lmk_that_is_not_loaded_stops_start_up(tmp_path: Path) -> None:
+    with pytest.raises(StartupError, match=r"^lmk\.default: LMK 03 is not loaded \(1 LMK\(s\): 00-00\)$"):
+        load_lmks(config_with((lmk_file(tmp_path, "00.lmk", list(TEST_LMK_PAIRS)),), default=3))
+
+
+def test_no_lmk_files_means_the_flagged_test_lmk() -> None:
+    lmks = load_lmks(Config())
+    assert lmks.any_test
+    assert lmks.select(None) is TEST_LMK
+
+
+def test_lmk_generate_prints_the_check_value_and_never_overwrites(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "fresh.lmk"
+    assert main(["lmk", "generate", str(target)]) == 0
+    check_value = load_lmk_file(target).check_value
+    assert capsys.readouterr().out == f"{target}: LMK check value {check_value}\n"
+    assert main(["lmk", "generate", str(target)]) == 1
+    assert capsys.readouterr().err == f"hsmd: cannot create {target}: File exists\n"
