@@ -1,0 +1,53 @@
+"""A4 — Form a key from encrypted components.
+
+Key components, each already encrypted under the LMK for the key type (as
+the console or earlier commands produced them), are combined into one key:
+the unit decrypts them, XORs them together, forces odd parity and returns
+the key under the LMK.
+
+Request:  A4 · number of components (1 N: 2 to 9) · key type (3 H)
+          · key scheme LMK (1 A: Z, U, T, X or Y)
+          · key components, as many as declared (each 16 H, or U/X + 32 H, or T/Y + 48 H,
+            under the LMK pair and variant of the key type)
+          · [%nn LMK identifier]
+Response: A5 00 · key under the LMK · key check value (6 H)
+
+All components must have the key's length, and the LMK scheme must fit it
+(Z for 8 bytes, U/X for 16, T/Y for 24).
+
+Errors: 03 number of components not 2-9 · 04 key type · 10 component parity
+· 11 the components combine to an all-zero key · 13 LMK identifier · 15
+malformed field, or fewer/more components than declared · 26 key scheme ·
+27 components of different lengths, or a scheme that does not fit the key.
+The manual's 17 (HSM not in the authorised state) does not arise: hsmd has
+no authorised state.
+
+Sources: payShield host command reference, "Form a Key from Encrypted
+Components" (field layout, 6 H check value; errors 03, 10, 13, 15, 17);
+ThalesSim host-command tests (the two vectors in tests/test_cmd_a4.py).
+"""
+
+from __future__ import annotations
+
+from hsmd_sdk import Fields, Hsm, HsmError
+
+COMMAND = "A4"
+VERSION = "1.0.0"
+
+MIN_COMPONENTS, MAX_COMPONENTS = 2, 9
+
+
+def execute(request: bytes, hsm: Hsm) -> bytes:
+    fields = Fields(request)
+    count = fields.numeric(1, what="number of components")
+    if not MIN_COMPONENTS <= count <= MAX_COMPONENTS:
+        raise HsmError("03", f"{count} components, {MIN_COMPONENTS} to {MAX_COMPONENTS} allowed")
+    key_type = fields.text(3, what="key type").upper()
+    lmk_scheme = fields.key_scheme(what="key scheme LMK")
+    components = [fields.key(what=f"component {i + 1}") for i in range(count)]
+    lmk_id = fields.lmk_id()
+    fields.end()
+
+    parts = [hsm.key_from_lmk(key_type, component, lmk_id) for component in components]
+    key = hsm.key_combine(key_type, parts)
+    return (hsm.key_to_lmk(key, lmk_scheme, lmk_id) + hsm.key_check_value(key)[:6]).encode("ascii")

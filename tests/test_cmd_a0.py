@@ -1,0 +1,215 @@
+"""A0 — Generate a key.
+
+A generated key is random, so there is no published answer to compare with:
+every answer is checked by decrypting it independently with psec under the
+public test LMK (shared/reference/payshield.md: pair table, key-type variant
+into byte 0 of the pair, scheme U/T variants into byte 8), then checking odd
+parity, the 6 H check value, and (mode 1) that the key under the ZMK/TMK is
+the same clear key. Input keys: ThalesSim's host-command tests
+(nickntg/thalessimulatorlibrary, ThalesCore.Tests/HostCommandTests.vb), keys
+under the public test LMK whose clear values notes/research.md §2.14 verified.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psec
+import pytest
+
+from hsmd.host import Host
+from hsmd.runtime import Runtime
+from logic import a0
+from tests.commands import in_component, native
+from tests.tcp import exchange
+
+# Test LMK pairs by pair code (payshield.md: 00=04-05, 01=06-07, 02=14-15, 03=16-17, 04=18-19, 09=28-29, 0A=30-31).
+PAIRS = {
+    "00": "40404040404040405151515151515151",
+    "01": "61616161616161617070707070707070",
+    "02": "E0E0010101010101F1F1010101010101",
+    "03": "1C587F1C13924FEF0101010101010101",
+    "04": "01010101010101010101010101010101",
+    "09": "1A1A1A1A1A1A1A1A1C1C1C1C1C1C1C1C",
+    "0A": "23232323232323232525252525252525",
+}
+TYPE_VARIANTS = (0xA6, 0x5A, 0x6A, 0xDE, 0x2B, 0x50, 0x74, 0x9C, 0xFA)
+SCHEME_VARIANTS = {"U": (0xA6, 0x5A), "T": (0x6A, 0xDE, 0x2B)}
+LENGTHS = {"Z": 8, "U": 16, "X": 16, "T": 24, "Y": 24}
+
+ZMK = "U1457FF6ADF6250C66C368416B4C9D383"  # clear 851A0D9D0B2A1602622AD0B0E9E6B070
+ZMK_CLEAR = "851A0D9D0B2A1602622AD0B0E9E6B070"
+ZMK_SINGLE = "4ED06495741C280C"  # clear E951A1D6EF08EA15
+ZMK_BARE32 = "FF43378ED5D85B1BC465BF000335FBF1"  # clear 570E3115102C9D6B70EA920B134AE594 (legacy 32 H, ECB)
+TMK = "U8463435FC4B4DAA0C49025272C29B12C"  # key type 002, clear D3DCC7EA9BCB755D254620B376B3D007
+TPK_SINGLE = "0406FBB23A5214DF"  # key type 002: fails the parity check under 04-05
+
+
+def lmk_pair(key_type: str) -> bytes:
+    pair = bytes.fromhex(PAIRS[key_type[1:]])
+    variant = int(key_type[0])
+    return pair if variant == 0 else bytes([pair[0] ^ TYPE_VARIANTS[variant - 1]]) + pair[1:]
+
+
+def decrypt(kek: bytes, field: str) -> bytes:
+    """A key field under `kek` (an LMK pair with its type variant, or a clear ZMK/TMK), with psec."""
+    scheme, data = ("Z", bytes.fromhex(field)) if len(field) in (16, 32) else (field[0], bytes.fromhex(field[1:]))
+    blocks = [data[i : i + 8] for i in range(0, len(data), 8)]
+    variants = SCHEME_VARIANTS.get(scheme)
+    keys = [kek[:8] + bytes([kek[8] ^ v]) + kek[9:] for v in variants] if variants else [kek] * len(blocks)
+    return b"".join(psec.des.decrypt_tdes_ecb(k, b) for k, b in zip(keys, blocks, strict=True))
+
+
+def odd_parity(key: bytes) -> bool:
+    return all(bin(b).count("1") % 2 == 1 for b in key)
+
+
+def split(answer: bytes, *schemes: str) -> list[str]:
+    """The key fields of an answer (after the error code) in the given schemes, then the rest."""
+    text, fields = answer.decode("ascii"), []
+    for scheme in schemes:
+        width = 2 * LENGTHS[scheme] + (scheme != "Z")
+        fields.append(text[:width])
+        text = text[width:]
+    return [*fields, text]
+
+
+def check_generated(answer: bytes, key_type: str, scheme: str) -> bytes:
+    """Assert a mode-0 answer carries a good key of `key_type` under the LMK in `scheme`; return the clear key."""
+    assert answer[:2] == b"00", answer
+    under_lmk, kcv = split(answer[2:], scheme)
+    if scheme != "Z":
+        assert under_lmk[0] == scheme
+    clear = decrypt(lmk_pair(key_type), under_lmk)
+    assert len(clear) == LENGTHS[scheme]
+    assert odd_parity(clear)
+    halves = {clear[i : i + 8] for i in range(0, len(clear), 8)}
+    assert len(halves) == len(clear) // 8  # double/triple keys are never single keys in disguise
+    assert kcv == psec.des.generate_kcv(clear, 3).hex().upper()
+    return clear
+
+
+KEY_TYPES = ["000", "001", "002", "003", "402", "009", "00A"]
+
+
+@pytest.mark.parametrize("scheme", ["Z", "U", "T", "X", "Y"])
+@pytest.mark.parametrize("key_type", KEY_TYPES)
+def test_mode_0_generates_a_key_under_the_lmk(host: Host, key_type: str, scheme: str) -> None:
+    check_generated(native(a0, host, f"0{key_type}{scheme}".encode()), key_type, scheme)
+
+
+def test_generated_keys_differ(host: Host) -> None:
+    assert native(a0, host, b"0002U") != native(a0, host, b"0002U")
+
+
+def test_lower_case_key_type_and_scheme_are_read(host: Host) -> None:
+    check_generated(native(a0, host, b"000au"), "00A", "U")
+
+
+MODE_1 = [
+    # (request, LMK scheme, scheme under the ZMK/TMK, clear ZMK/TMK)
+    (f"1001U{ZMK}U", "U", "U", ZMK_CLEAR),
+    (f"1001U{ZMK}X", "U", "X", ZMK_CLEAR),
+    (f"1001X{ZMK}U", "X", "U", ZMK_CLEAR),
+    (f"1402T{ZMK}T", "T", "T", ZMK_CLEAR),
+    (f"1009Y{ZMK}Y", "Y", "Y", ZMK_CLEAR),
+    (f"1003Z{ZMK}Z", "Z", "Z", ZMK_CLEAR),
+    (f"1000U{ZMK}U0", "U", "U", ZMK_CLEAR),  # Atalla variant 0
+    (f"100AU{ZMK}U%00", "U", "U", ZMK_CLEAR),
+    (f"1001Z{ZMK_SINGLE}Z", "Z", "Z", "E951A1D6EF08EA15"),
+    (f"1001X{ZMK_SINGLE}X", "X", "X", "E951A1D6EF08EA15"),
+    (f"1001U{ZMK_BARE32}U", "U", "U", "570E3115102C9D6B70EA920B134AE594"),
+    (f"1001U;0{ZMK}U", "U", "U", ZMK_CLEAR),  # newer layout, ZMK
+    (f"1002U;1{TMK}U", "U", "U", "D3DCC7EA9BCB755D254620B376B3D007"),  # newer layout, TMK (type 002)
+    (f"1003Z;1{TMK}Z", "Z", "Z", "D3DCC7EA9BCB755D254620B376B3D007"),
+]
+
+
+def check_mode_1(answer: bytes, key_type: str, lmk_scheme: str, kek_scheme: str, kek_clear: str) -> None:
+    """Assert a mode-1 answer: a good key under the LMK, and the same clear key under the ZMK/TMK."""
+    assert answer[:2] == b"00", answer
+    under_lmk, under_kek, kcv = split(answer[2:], lmk_scheme, kek_scheme)
+    clear = check_generated(b"00" + (under_lmk + kcv).encode(), key_type, lmk_scheme)
+    if kek_scheme != "Z":
+        assert under_kek[0] == kek_scheme
+    assert decrypt(bytes.fromhex(kek_clear), under_kek) == clear
+
+
+@pytest.mark.parametrize(("request_", "lmk_scheme", "kek_scheme", "kek_clear"), MODE_1)
+def test_mode_1_also_returns_the_key_under_the_zmk(host: Host, request_: str, lmk_scheme: str, kek_scheme: str, kek_clear: str) -> None:
+    check_mode_1(native(a0, host, request_.encode()), request_[1:4], lmk_scheme, kek_scheme, kek_clear)
+
+
+def test_clear_keys_of_the_input_zmks_agree_with_psec() -> None:
+    # The oracle's own footing: the ZMKs/TMK above decrypt to the clear values notes/research.md §2.14 verified.
+    assert decrypt(lmk_pair("000"), ZMK).hex().upper() == ZMK_CLEAR
+    assert decrypt(lmk_pair("000"), ZMK_SINGLE).hex().upper() == "E951A1D6EF08EA15"
+    assert decrypt(lmk_pair("000"), ZMK_BARE32).hex().upper() == "570E3115102C9D6B70EA920B134AE594"
+    assert decrypt(lmk_pair("002"), TMK).hex().upper() == "D3DCC7EA9BCB755D254620B376B3D007"
+    assert psec.des.generate_kcv(bytes.fromhex(ZMK_CLEAR), 3).hex().upper() == "E14F4E"
+
+
+ERROR_CASES = [
+    ("0FFFU", b"04"),  # no key type FFF
+    ("0ZZZU", b"04"),
+    ("0302U", b"04"),  # pair 02 with variant 3 is not in the table
+    ("0002Q", b"26"),  # no scheme Q
+    ("00020", b"26"),
+    (f"1001U{ZMK}Q", b"26"),  # scheme under the ZMK
+    (f"1001U{ZMK_SINGLE}U", b"26"),  # a single-length ZMK cannot protect with the U variants
+    (f"1001U{ZMK}Z", b"27"),  # a double-length key cannot travel as scheme Z
+    (f"1001Z{ZMK}U", b"27"),
+    (f"1002U{TPK_SINGLE}Z", b"10"),  # a TPK given as ZMK: parity fails under 04-05
+    (f"1002U{TMK}U", b"10"),
+    (f"1001U;1{TMK}U", b"29"),  # a TMK may not carry a ZPK
+    ("2002U", b"15"),  # mode 2
+    ("A002U", b"15"),  # derive modes are not supported
+    ("", b"15"),
+    ("0", b"15"),
+    ("000", b"15"),  # key type truncated
+    ("0002", b"15"),  # no key scheme
+    ("0002UX", b"15"),  # anything after the fields
+    (f"0002U;0{ZMK}U", b"15"),  # mode 0 takes no ZMK
+    ("1002U", b"15"),  # mode 1 without a ZMK
+    (f"1002U{ZMK}", b"15"),  # no scheme under the ZMK
+    (f"1002U{ZMK[:-1]}U", b"15"),  # ZMK truncated
+    (f"1002U{ZMK[:-1]}GU", b"15"),  # ZMK not hex
+    (f"1002U;2{ZMK}U", b"15"),  # ZMK/TMK flag 2
+    (f"1002U{ZMK}U7", b"15"),  # Atalla variant 7 not supported
+    ("0002U%01", b"13"),  # LMK 01 not loaded
+    ("0002U%0A", b"13"),
+    (f"1002U{ZMK}U%01", b"13"),
+]
+
+
+@pytest.mark.parametrize(("request_", "answer"), ERROR_CASES)
+def test_a0_error_codes(host: Host, request_: str, answer: bytes) -> None:
+    assert native(a0, host, request_.encode()) == answer
+
+
+CASES = ERROR_CASES  # the answers the component must reproduce byte for byte (success answers are random)
+
+
+@pytest.mark.wasm
+def test_a0_component_answers_exactly_as_the_logic_does(runtime: Runtime, built_plugins: Path, host: Host) -> None:
+    plugin = runtime.load(built_plugins / "A0.wasm")
+    for request_, _ in CASES:
+        assert in_component(runtime, plugin, request_.encode()) == native(a0, host, request_.encode()), request_
+
+
+@pytest.mark.wasm
+def test_a0_component_generates_good_keys(runtime: Runtime, built_plugins: Path) -> None:
+    plugin = runtime.load(built_plugins / "A0.wasm")
+    for key_type in KEY_TYPES:
+        for scheme in ("Z", "U", "T", "X", "Y"):
+            check_generated(in_component(runtime, plugin, f"0{key_type}{scheme}".encode()), key_type, scheme)
+    for request_, lmk_scheme, kek_scheme, kek_clear in MODE_1:
+        check_mode_1(in_component(runtime, plugin, request_.encode()), request_[1:4], lmk_scheme, kek_scheme, kek_clear)
+
+
+@pytest.mark.wasm
+async def test_a0_over_tcp(built_plugins: Path) -> None:
+    generated, refused = await exchange(built_plugins, f"A01001U{ZMK}U".encode(), b"A00FFFU")
+    assert generated[:2] == b"A1"
+    check_mode_1(generated[2:], "001", "U", "U", ZMK_CLEAR)
+    assert refused == b"A104"
