@@ -1,26 +1,41 @@
 """Trio adapter around :mod:`hsmd.protocol`: sockets, concurrency and limits, nothing else.
 
-Each connection runs a reader task (stream -> :class:`FrameDecoder` -> bounded channel) and a
-writer task (channel -> dispatcher -> stream), so answers leave strictly in request order
-while the next requests are already being parsed.  At most ``max_in_flight`` frames per
-connection are parsed but unanswered; beyond that the reader stops reading (backpressure).
+Each connection is ONE task running this loop::
+
+    receive a chunk     deadline idle_timeout, or frame_timeout while a frame is partial
+    decode it           every complete frame, in order: answer = await dispatcher.handle(frame)
+    send the answers    ONE send_all per batch; deadline idle_timeout ("peer not reading")
+    repeat              reading again only once every complete buffered frame is answered
+
+A batch holds at most ``max_in_flight`` frames: that many are taken from the decoder and
+answered, their answers sent, then the rest of the buffer is processed before the next
+read (backpressure: nothing is read while frames are pending).  Answers leave strictly in
+request order, and a pipelined burst gets its answers in one write, which keeps the
+client's reads batched too.  One cancel scope per round covers the write and the receive
+after it; the idle clock starts when the last answer is written (within a millisecond).
+Each frame logs one ``request`` line with ``request_id`` (set while it is dispatched, so
+the dispatcher's and plugins' lines carry it too), ``conn_id`` and ``peer`` (bound once
+per connection) and ``duration_us`` (wall clock, dispatch only).
 
 A connection ends for one of these reasons, always logged on the "connection closed" line:
 ``peer closed``, ``peer closed mid-frame``, ``idle timeout``, ``frame timeout`` (slow
 sender), ``frame too large``, ``peer not reading`` (an answer could not be sent within
 ``idle_timeout``), ``connection lost``, ``shutdown``, ``internal error`` or ``cancelled``
 (the server task itself was cancelled).  Unless the connection broke (lost, not reading,
-internal error, cancelled), every frame already received completely is answered first.
+internal error, cancelled), every frame already received completely is answered first:
+:meth:`Server.shutdown` only cancels a pending receive, never a dispatch or a send.
 """
 
 from __future__ import annotations
 
+import contextvars
 import errno
 import itertools
-import math
+import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
 import structlog
 import trio
@@ -43,13 +58,32 @@ _ACCEPT_RETRY_ERRNOS: Final = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOME
 _ACCEPT_RETRY_DELAY: Final = 0.1
 # Per-process connection ids: request ids are f"{conn_id}-{seq}", unique per process.
 _conn_ids = itertools.count(1)
+# The idle clock restarts after a write that took longer than this (it had to wait for the
+# peer); a quicker one leaves it counting from the start of the write, which saves moving
+# the deadline (a few microseconds) on every round.
+_WRITE_SLACK: Final = 0.001
+
+
+def _context_var(key: str) -> contextvars.ContextVar[Any]:
+    """The ContextVar behind ``structlog.contextvars`` for *key*.
+
+    Setting it directly costs a fraction of ``bind_contextvars`` (which looks the variable
+    up by name on every call); bound and reset here, so nothing stays bound.
+    """
+    token = structlog.contextvars.bind_contextvars(**{key: None})[key]
+    token.var.reset(token)
+    return token.var
+
+
+_request_id: Final = _context_var("request_id")
 
 
 class Dispatcher(Protocol):
     """Turns a request frame into its complete answer message (no length prefix).
 
     Must not raise for bad input (answer with a payShield error code instead); an exception
-    is treated as a bug, logged, and answered with error 41.
+    is treated as a bug, logged, and answered with error 41.  It runs in the connection's
+    task: while it is suspended, that connection neither reads nor sends.
     """
 
     async def handle(self, frame: Frame) -> bytes: ...
@@ -58,9 +92,9 @@ class Dispatcher(Protocol):
 @dataclass(frozen=True, slots=True)
 class Limits:
     max_connections: int = 256
-    idle_timeout: float = 300.0  # no frame in progress and nothing in flight -> close
+    idle_timeout: float = 300.0  # nothing received, nothing pending -> close
     frame_timeout: float = 5.0  # rest of a started frame must arrive within this -> close
-    max_in_flight: int = 32  # parsed but unanswered frames per connection (backpressure)
+    max_in_flight: int = 32  # frames taken from the buffer per batch before answers are sent
     max_frame_len: int = MAX_FRAME_LEN
 
     def __post_init__(self) -> None:
@@ -73,40 +107,17 @@ class Limits:
 
 
 class _Connection:
-    """Mutable per-connection state shared by its reader and writer tasks."""
+    """Per-connection state the server needs to see from outside the connection's task."""
 
-    def __init__(self, stream: trio.abc.Stream, limits: Limits) -> None:
+    __slots__ = ("id", "in_flight", "peer", "reason", "receive_scope", "stream")
+
+    def __init__(self, stream: trio.abc.Stream) -> None:
         self.id = str(next(_conn_ids))
         self.stream = stream
         self.peer = _peer_name(stream)
-        self.limits = limits
-        self.read_scope = trio.CancelScope()  # cancelled by Server.shutdown()
-        self.receive_scope: trio.CancelScope | None = None  # around the current receive
-        self.slots = trio.Semaphore(limits.max_in_flight)
-        self.in_flight = 0
-        self.idle_since = trio.current_time()
-        self.frame_deadline: float | None = None
+        self.receive_scope: trio.CancelScope | None = None  # only while receiving
+        self.in_flight = 0  # frames taken from the decoder whose answers are not sent yet
         self.reason: str | None = None
-        self.seq = itertools.count(1)
-
-    def close_because(self, reason: str) -> None:
-        if self.reason is None:  # the first cause wins; later ones are consequences
-            self.reason = reason
-
-    def receive_deadline(self) -> float:
-        if self.frame_deadline is not None:
-            return self.frame_deadline
-        if self.in_flight:
-            return math.inf  # waiting on us, not on the peer: not idle
-        return self.idle_since + self.limits.idle_timeout
-
-    def answered(self) -> None:
-        self.in_flight -= 1
-        self.slots.release()
-        if self.in_flight == 0:
-            self.idle_since = trio.current_time()
-            if self.receive_scope is not None:
-                self.receive_scope.deadline = self.receive_deadline()
 
 
 def _peer_name(stream: trio.abc.Stream) -> str:
@@ -147,7 +158,8 @@ class Server:
 
     @property
     def in_flight(self) -> int:
-        """Frames parsed but not yet answered, over all connections."""
+        """Frames taken from a connection's buffer whose answers are not sent yet, over all
+        connections."""
         return sum(conn.in_flight for conn in self._connections)
 
     async def serve(
@@ -175,7 +187,8 @@ class Server:
         await self._run(listeners, lambda: task_status.started())
 
     def shutdown(self) -> None:
-        """Stop accepting; connections answer every frame already received, then close.
+        """Stop accepting; connections stop reading, answer every frame already received,
+        then close.  Only a pending receive is cancelled, never a dispatch or a send.
 
         Idempotent; may be called before or while serving, from trio context.
         """
@@ -183,7 +196,8 @@ class Server:
         if self._accept_scope is not None:
             self._accept_scope.cancel()
         for conn in self._connections:
-            conn.read_scope.cancel()
+            if conn.receive_scope is not None:
+                conn.receive_scope.cancel()
 
     async def _run(
         self,
@@ -230,150 +244,135 @@ class Server:
                 )
                 await trio.aclose_forcefully(stream)
                 continue
-            conn = _Connection(stream, self._limits)
+            conn = _Connection(stream)
             # Registered before the task starts so a burst of accepts cannot overshoot the
-            # limit and shutdown() reaches connections whose task has not run yet.
+            # limit; a connection accepted during shutdown closes before its first read.
             self._connections.add(conn)
-            if self._shutting_down:
-                conn.read_scope.cancel()
             connections.start_soon(self._connection, conn)
 
     async def _connection(self, conn: _Connection) -> None:
         structlog.contextvars.bind_contextvars(conn_id=conn.id, peer=conn.peer)
-        self._log.info("connection open")
+        # Resolved once per connection, not per request (a lazy proxy re-resolves per call).
+        log = self._log.bind()
+        log.info("connection open")
         try:
-            async with trio.open_nursery() as nursery:
-                send, receive = trio.open_memory_channel[Frame | ShortFrame](self._limits.max_in_flight)
-                nursery.start_soon(self._reader, conn, send)
-                nursery.start_soon(self._writer, conn, receive, nursery.cancel_scope)
-        except Exception:  # noqa: BLE001 - logged with traceback, see below
+            conn.reason = await self._serve_connection(conn, log)
+        except Exception:  # logged with traceback, see below
             # A bug in this module must cost one connection, not the server.
-            conn.close_because("internal error")
-            self._log.exception("connection failed")
+            conn.reason = "internal error"
+            log.exception("connection failed")
         finally:
+            structlog.contextvars.unbind_contextvars("request_id")
             self._connections.discard(conn)
             await trio.aclose_forcefully(conn.stream)
-            self._log.info("connection closed", reason=conn.reason or "cancelled")
+            log.info("connection closed", reason=conn.reason or "cancelled")
 
-    async def _reader(
-        self,
-        conn: _Connection,
-        send: trio.MemorySendChannel[Frame | ShortFrame],
-    ) -> None:
-        decoder = FrameDecoder(self._header_len, max_frame_len=self._limits.max_frame_len)
-        async with send:
-            with conn.read_scope:
-                conn.close_because(await self._read_frames(conn, decoder, send))
-            if conn.read_scope.cancelled_caught:
-                conn.close_because("shutdown")
-                # Frames already received completely are owed an answer even on shutdown.
-                try:
-                    while True:
-                        await conn.slots.acquire()
-                        event = decoder.next_event()
-                        if event is NEED_DATA:
-                            break
-                        self._forward(conn, send, event)
-                except FrameTooLarge:
-                    pass
-
-    async def _read_frames(
-        self,
-        conn: _Connection,
-        decoder: FrameDecoder,
-        send: trio.MemorySendChannel[Frame | ShortFrame],
-    ) -> str:
-        """Feed the decoder until the connection should stop reading; return why."""
+    async def _serve_connection(self, conn: _Connection, log: structlog.typing.FilteringBoundLogger) -> str:
+        """The connection loop (see the module docstring); returns why it ended."""
+        stream = conn.stream
+        dispatcher = self._dispatcher
+        limits = self._limits
+        idle_timeout = limits.idle_timeout
+        max_in_flight = limits.max_in_flight
+        error_at = self._header_len + 2
+        log_requests = log.is_enabled_for(logging.INFO)
+        decoder = FrameDecoder(self._header_len, max_frame_len=limits.max_frame_len)
+        id_prefix = f"{conn.id}-"
+        seq = 0
+        started = 0
+        frame_deadline: float | None = None  # set while a partial frame is buffered
         while True:
-            # Take the in-flight slot before parsing, so exactly max_in_flight frames can be
-            # parsed and unanswered; while waiting here nothing is read from the peer.
-            await conn.slots.acquire()
+            # Answer up to max_in_flight buffered frames, in order, without any I/O.
+            answers: list[bytes] = []
+            ended: str | None = None
+            unbind: contextvars.Token[Any] | None = None
             while True:
                 try:
                     event = decoder.next_event()
                 except FrameTooLarge as exc:
-                    self._log.warning("frame too large", length=exc.length, limit=exc.limit)
-                    return "frame too large"
-                if event is not NEED_DATA:
+                    log.warning("frame too large", length=exc.length, limit=exc.limit)
+                    ended = "frame too large"
                     break
-                if decoder.in_frame and conn.frame_deadline is None:
-                    conn.frame_deadline = trio.current_time() + self._limits.frame_timeout
-                with trio.CancelScope(deadline=conn.receive_deadline()) as scope:
-                    conn.receive_scope = scope
+                if event is NEED_DATA:
+                    break
+                frame_deadline = None
+                conn.in_flight += 1
+                seq += 1
+                # Overwritten by the next frame; the batch's first token unbinds it after.
+                if unbind is None:
+                    unbind = _request_id.set(id_prefix + str(seq))
+                else:
+                    _request_id.set(id_prefix + str(seq))
+                if log_requests:
+                    started = time.perf_counter_ns()
+                if isinstance(event, ShortFrame):
+                    command = None
+                    message = event.message
+                else:
                     try:
-                        data = await conn.stream.receive_some(_RECEIVE_SIZE)
+                        message = await dispatcher.handle(event)
+                        if len(message) > MAX_FRAME_LEN:
+                            raise FrameTooLarge(len(message), MAX_FRAME_LEN)
+                    except Exception:  # logged with traceback
+                        # A dispatcher bug costs one request (error 41), not the connection.
+                        log.exception("dispatcher failed", command=event.command.decode("ascii", "replace"))
+                        message = event.reply(b"41")
+                    command = event.command.decode("ascii", "replace") if log_requests else None
+                if log_requests:
+                    log.info(
+                        "request",
+                        command=command,
+                        error_code=message[error_at : error_at + 2].decode("ascii", "replace"),
+                        duration_us=(time.perf_counter_ns() - started) // 1000,
+                    )
+                answers.append(encode(message))
+                if len(answers) == max_in_flight:
+                    break
+            if unbind is not None:
+                _request_id.reset(unbind)
+
+            # One cancel scope per round: it bounds the write of the answers (deadline
+            # idle_timeout: "peer not reading") and then the next receive (idle_timeout, or
+            # frame_timeout while a frame is partial).  shutdown() cancels it only while
+            # receiving.  A write that waited for the peer restarts the idle clock after it.
+            writing = in_frame = False
+            with trio.CancelScope(relative_deadline=idle_timeout) as scope:
+                if answers:
+                    writing = True
+                    try:
+                        await stream.send_all(answers[0] if len(answers) == 1 else b"".join(answers))
                     except (trio.BrokenResourceError, trio.ClosedResourceError):
                         return "connection lost"
-                    finally:
-                        conn.receive_scope = None
-                if scope.cancelled_caught:
-                    return "frame timeout" if conn.frame_deadline is not None else "idle timeout"
-                if not data:
-                    return "peer closed mid-frame" if decoder.in_frame else "peer closed"
-                decoder.receive_data(data)
-            conn.frame_deadline = None
-            self._forward(conn, send, event)
-
-    def _forward(
-        self,
-        conn: _Connection,
-        send: trio.MemorySendChannel[Frame | ShortFrame],
-        event: Frame | ShortFrame,
-    ) -> None:
-        conn.in_flight += 1
-        # Never blocks (the slot guarantees room) and, unlike send(), has no checkpoint
-        # where a shutdown cancel could drop a frame that was already received.
-        send.send_nowait(event)
-
-    async def _writer(
-        self,
-        conn: _Connection,
-        receive: trio.MemoryReceiveChannel[Frame | ShortFrame],
-        connection_scope: trio.CancelScope,
-    ) -> None:
-        async with receive:
-            async for event in receive:
-                wire = await self._answer(conn, event)
-                with trio.move_on_after(self._limits.idle_timeout) as scope:
-                    try:
-                        await conn.stream.send_all(wire)
-                    except (trio.BrokenResourceError, trio.ClosedResourceError):
-                        conn.close_because("connection lost")
-                        connection_scope.cancel()
-                        return
-                if scope.cancelled_caught:
-                    conn.close_because("peer not reading")
-                    connection_scope.cancel()
-                    return
-                conn.answered()
-
-    async def _answer(self, conn: _Connection, event: Frame | ShortFrame) -> bytes:
-        """Dispatch one event, log its request line, and return the encoded answer."""
-        request_id = f"{conn.id}-{next(conn.seq)}"
-        with structlog.contextvars.bound_contextvars(request_id=request_id):
-            started = trio.current_time()
-            if isinstance(event, ShortFrame):
-                command = None
-                message = event.message
-            else:
-                command = event.command.decode("ascii", "replace")
-                message = await self._dispatch(event, command)
-            error_at = self._header_len + 2
-            self._log.info(
-                "request",
-                command=command,
-                error_code=message[error_at : error_at + 2].decode("ascii", "replace"),
-                duration_us=int((trio.current_time() - started) * 1_000_000),
-            )
-            return encode(message)
-
-    async def _dispatch(self, frame: Frame, command: str) -> bytes:
-        try:
-            message = await self._dispatcher.handle(frame)
-            if len(message) > MAX_FRAME_LEN:
-                raise FrameTooLarge(len(message), MAX_FRAME_LEN)
-        except Exception:  # noqa: BLE001 - logged with traceback, see below
-            # A dispatcher bug costs one request (error 41), not the connection or server.
-            self._log.exception("dispatcher failed", command=command)
-            return frame.reply(b"41")
-        return message
+                    writing = False
+                    conn.in_flight = 0
+                    if ended is None and len(answers) == max_in_flight:
+                        continue  # more complete frames may be buffered: answer them first
+                if ended is not None:
+                    return ended
+                if self._shutting_down:
+                    return "shutdown"
+                in_frame = decoder.in_frame  # exact here: every complete frame is answered
+                if in_frame:
+                    if frame_deadline is None:
+                        frame_deadline = trio.current_time() + limits.frame_timeout
+                    scope.deadline = frame_deadline
+                elif answers:
+                    now = trio.current_time()
+                    if now + idle_timeout - scope.deadline > _WRITE_SLACK:
+                        scope.deadline = now + idle_timeout
+                conn.receive_scope = scope
+                try:
+                    data = await stream.receive_some(_RECEIVE_SIZE)
+                except (trio.BrokenResourceError, trio.ClosedResourceError):
+                    return "connection lost"
+                finally:
+                    conn.receive_scope = None
+            if scope.cancelled_caught:
+                if writing:
+                    return "peer not reading"
+                if self._shutting_down:
+                    return "shutdown"
+                return "frame timeout" if in_frame else "idle timeout"
+            if not data:
+                return "peer closed mid-frame" if in_frame else "peer closed"
+            decoder.receive_data(data)

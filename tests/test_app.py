@@ -364,6 +364,13 @@ async def test_second_stop_signal_stops_without_waiting_for_a_client_that_does_n
     async with serving(make_config(plugin_dir)) as served, await served.connect() as stream, trio.open_nursery() as nursery:
         nursery.start_soon(flood, stream)
         await logs.wait_for("request")
+        # The server reads only once its answers are written: wait until it is stuck writing
+        # answers nobody reads (the request count stops growing), so the drain cannot finish.
+        while True:
+            seen = len(logs.events("request"))
+            await trio.sleep(0.2)
+            if len(logs.events("request")) == seen:
+                break
         send_signal(signal.SIGTERM)
         await logs.wait_for("stopping")
         send_signal(signal.SIGTERM)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 import textwrap
 from pathlib import Path
 
@@ -29,7 +30,7 @@ def execute(request, hsm):
 
 
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A throwaway project root with logic/qq.py, importable as logic_qq.qq."""
     package = tmp_path / "logic_qq"
     package.mkdir()

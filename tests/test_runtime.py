@@ -136,7 +136,7 @@ def test_error_answer_carries_code_and_reason(runtime: Runtime, plugins: dict[st
 
 def test_request_scope_is_closed_after_the_call(runtime: Runtime, plugins: dict[str, Plugin]) -> None:
     scope = RequestScope("t")
-    scope.handles[1] = object()
+    runtime.host.key_generate(scope, "001", "U")
     runtime.execute(plugins["NC"], b"", scope)
     assert scope.closed
     assert scope.handles == {}

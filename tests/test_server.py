@@ -231,6 +231,7 @@ async def test_logs_one_line_per_request_with_ids_and_no_body(logs: list[EventDi
         await client.send_all(encode(b"HEADB2SECRETBODY") + b"\x00\x02AB")
         await read_answers(client, 2)
         await client.aclose()
+        await trio.testing.wait_all_tasks_blocked()  # the server sees EOF before shutdown
     requests = events(logs, "request")
     conn_id = requests[0]["conn_id"]
     assert [{k: v for k, v in entry.items() if k not in ("conn_id", "duration_us", "log_level")} for entry in requests] == [
@@ -240,7 +241,27 @@ async def test_logs_one_line_per_request_with_ids_and_no_body(logs: list[EventDi
     assert all(isinstance(entry["duration_us"], int) for entry in requests)
     assert events(logs, "connection open")[0]["conn_id"] == conn_id
     assert close_reasons(logs) == ["peer closed"]
+    assert "request_id" not in events(logs, "connection closed")[0]  # cleared after each batch
     assert "SECRETBODY" not in repr(logs)
+
+
+async def test_the_dispatcher_logs_with_the_request_id(logs: list[EventDict]) -> None:
+    """The request id is bound while the dispatcher runs, so its own lines carry it (and
+    the connection's ids), each frame's its own."""
+
+    class LoggingDispatcher(FakeDispatcher):
+        async def handle(self, frame: Frame) -> bytes:
+            structlog.get_logger("test").info("dispatching")
+            return await super().handle(frame)
+
+    async with serving(LoggingDispatcher()) as (_, listener):
+        client = listener.connect()
+        await client.send_all(NC + NC)
+        await read_answers(client, 2)
+    dispatching, requests = events(logs, "dispatching"), events(logs, "request")
+    assert [entry["request_id"] for entry in dispatching] == [entry["request_id"] for entry in requests]
+    assert len({entry["request_id"] for entry in dispatching}) == 2
+    assert all(entry["conn_id"] == requests[0]["conn_id"] for entry in dispatching)
 
 
 async def test_request_ids_are_unique_across_connections(logs: list[EventDict]) -> None:
@@ -278,6 +299,20 @@ async def test_idle_time_starts_after_the_last_answer(autojump_clock: trio.testi
         assert trio.current_time() - start == pytest.approx(100.0)
         await assert_closed_by_server(client)
         assert trio.current_time() - start == pytest.approx(130.0)
+
+
+async def test_idle_time_counts_from_the_end_of_a_slow_write(autojump_clock: trio.testing.MockClock, logs: list[EventDict]) -> None:
+    """An answer the peer takes a while to read (less than idle_timeout) restarts the idle
+    clock when the write completes, not when it started."""
+    async with serving(FakeDispatcher(), Limits(idle_timeout=30.0)) as (_, listener):
+        client = listener.connect(lockstep=True)
+        start = trio.current_time()
+        await client.send_all(NC)
+        await trio.sleep(20.0)
+        assert await read_answers(client, 1) == [NC_ANSWER]
+        await assert_closed_by_server(client)
+        assert trio.current_time() - start == pytest.approx(50.0)
+    assert close_reasons(logs) == ["idle timeout"]
 
 
 async def test_slow_sender_is_closed_after_frame_timeout(autojump_clock: trio.testing.MockClock, logs: list[EventDict]) -> None:
@@ -339,16 +374,45 @@ async def test_max_connections_rejects_the_extra_connection(logs: list[EventDict
     assert rejected["reason"] == "max connections"
 
 
-async def test_backpressure_stops_reading_at_exactly_max_in_flight() -> None:
-    """With the dispatcher blocked, the reader parses exactly max_in_flight frames and then
-    reads no more; releasing it answers everything in order."""
+async def test_at_most_max_in_flight_frames_are_taken_before_their_answers_are_sent() -> None:
+    """With a client that does not read its answers, the server takes exactly max_in_flight
+    of the buffered frames, answers them in ONE write, and waits for that write before
+    taking more; the rest of the buffer is answered before anything more is read."""
+    dispatcher = FakeDispatcher()
+    extra_sent = False
+
+    async with serving(dispatcher, Limits(max_in_flight=3)) as (server, listener):
+        client = listener.connect(lockstep=True)  # the server's send_all returns once read
+        await client.send_all(b"".join(encode(b"%04dB2" % i) for i in range(10)))
+
+        async def send_extra() -> None:
+            nonlocal extra_sent
+            await client.send_all(encode(b"0010B2"))
+            extra_sent = True
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(send_extra)
+            chunks: list[bytes] = []
+            for batch in (3, 3, 3, 1):
+                await trio.testing.wait_all_tasks_blocked()
+                taken = len(chunks) * 3 + batch
+                assert (len(dispatcher.calls), server.in_flight, extra_sent) == (taken, batch, False)
+                chunks.append(await client.receive_some())  # exactly one write: one batch
+            assert [len(chunk) for chunk in chunks] == [3 * len(NC_ANSWER), 3 * len(NC_ANSWER), 3 * len(NC_ANSWER), len(NC_ANSWER)]
+            assert await read_answers(client, 1) == [encode(b"0010B300")]
+        assert extra_sent
+    assert b"".join(chunks) == b"".join(encode(b"%04dB300" % i) for i in range(10))
+
+
+async def test_nothing_is_read_while_a_frame_is_being_answered() -> None:
+    """While the dispatcher works on a frame, the connection reads no further bytes."""
     dispatcher = FakeDispatcher()
     gate = dispatcher.gates[b"B2"] = trio.Event()
     sent = 0
 
     async def send_frames(client: trio.abc.Stream) -> None:
         nonlocal sent
-        for i in range(10):
+        for i in range(5):
             await client.send_all(encode(b"%04dB2" % i))  # lockstep: returns once read
             sent += 1
 
@@ -357,10 +421,10 @@ async def test_backpressure_stops_reading_at_exactly_max_in_flight() -> None:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(send_frames, client)
             await trio.testing.wait_all_tasks_blocked()
-            assert (sent, server.in_flight, len(dispatcher.calls)) == (3, 3, 1)
+            assert (sent, server.in_flight, len(dispatcher.calls)) == (1, 1, 1)
             gate.set()
-            answers = await read_answers(client, 10)
-    assert answers == [encode(b"%04dB300" % i) for i in range(10)]
+            answers = await read_answers(client, 5)
+    assert answers == [encode(b"%04dB300" % i) for i in range(5)]
 
 
 async def test_peer_not_reading_answers_is_closed_after_idle_timeout(autojump_clock: trio.testing.MockClock, logs: list[EventDict]) -> None:
@@ -430,8 +494,9 @@ async def test_accept_out_of_descriptors_is_logged_and_retried(autojump_clock: t
 
 
 async def test_shutdown_answers_received_frames_then_closes_and_serve_returns(logs: list[EventDict]) -> None:
-    """shutdown() answers every completely received frame (even beyond max_in_flight), drops
-    the partial one, closes the connection and the listener, and serve_listeners returns."""
+    """shutdown() during a dispatch does not cancel it: every completely received frame is
+    answered (even beyond max_in_flight, from the decoder's buffer), the partial one is
+    dropped, the connection and the listener close, and serve_listeners returns."""
     dispatcher = FakeDispatcher()
     gate = dispatcher.gates[b"B2"] = trio.Event()
     server = Server(dispatcher, header_len=4, limits=Limits(max_in_flight=2))
@@ -441,7 +506,7 @@ async def test_shutdown_answers_received_frames_then_closes_and_serve_returns(lo
         client = listener.connect()
         await client.send_all(b"".join(encode(b"%04dB2" % i) for i in range(5)) + NC[:5])
         await trio.testing.wait_all_tasks_blocked()
-        assert server.in_flight == 2
+        assert (server.in_flight, len(dispatcher.calls)) == (1, 1)  # the rest waits in the buffer
         server.shutdown()
         await trio.testing.wait_all_tasks_blocked()
         assert listener.closed
@@ -449,6 +514,55 @@ async def test_shutdown_answers_received_frames_then_closes_and_serve_returns(lo
         assert await read_answers(client, 5) == [encode(b"%04dB300" % i) for i in range(5)]
         await assert_closed_by_server(client)
     assert server.active_connections == 0
+    assert close_reasons(logs) == ["shutdown"]
+
+
+async def test_shutdown_cancels_a_pending_receive_and_drops_a_partial_frame(logs: list[EventDict]) -> None:
+    """A connection waiting for the rest of a frame closes at once on shutdown."""
+    server = Server(FakeDispatcher(), header_len=4, limits=Limits())
+    listener = MemoryListener()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(server.serve_listeners, [listener])
+        client = listener.connect()
+        await client.send_all(NC + NC[:3])
+        assert await read_answers(client, 1) == [NC_ANSWER]
+        await trio.testing.wait_all_tasks_blocked()
+        server.shutdown()
+        await assert_closed_by_server(client)
+    assert close_reasons(logs) == ["shutdown"]
+
+
+async def test_shutdown_does_not_cancel_a_send_in_progress(autojump_clock: trio.testing.MockClock, logs: list[EventDict]) -> None:
+    """An answer being written when shutdown() comes is still delivered, then the
+    connection closes."""
+    server = Server(FakeDispatcher(), header_len=4, limits=Limits(idle_timeout=30.0))
+    listener = MemoryListener()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(server.serve_listeners, [listener])
+        client = listener.connect(lockstep=True)
+        await client.send_all(NC + NC)
+        await trio.sleep(10.0)  # the server is blocked writing two answers nobody reads
+        assert server.in_flight == 2
+        server.shutdown()
+        await trio.sleep(10.0)
+        assert await read_answers(client, 2) == [NC_ANSWER, NC_ANSWER]
+        await assert_closed_by_server(client)
+    assert close_reasons(logs) == ["shutdown"]
+
+
+async def test_a_connection_arriving_with_shutdown_reads_nothing_and_closes(logs: list[EventDict]) -> None:
+    """A connection accepted just before shutdown() and not read yet is closed without
+    reading: only frames the server has already received are owed an answer."""
+    dispatcher = FakeDispatcher()
+    server = Server(dispatcher, header_len=4, limits=Limits())
+    listener = MemoryListener()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(server.serve_listeners, [listener])
+        client = listener.connect()
+        await client.send_all(NC)
+        server.shutdown()  # before the connection's task has read anything
+        await assert_closed_by_server(client)
+    assert dispatcher.calls == []
     assert close_reasons(logs) == ["shutdown"]
 
 

@@ -46,6 +46,7 @@ class Refusal:
 class Runtime:
     def __init__(self, host: Host, limits: Limits, cache_dir: Path) -> None:
         abi.check_layout()
+        self.host = host
         self.limits = limits
         config = wasmtime.Config()
         config.consume_fuel = True
