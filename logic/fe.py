@@ -27,7 +27,7 @@ tests/test_cmd_fe.py.
 
 from __future__ import annotations
 
-from hsmd_sdk import Fields, Hsm, HsmError
+from hsmd_sdk import Fields, Hsm, answering
 from hsmd_sdk.keys import DEFAULT_SCHEME, check_value
 
 COMMAND = "FE"
@@ -48,11 +48,7 @@ def execute(request: bytes, hsm: Hsm) -> bytes:
     fields.end()
 
     zmk = hsm.key_from_lmk("000", zmk_field, lmk_id)
-    try:
+    with answering("11", instead_of="10"):  # parity of the translated key, not of the ZMK
         key = hsm.key_from_lmk("002", key_field, lmk_id)
-    except HsmError as exc:
-        if exc.code == "10":  # the host's parity code names the source key; here it is the translated one
-            raise HsmError("11", exc.reason) from None
-        raise
     scheme = zmk_scheme or DEFAULT_SCHEME[hsm.key_info(key).length]
     return hsm.key_to_kek(zmk, key, scheme).encode("ascii") + check_value(hsm.key_check_value(key), kcv_type)

@@ -29,7 +29,7 @@ Atalla variant is accepted by analogy with FA/FE, whose manual pages list it.
 
 from __future__ import annotations
 
-from hsmd_sdk import Fields, Hsm, HsmError, Reply
+from hsmd_sdk import Fields, Hsm, Reply, answering
 from hsmd_sdk.keys import check_value
 
 COMMAND = "GC"
@@ -50,11 +50,7 @@ def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
     fields.end()
 
     zmk = hsm.key_from_lmk("000", zmk_field, lmk_id)
-    try:
+    with answering("11", instead_of="10"):  # parity of the ZPK, not of the ZMK
         zpk = hsm.key_from_lmk("001", zpk_field, lmk_id)
-    except HsmError as exc:
-        if exc.code == "10":  # the host's parity code is about the source key; here it is the ZPK
-            raise HsmError("11", "ZPK under the LMK fails the parity check") from None
-        raise
     scheme = zmk_scheme or (zpk_field[0] if len(zpk_field) > 16 else "Z")
     return hsm.key_to_kek(zmk, zpk, scheme).encode("ascii") + check_value(hsm.key_check_value(zpk), kcv_type)

@@ -1,9 +1,9 @@
 """A0 — Generate a key.
 
 A generated key is random, so there is no published answer to compare with:
-every answer is checked by decrypting it independently with psec under the
-public test LMK (shared/reference/payshield.md: pair table, key-type variant
-into byte 0 of the pair, scheme U/T variants into byte 8), then checking odd
+every answer is checked by decrypting it independently under the public test
+LMK with tests/oracle.py (psec and the variant-LMK rules of
+shared/reference/payshield.md, not hsmd's key code), then checking odd
 parity, the 6 H check value, and (mode 1) that the key under the ZMK/TMK is
 the same clear key. Input keys: ThalesSim's host-command tests
 (nickntg/thalessimulatorlibrary, ThalesCore.Tests/HostCommandTests.vb), keys
@@ -14,28 +14,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import psec
 import pytest
 
 from hsmd.host import Host
 from hsmd.runtime import Runtime
 from logic import a0
+from tests import oracle
 from tests.commands import in_component, native
 from tests.tcp import exchange
-
-# Test LMK pairs by pair code (payshield.md: 00=04-05, 01=06-07, 02=14-15, 03=16-17, 04=18-19, 09=28-29, 0A=30-31).
-PAIRS = {
-    "00": "40404040404040405151515151515151",
-    "01": "61616161616161617070707070707070",
-    "02": "E0E0010101010101F1F1010101010101",
-    "03": "1C587F1C13924FEF0101010101010101",
-    "04": "01010101010101010101010101010101",
-    "09": "1A1A1A1A1A1A1A1A1C1C1C1C1C1C1C1C",
-    "0A": "23232323232323232525252525252525",
-}
-TYPE_VARIANTS = (0xA6, 0x5A, 0x6A, 0xDE, 0x2B, 0x50, 0x74, 0x9C, 0xFA)
-SCHEME_VARIANTS = {"U": (0xA6, 0x5A), "T": (0x6A, 0xDE, 0x2B)}
-LENGTHS = {"Z": 8, "U": 16, "X": 16, "T": 24, "Y": 24}
 
 ZMK = "U1457FF6ADF6250C66C368416B4C9D383"  # clear 851A0D9D0B2A1602622AD0B0E9E6B070
 ZMK_CLEAR = "851A0D9D0B2A1602622AD0B0E9E6B070"
@@ -45,47 +31,17 @@ TMK = "U8463435FC4B4DAA0C49025272C29B12C"  # key type 002, clear D3DCC7EA9BCB755
 TPK_SINGLE = "0406FBB23A5214DF"  # key type 002: fails the parity check under 04-05
 
 
-def lmk_pair(key_type: str) -> bytes:
-    pair = bytes.fromhex(PAIRS[key_type[1:]])
-    variant = int(key_type[0])
-    return pair if variant == 0 else bytes([pair[0] ^ TYPE_VARIANTS[variant - 1]]) + pair[1:]
-
-
-def decrypt(kek: bytes, field: str) -> bytes:
-    """A key field under `kek` (an LMK pair with its type variant, or a clear ZMK/TMK), with psec."""
-    scheme, data = ("Z", bytes.fromhex(field)) if len(field) in (16, 32) else (field[0], bytes.fromhex(field[1:]))
-    blocks = [data[i : i + 8] for i in range(0, len(data), 8)]
-    variants = SCHEME_VARIANTS.get(scheme)
-    keys = [kek[:8] + bytes([kek[8] ^ v]) + kek[9:] for v in variants] if variants else [kek] * len(blocks)
-    return b"".join(psec.des.decrypt_tdes_ecb(k, b) for k, b in zip(keys, blocks, strict=True))
-
-
-def odd_parity(key: bytes) -> bool:
-    return all(bin(b).count("1") % 2 == 1 for b in key)
-
-
-def split(answer: bytes, *schemes: str) -> list[str]:
-    """The key fields of an answer (after the error code) in the given schemes, then the rest."""
-    text, fields = answer.decode("ascii"), []
-    for scheme in schemes:
-        width = 2 * LENGTHS[scheme] + (scheme != "Z")
-        fields.append(text[:width])
-        text = text[width:]
-    return [*fields, text]
-
-
 def check_generated(answer: bytes, key_type: str, scheme: str) -> bytes:
     """Assert a mode-0 answer carries a good key of `key_type` under the LMK in `scheme`; return the clear key."""
     assert answer[:2] == b"00", answer
-    under_lmk, kcv = split(answer[2:], scheme)
-    if scheme != "Z":
-        assert under_lmk[0] == scheme
-    clear = decrypt(lmk_pair(key_type), under_lmk)
-    assert len(clear) == LENGTHS[scheme]
-    assert odd_parity(clear)
+    under_lmk, kcv = oracle.split_keys(answer[2:].decode("ascii"), 1)
+    assert oracle.scheme_of(under_lmk) == scheme
+    clear = oracle.from_lmk(key_type, under_lmk)
+    assert len(clear) == oracle.LENGTHS[scheme]
+    assert oracle.odd_parity(clear)
     halves = {clear[i : i + 8] for i in range(0, len(clear), 8)}
     assert len(halves) == len(clear) // 8  # double/triple keys are never single keys in disguise
-    assert kcv == psec.des.generate_kcv(clear, 3).hex().upper()
+    assert kcv == oracle.kcv(clear, 6)
     return clear
 
 
@@ -128,11 +84,10 @@ MODE_1 = [
 def check_mode_1(answer: bytes, key_type: str, lmk_scheme: str, kek_scheme: str, kek_clear: str) -> None:
     """Assert a mode-1 answer: a good key under the LMK, and the same clear key under the ZMK/TMK."""
     assert answer[:2] == b"00", answer
-    under_lmk, under_kek, kcv = split(answer[2:], lmk_scheme, kek_scheme)
+    under_lmk, under_kek, kcv = oracle.split_keys(answer[2:].decode("ascii"), 2)
     clear = check_generated(b"00" + (under_lmk + kcv).encode(), key_type, lmk_scheme)
-    if kek_scheme != "Z":
-        assert under_kek[0] == kek_scheme
-    assert decrypt(bytes.fromhex(kek_clear), under_kek) == clear
+    assert oracle.scheme_of(under_kek) == kek_scheme
+    assert oracle.decrypt(bytes.fromhex(kek_clear), under_kek) == clear
 
 
 @pytest.mark.parametrize(("request_", "lmk_scheme", "kek_scheme", "kek_clear"), MODE_1)
@@ -142,11 +97,11 @@ def test_mode_1_also_returns_the_key_under_the_zmk(host: Host, request_: str, lm
 
 def test_clear_keys_of_the_input_zmks_agree_with_psec() -> None:
     # The oracle's own footing: the ZMKs/TMK above decrypt to the clear values notes/research.md §2.14 verified.
-    assert decrypt(lmk_pair("000"), ZMK).hex().upper() == ZMK_CLEAR
-    assert decrypt(lmk_pair("000"), ZMK_SINGLE).hex().upper() == "E951A1D6EF08EA15"
-    assert decrypt(lmk_pair("000"), ZMK_BARE32).hex().upper() == "570E3115102C9D6B70EA920B134AE594"
-    assert decrypt(lmk_pair("002"), TMK).hex().upper() == "D3DCC7EA9BCB755D254620B376B3D007"
-    assert psec.des.generate_kcv(bytes.fromhex(ZMK_CLEAR), 3).hex().upper() == "E14F4E"
+    assert oracle.from_lmk("000", ZMK).hex().upper() == ZMK_CLEAR
+    assert oracle.from_lmk("000", ZMK_SINGLE).hex().upper() == "E951A1D6EF08EA15"
+    assert oracle.from_lmk("000", ZMK_BARE32).hex().upper() == "570E3115102C9D6B70EA920B134AE594"
+    assert oracle.from_lmk("002", TMK).hex().upper() == "D3DCC7EA9BCB755D254620B376B3D007"
+    assert oracle.kcv(bytes.fromhex(ZMK_CLEAR), 6) == "E14F4E"
 
 
 ERROR_CASES = [

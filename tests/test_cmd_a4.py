@@ -1,6 +1,6 @@
 """A4 — Form a key from encrypted components.
 
-Vectors, all under the public test LMK and re-derived independently with psec below:
+Vectors, all under the public test LMK and re-derived independently below with tests/oracle.py (psec):
 - ThalesSim's host-command tests (nickntg/thalessimulatorlibrary, ThalesCore.Tests/HostCommandTests.vb):
   `3002Z…` -> `00FE018240022A76DCA192FE` and `3000XX…` -> `00XC0BC1DFFC449A402DAB71250CA5869CC8CE396`.
 - The Thales Simulator Library forum post https://thales46.rssing.com/chan-7465905/article256.html: three
@@ -14,17 +14,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import psec
 import pytest
 
 from hsmd.host import Host
 from hsmd.runtime import Runtime
 from logic import a4
+from tests import oracle
 from tests.commands import in_component, native
 from tests.tcp import exchange
-
-LMK_0405 = bytes.fromhex("40404040404040405151515151515151")  # key type 000
-LMK_1415 = bytes.fromhex("E0E0010101010101F1F1010101010101")  # key type 002
 
 TPK_COMPONENTS = "3B723AF4CF00A7A6954111D254A90D17EAAF49979FA95742"  # three 16 H, key type 002
 ZMK_COMPONENTS = "X2EC8A0412B5D0E86E3C1E5ABFA19B3F5XFF43378ED5D85B1BC465BF000335FBF1XA235EDF4C58A2CB0C84641D07319CF21"
@@ -33,28 +30,18 @@ ZMK_SINGLE = "ACE9B8A0BE50C09B"  # key type 000, clear 0B38AE52E32FEA1F
 TPK_SINGLE = "0406FBB23A5214DF"  # key type 002, clear 0B681FC20E62C734
 
 
-def clear_components(lmk_pair: bytes, hexed: str, width: int = 16) -> list[bytes]:
-    return [psec.des.decrypt_tdes_ecb(lmk_pair, bytes.fromhex(hexed[i : i + width])) for i in range(0, len(hexed), width)]
-
-
-def xor(parts: list[bytes]) -> bytes:
-    out = bytes(len(parts[0]))
-    for part in parts:
-        out = bytes(a ^ b for a, b in zip(out, part, strict=True))
-    return out
-
-
-def odd(key: bytes) -> bytes:
-    return bytes(b ^ (bin(b).count("1") % 2 == 0) for b in key)
+def clear_components(key_type: str, components: str) -> list[bytes]:
+    """The clear values of three components under the LMK pair of `key_type`."""
+    *fields, rest = oracle.split_keys(components, 3)
+    assert rest == ""
+    return [oracle.from_lmk(key_type, field) for field in fields]
 
 
 # Two components: the XOR of two odd-parity bytes has even parity, so A4 must force parity.
 TWO_CLEAR = ["0123456789ABCDEF", "FEDCBA9876543210"]
-TWO_UNDER_LMK = "".join(psec.des.encrypt_tdes_ecb(LMK_1415, bytes.fromhex(c)).hex().upper() for c in TWO_CLEAR)
-TWO_KEY = odd(xor([bytes.fromhex(c) for c in TWO_CLEAR]))
-TWO_ANSWER = (
-    b"00" + psec.des.encrypt_tdes_ecb(LMK_1415, TWO_KEY).hex().upper().encode() + psec.des.generate_kcv(TWO_KEY, 3).hex().upper().encode()
-)
+TWO_UNDER_LMK = "".join(oracle.to_lmk("002", "Z", bytes.fromhex(c)) for c in TWO_CLEAR)
+TWO_KEY = oracle.with_odd_parity(oracle.xor([bytes.fromhex(c) for c in TWO_CLEAR]))
+TWO_ANSWER = f"00{oracle.to_lmk('002', 'Z', TWO_KEY)}{oracle.kcv(TWO_KEY, 6)}".encode()
 
 CASES = [
     (f"3002Z{TPK_COMPONENTS}", b"00FE018240022A76DCA192FE"),
@@ -88,28 +75,26 @@ CASES = [
 
 def test_vectors_agree_with_an_independent_implementation() -> None:
     # 3002Z: plain 14-15, XOR of three, already odd parity.
-    key = xor(clear_components(LMK_1415, TPK_COMPONENTS))
+    key = oracle.xor(clear_components("002", TPK_COMPONENTS))
     assert key.hex().upper() == "89155768A7CB9B37"
-    assert psec.des.encrypt_tdes_ecb(LMK_1415, key).hex().upper() == "FE018240022A76DC"
-    assert psec.des.generate_kcv(key, 3).hex().upper() == "A192FE"
+    assert oracle.to_lmk("002", "Z", key) == "FE018240022A76DC"
+    assert oracle.kcv(key, 6) == "A192FE"
     # 3000X: each X component is two ECB blocks under plain 04-05.
-    zmk = xor(clear_components(LMK_0405, ZMK_COMPONENTS.replace("X", ""), 32))
+    zmk = oracle.xor(clear_components("000", ZMK_COMPONENTS))
     assert zmk.hex().upper() == "4358A82A0DCD23A86EC8FBD09D437592"
-    assert psec.des.encrypt_tdes_ecb(LMK_0405, zmk).hex().upper() == "C0BC1DFFC449A402DAB71250CA5869CC"
-    assert psec.des.generate_kcv(zmk, 3).hex().upper() == "8CE396"
+    assert oracle.to_lmk("000", "X", zmk) == "XC0BC1DFFC449A402DAB71250CA5869CC"
+    assert oracle.kcv(zmk, 6) == "8CE396"
     # Scheme U: left half under 04-05 with byte 8 ^ A6, right half with ^ 5A.
-    left = psec.des.encrypt_tdes_ecb(LMK_0405[:8] + bytes([LMK_0405[8] ^ 0xA6]) + LMK_0405[9:], zmk[:8])
-    right = psec.des.encrypt_tdes_ecb(LMK_0405[:8] + bytes([LMK_0405[8] ^ 0x5A]) + LMK_0405[9:], zmk[8:])
-    assert (left + right).hex().upper() == "369835189A058604EB7F84EAE10C7D04"
+    assert oracle.to_lmk("000", "U", zmk) == "U369835189A058604EB7F84EAE10C7D04"
     # The forum's console components.
-    parts = clear_components(LMK_0405, FORUM_COMPONENTS)
+    parts = clear_components("000", FORUM_COMPONENTS)
     assert [p.hex().upper() for p in parts] == ["43455E25297CD946", "834CDF1052761FBA", "5DD51A9BE957F71A"]
-    forum = xor(parts)
+    forum = oracle.xor(parts)
     assert forum.hex().upper() == "9DDC9BAE925D31E6"
-    assert psec.des.encrypt_tdes_ecb(LMK_0405, forum).hex().upper() == "2B77B300B25494A2"
-    assert psec.des.generate_kcv(forum, 3).hex().upper() == "0EB795"
+    assert oracle.to_lmk("000", "Z", forum) == "2B77B300B25494A2"
+    assert oracle.kcv(forum, 6) == "0EB795"
     # Two components: parity really had to be forced.
-    assert xor([bytes.fromhex(c) for c in TWO_CLEAR]) != TWO_KEY
+    assert oracle.xor([bytes.fromhex(c) for c in TWO_CLEAR]) != TWO_KEY
 
 
 @pytest.mark.parametrize(("request_", "answer"), CASES)

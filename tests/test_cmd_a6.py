@@ -2,21 +2,21 @@
 
 Vectors: ThalesSim's host-command tests (nickntg/thalessimulatorlibrary,
 ThalesCore.Tests/HostCommandTests.vb), keys under the public test LMK, each
-re-derived independently with psec below. The round trips export with A8 and
-import with A6 keys put under the LMK here with psec and the variant rules of
-shared/reference/payshield.md ("Variant LMK").
+re-derived independently below with tests/oracle.py (psec). The round trips
+export with A8 and import with A6 keys put under the LMK here with the oracle
+(the variant rules of shared/reference/payshield.md, "Variant LMK").
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import psec
 import pytest
 
 from hsmd.host import Host
 from hsmd.runtime import Runtime
 from logic import a6, a8
+from tests import oracle
 from tests.commands import in_component, native
 from tests.tcp import exchange
 
@@ -27,38 +27,6 @@ ZPK2_UNDER_ZMK2 = "U482C4E722BB0CF1845E1E5BD16310119"  # clear 1C25CDFE23D931075
 ZPK_UNDER_ZMK = "2B930A07119F93A8"  # clear 13F10E5D868A529E
 SINGLE_ZMK = "4ED06495741C280C"  # clear E951A1D6EF08EA15
 TPK_UNDER_SINGLE_ZMK = "35ED0C0EA7F7D0FA"  # clear 0B681FC20E62C734
-
-# Test LMK pairs (shared/reference/payshield.md), kept apart from hsmd's own copy.
-LMK_PAIRS = {
-    "00": "40404040404040405151515151515151",  # 04-05
-    "01": "61616161616161617070707070707070",  # 06-07
-    "02": "E0E0010101010101F1F1010101010101",  # 14-15
-    "0A": "23232323232323232525252525252525",  # 30-31
-}
-TYPE_VARIANTS = (0xA6, 0x5A, 0x6A, 0xDE, 0x2B, 0x50, 0x74, 0x9C, 0xFA)
-SCHEME_VARIANTS = {"U": (0xA6, 0x5A), "T": (0x6A, 0xDE, 0x2B)}
-
-
-def under(kek: bytes, scheme: str, clear: bytes) -> str:
-    """`clear` under `kek` in `scheme`: U/T block by block under kek with byte 8 varied, else plain ECB."""
-    if scheme in SCHEME_VARIANTS:
-        blocks = [
-            psec.des.encrypt_tdes_ecb(kek[:8] + bytes([kek[8] ^ v]) + kek[9:], clear[i * 8 : i * 8 + 8])
-            for i, v in enumerate(SCHEME_VARIANTS[scheme])
-        ]
-        data = b"".join(blocks)
-    else:
-        data = psec.des.encrypt_tdes_ecb(kek, clear)
-    return ("" if scheme == "Z" else scheme) + data.hex().upper()
-
-
-def under_lmk(key_type: str, scheme: str, clear: bytes) -> str:
-    pair = bytes.fromhex(LMK_PAIRS[key_type[1:]])
-    variant = int(key_type[0])
-    if variant:
-        pair = bytes([pair[0] ^ TYPE_VARIANTS[variant - 1]]) + pair[1:]
-    return under(pair, scheme, clear)
-
 
 CASES = [
     (f"001{ZMK2}{ZPK2_UNDER_ZMK2}U", b"00U0E07CDC0161A0DE3B5AA44DF227EC9DEABDEBC"),
@@ -76,31 +44,23 @@ CASES = [
     (f"001{ZMK}{ZPK_UNDER_ZMK[:-1]}Z", b"15"),  # key field short
     (f"001{ZMK}{ZPK_UNDER_ZMK}Z;", b"15"),  # trailing byte
     (f"0010406FBB23A5214DF{ZPK_UNDER_ZMK}Z", b"10"),  # a TPK given as ZMK: parity fails under 04-05
-    (f"001{ZMK}{under(ZMK_CLEAR, 'Z', bytes(8))}Z", b"11"),  # all-zero key
+    (f"001{ZMK}{oracle.encrypt(ZMK_CLEAR, 'Z', bytes(8))}Z", b"11"),  # all-zero key
 ]
 
 
 def test_vectors_agree_with_an_independent_implementation() -> None:
     # U-scheme key under a U-scheme ZMK: the ZMK's halves under 04-05 ^A6/^5A at byte 8, the key's under the ZMK likewise.
-    lmk0405 = bytes.fromhex(LMK_PAIRS["00"])
-    enc = bytes.fromhex(ZMK2[1:])
-    zmk = b"".join(
-        psec.des.decrypt_tdes_ecb(lmk0405[:8] + bytes([lmk0405[8] ^ v]) + lmk0405[9:], enc[i * 8 : i * 8 + 8])
-        for i, v in enumerate((0xA6, 0x5A))
-    )
-    enc = bytes.fromhex(ZPK2_UNDER_ZMK2[1:])
-    zpk = b"".join(
-        psec.des.decrypt_tdes_ecb(zmk[:8] + bytes([zmk[8] ^ v]) + zmk[9:], enc[i * 8 : i * 8 + 8]) for i, v in enumerate((0xA6, 0x5A))
-    )
+    zmk = oracle.from_lmk("000", ZMK2)
+    zpk = oracle.decrypt(zmk, ZPK2_UNDER_ZMK2)
     assert zpk.hex().upper() == "1C25CDFE23D931075D2602B6D9F26E16"
-    assert under_lmk("001", "U", zpk) == "U0E07CDC0161A0DE3B5AA44DF227EC9DE"
-    assert psec.des.generate_kcv(zpk, 3).hex().upper() == "ABDEBC"
+    assert oracle.to_lmk("001", "U", zpk) == "U0E07CDC0161A0DE3B5AA44DF227EC9DE"
+    assert oracle.kcv(zpk, 6) == "ABDEBC"
     # Single-length ZMK (single DES = 3DES with K1=K2=K3), TPK to LMK 14-15.
-    single = bytes.fromhex("E951A1D6EF08EA15") * 2
-    assert psec.des.encrypt_tdes_ecb(bytes.fromhex(LMK_PAIRS["00"]), single[:8]).hex().upper() == SINGLE_ZMK
-    tpk = psec.des.decrypt_tdes_ecb(single, bytes.fromhex(TPK_UNDER_SINGLE_ZMK))
-    assert under_lmk("002", "Z", tpk) == "0406FBB23A5214DF"
-    assert psec.des.generate_kcv(tpk, 3).hex().upper() == "0035BB"
+    single = bytes.fromhex("E951A1D6EF08EA15")
+    assert oracle.to_lmk("000", "Z", single) == SINGLE_ZMK
+    tpk = oracle.decrypt(single, TPK_UNDER_SINGLE_ZMK)
+    assert oracle.to_lmk("002", "Z", tpk) == "0406FBB23A5214DF"
+    assert oracle.kcv(tpk, 6) == "0035BB"
 
 
 @pytest.mark.parametrize(("request_", "answer"), CASES)
@@ -109,8 +69,8 @@ def test_a6_known_answers_and_error_codes(host: Host, request_: str, answer: byt
 
 
 def test_key_with_even_parity_is_imported_with_advice_01(host: Host) -> None:
-    # 13F10E5D868A529F (last byte flipped to even parity) under the clear ZMK, computed with psec.
-    even = under(ZMK_CLEAR, "Z", bytes.fromhex("13F10E5D868A529F"))
+    # 13F10E5D868A529F (last byte flipped to even parity) under the clear ZMK, computed with the oracle.
+    even = oracle.encrypt(ZMK_CLEAR, "Z", bytes.fromhex("13F10E5D868A529F"))
     assert native(a6, host, f"001{ZMK}{even}Z".encode()) == b"01BAB32D775A38E4AB73936E"
 
 
@@ -129,12 +89,12 @@ ROUND_TRIPS = [
 @pytest.mark.parametrize(("key_type", "clear_hex", "lmk_scheme", "zmk_scheme"), ROUND_TRIPS)
 def test_a8_export_then_a6_import_returns_the_same_key(host: Host, key_type: str, clear_hex: str, lmk_scheme: str, zmk_scheme: str) -> None:
     clear = bytes.fromhex(clear_hex)
-    assert psec.des.adjust_key_parity(clear) == clear
-    under_lmk_text = under_lmk(key_type, lmk_scheme, clear)
-    kcv = psec.des.generate_kcv(clear, 3).hex().upper().encode()
+    assert oracle.odd_parity(clear)
+    under_lmk_text = oracle.to_lmk(key_type, lmk_scheme, clear)
+    kcv = oracle.kcv(clear, 6).encode()
 
     exported = native(a8, host, f"{key_type}{ZMK}{under_lmk_text}{zmk_scheme}".encode())
-    assert exported == b"00" + under(ZMK_CLEAR, zmk_scheme, clear).encode() + kcv
+    assert exported == b"00" + oracle.encrypt(ZMK_CLEAR, zmk_scheme, clear).encode() + kcv
     under_zmk = exported[2:-6].decode()
 
     imported = native(a6, host, f"{key_type}{ZMK}{under_zmk}{lmk_scheme}".encode())

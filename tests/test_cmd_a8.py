@@ -2,7 +2,7 @@
 
 Vectors: ThalesSim's host-command tests (nickntg/thalessimulatorlibrary,
 ThalesCore.Tests/HostCommandTests.vb), keys under the public test LMK, each
-re-derived independently with psec below. Export/import round trips are in
+re-derived independently below with tests/oracle.py (psec). Export/import round trips are in
 tests/test_cmd_a6.py.
 """
 
@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import psec
 import pytest
 
 from hsmd.host import Host
 from hsmd.runtime import Runtime
 from logic import a8
+from tests import oracle
 from tests.commands import in_component, native
 from tests.tcp import exchange
 
@@ -46,27 +46,15 @@ CASES = [
 
 def test_vectors_agree_with_an_independent_implementation() -> None:
     # ZMK U-scheme under 04-05 (byte 8 ^A6 / ^5A); TPK under 14-15 plain; the TPK under the clear ZMK.
-    lmk0405 = bytes.fromhex("40404040404040405151515151515151")
-    enc = bytes.fromhex(ZMK[1:])
-    zmk = b"".join(
-        psec.des.decrypt_tdes_ecb(lmk0405[:8] + bytes([lmk0405[8] ^ v]) + lmk0405[9:], enc[i * 8 : i * 8 + 8])
-        for i, v in enumerate((0xA6, 0x5A))
-    )
-    lmk1415 = bytes.fromhex("E0E0010101010101F1F1010101010101")
-    tpk = psec.des.decrypt_tdes_ecb(lmk1415, bytes.fromhex(TPK))
-    assert psec.des.adjust_key_parity(tpk) == tpk
-    assert psec.des.encrypt_tdes_ecb(zmk, tpk).hex().upper() == "16224FDAA779AFB3"
-    assert psec.des.generate_kcv(tpk, 3).hex().upper() == "1FFD3C"
+    zmk = oracle.from_lmk("000", ZMK)
+    tpk = oracle.from_lmk("002", TPK)
+    assert oracle.odd_parity(tpk)
+    assert oracle.encrypt(zmk, "Z", tpk) == "16224FDAA779AFB3"
+    assert oracle.kcv(tpk, 6) == "1FFD3C"
     # Double-length TPK to scheme U under the ZMK (byte 8 of the ZMK ^A6 / ^5A).
-    tpk2 = b"".join(
-        psec.des.decrypt_tdes_ecb(lmk1415[:8] + bytes([lmk1415[8] ^ v]) + lmk1415[9:], bytes.fromhex(TPK2[1:])[i * 8 : i * 8 + 8])
-        for i, v in enumerate((0xA6, 0x5A))
-    )
+    tpk2 = oracle.from_lmk("002", TPK2)
     assert tpk2.hex().upper() == "D3DCC7EA9BCB755D254620B376B3D007"
-    out = b"".join(
-        psec.des.encrypt_tdes_ecb(zmk[:8] + bytes([zmk[8] ^ v]) + zmk[9:], tpk2[i * 8 : i * 8 + 8]) for i, v in enumerate((0xA6, 0x5A))
-    )
-    assert out.hex().upper() == "2C62A23D001B97412950CD8BE66C7639"
+    assert oracle.encrypt(zmk, "U", tpk2) == "U2C62A23D001B97412950CD8BE66C7639"
 
 
 @pytest.mark.parametrize(("request_", "answer"), CASES)

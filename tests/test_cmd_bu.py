@@ -2,7 +2,7 @@
 
 Vectors: ThalesSim's host-command tests (nickntg/thalessimulatorlibrary,
 ThalesCore.Tests/HostCommandTests.vb), keys under the public test LMK, each
-re-derived independently with psec below. The `;` key type and `; 00 1`
+re-derived independently below with tests/oracle.py (psec). The `;` key type and `; 00 1`
 blocks follow the request layout of ut-codec-payshield's
 generateKeyCheckValueEncode tests; their answers here are the same keys'
 check values.
@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import psec
 import pytest
 
 from hsmd.host import Host
 from hsmd.runtime import Runtime
 from logic import bu
+from tests import oracle
 from tests.commands import in_component, native
 from tests.tcp import exchange
 
@@ -55,24 +55,16 @@ CASES = [
     ("02", b"15"),  # length flag missing
 ]
 
-LMK0405 = bytes.fromhex("40404040404040405151515151515151")
-
-
-def _u_decrypt(pair: bytes, enc: bytes) -> bytes:
-    return b"".join(
-        psec.des.decrypt_tdes_ecb(pair[:8] + bytes([pair[8] ^ v]) + pair[9:], enc[i * 8 : i * 8 + 8]) for i, v in enumerate((0xA6, 0x5A))
-    )
-
 
 def test_vectors_agree_with_an_independent_implementation() -> None:
-    zmk = psec.des.decrypt_tdes_ecb(LMK0405, bytes.fromhex(ZMK))
+    zmk = oracle.from_lmk("000", ZMK)
     assert zmk.hex().upper() == "0B38AE52E32FEA1F"
-    assert psec.des.generate_kcv(zmk, 8).hex().upper() == "4BD5E2482582C2C4"
-    zmk2 = _u_decrypt(LMK0405, bytes.fromhex(ZMK2[1:]))
+    assert oracle.kcv(zmk) == "4BD5E2482582C2C4"
+    zmk2 = oracle.from_lmk("000", ZMK2)
     assert zmk2.hex().upper() == "BA134F1680987CA7AB4A2A01B3E3F1BF"
-    assert psec.des.generate_kcv(zmk2, 8).hex().upper() == "B70AD25C94548822"
-    zpk2 = _u_decrypt(bytes.fromhex("61616161616161617070707070707070"), bytes.fromhex(ZPK2[1:]))
-    assert psec.des.generate_kcv(zpk2, 8).hex().upper() == "6F1E3F74F826B7EB"
+    assert oracle.kcv(zmk2) == "B70AD25C94548822"
+    zpk2 = oracle.from_lmk("001", ZPK2)
+    assert oracle.kcv(zpk2) == "6F1E3F74F826B7EB"
 
 
 @pytest.mark.parametrize(("request_", "answer"), CASES)

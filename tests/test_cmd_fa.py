@@ -2,19 +2,19 @@
 
 Vectors: ThalesSim's host-command tests (nickntg/thalessimulatorlibrary,
 ThalesCore.Tests/HostCommandTests.vb), keys under the public test LMK, each
-re-derived independently with psec below.
+re-derived independently below with tests/oracle.py (psec).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import psec
 import pytest
 
 from hsmd.host import Host
 from hsmd.runtime import Runtime
 from logic import fa
+from tests import oracle
 from tests.commands import in_component, native
 from tests.tcp import exchange
 
@@ -37,16 +37,11 @@ CASES = [
 
 
 def test_vector_agrees_with_an_independent_implementation() -> None:
-    # psec: U-scheme under the test LMK's 04-05 pair (byte 8 ^ A6 / ^ 5A), then the ZPK under the clear ZMK.
-    lmk0405 = bytes.fromhex("40404040404040405151515151515151")
-    enc = bytes.fromhex(ZMK[1:])
-    left = psec.des.decrypt_tdes_ecb(lmk0405[:8] + bytes([lmk0405[8] ^ 0xA6]) + lmk0405[9:], enc[:8])
-    right = psec.des.decrypt_tdes_ecb(lmk0405[:8] + bytes([lmk0405[8] ^ 0x5A]) + lmk0405[9:], enc[8:])
-    zmk = left + right
-    zpk = psec.des.decrypt_tdes_ecb(zmk, bytes.fromhex(ZPK_UNDER_ZMK))
-    lmk0607 = bytes.fromhex("61616161616161617070707070707070")
-    assert psec.des.encrypt_tdes_ecb(lmk0607, zpk).hex().upper() == "BAB32D775A38E4AB"
-    assert psec.des.generate_kcv(zpk, 8).hex().upper() == "73936E441E46819D"
+    # The ZMK: scheme U under the test LMK's 04-05 pair (byte 8 ^ A6 / ^ 5A); then the ZPK under the clear ZMK.
+    zmk = oracle.from_lmk("000", ZMK)
+    zpk = oracle.decrypt(zmk, ZPK_UNDER_ZMK)
+    assert oracle.to_lmk("001", "Z", zpk) == "BAB32D775A38E4AB"
+    assert oracle.kcv(zpk) == "73936E441E46819D"
 
 
 @pytest.mark.parametrize(("request_", "answer"), CASES)
@@ -55,9 +50,9 @@ def test_fa_known_answers_and_error_codes(host: Host, request_: str, answer: byt
 
 
 def test_zpk_with_even_parity_is_translated_with_advice_01(host: Host) -> None:
-    # 13F10E5D868A529F (last byte flipped to even parity) under the clear ZMK, computed with psec.
+    # 13F10E5D868A529F (last byte flipped to even parity) under the clear ZMK, computed with the oracle.
     zmk = bytes.fromhex("851A0D9D0B2A1602622AD0B0E9E6B070")
-    even = psec.des.encrypt_tdes_ecb(zmk, bytes.fromhex("13F10E5D868A529F")).hex().upper()
+    even = oracle.encrypt(zmk, "Z", bytes.fromhex("13F10E5D868A529F"))
     assert native(fa, host, f"{ZMK}{even}".encode()) == b"01BAB32D775A38E4AB73936E441E46819D"
 
 

@@ -2,21 +2,21 @@
 
 Vectors: ThalesSim's host-command tests (nickntg/thalessimulatorlibrary,
 ThalesCore.Tests/HostCommandTests.vb), keys under the public test LMK, each
-re-derived independently with psec below. Rows marked "derived" are answers
+re-derived independently below with tests/oracle.py (psec). Rows marked "derived" are answers
 for published keys in a form no public test shows (the default scheme of a
-double-length key, the 16 H check value), computed here with psec.
+double-length key, the 16 H check value), computed here with the oracle.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import psec
 import pytest
 
 from hsmd.host import Host
 from hsmd.runtime import Runtime
 from logic import fc
+from tests import oracle
 from tests.commands import in_component, native
 from tests.tcp import exchange
 
@@ -27,21 +27,11 @@ TPK_UNDER_SINGLE_ZMK = "35ED0C0EA7F7D0FA"  # clear 0B681FC20E62C734
 TPK_UNDER_ZMK = "55FF9012A3854818"  # the same TPK under ZMK
 TPK2_UNDER_ZMK = "XF7D53991678347EFB3026882F724E6EE"  # clear D3DCC7EA9BCB755D254620B376B3D007
 TPK2_CLEAR = bytes.fromhex("D3DCC7EA9BCB755D254620B376B3D007")
-LMK1415 = bytes.fromhex("E0E0010101010101F1F1010101010101")
 
-
-def _u(kek: bytes, clear: bytes) -> str:
-    """`clear` (16 bytes) in scheme U under `kek`: halves under kek with byte 8 ^A6 / ^5A."""
-    halves = [
-        psec.des.encrypt_tdes_ecb(kek[:8] + bytes([kek[8] ^ v]) + kek[9:], clear[i * 8 : i * 8 + 8]) for i, v in enumerate((0xA6, 0x5A))
-    ]
-    return "U" + b"".join(halves).hex().upper()
-
-
-TPK2_U_UNDER_ZMK = _u(ZMK_CLEAR, TPK2_CLEAR)
-TPK2_KCV = psec.des.generate_kcv(TPK2_CLEAR, 8).hex().upper()
-TPK_EVEN_UNDER_ZMK = psec.des.encrypt_tdes_ecb(ZMK_CLEAR, bytes.fromhex("0B681FC20E62C735")).hex().upper()  # last byte even parity
-ZEROS_UNDER_ZMK = psec.des.encrypt_tdes_ecb(ZMK_CLEAR, bytes(8)).hex().upper()
+TPK2_U_UNDER_ZMK = oracle.encrypt(ZMK_CLEAR, "U", TPK2_CLEAR)
+TPK2_KCV = oracle.kcv(TPK2_CLEAR)
+TPK_EVEN_UNDER_ZMK = oracle.encrypt(ZMK_CLEAR, "Z", bytes.fromhex("0B681FC20E62C735"))  # last byte even parity
+ZEROS_UNDER_ZMK = oracle.encrypt(ZMK_CLEAR, "Z", bytes(8))
 
 CASES = [
     (f"{SINGLE_ZMK}{TPK_UNDER_SINGLE_ZMK}", b"000406FBB23A5214DF0035BBE340A4B763"),
@@ -68,17 +58,16 @@ CASES = [
 
 
 def test_vectors_agree_with_an_independent_implementation() -> None:
-    lmk0405 = bytes.fromhex("40404040404040405151515151515151")
-    single = psec.des.decrypt_tdes_ecb(lmk0405, bytes.fromhex(SINGLE_ZMK)) * 2  # single DES as 3DES
-    tpk = psec.des.decrypt_tdes_ecb(single, bytes.fromhex(TPK_UNDER_SINGLE_ZMK))
-    assert psec.des.encrypt_tdes_ecb(ZMK_CLEAR, tpk).hex().upper() == TPK_UNDER_ZMK
-    assert psec.des.encrypt_tdes_ecb(LMK1415, tpk).hex().upper() == "0406FBB23A5214DF"
-    assert psec.des.generate_kcv(tpk, 8).hex().upper() == "0035BBE340A4B763"
+    single = oracle.from_lmk("000", SINGLE_ZMK)  # single DES: 3DES with K1 = K2 = K3
+    tpk = oracle.decrypt(single, TPK_UNDER_SINGLE_ZMK)
+    assert oracle.encrypt(ZMK_CLEAR, "Z", tpk) == TPK_UNDER_ZMK
+    assert oracle.to_lmk("002", "Z", tpk) == "0406FBB23A5214DF"
+    assert oracle.kcv(tpk) == "0035BBE340A4B763"
     # X under the ZMK is plain ECB; U under LMK 14-15 varies byte 8 by ^A6 / ^5A.
-    tpk2 = psec.des.decrypt_tdes_ecb(ZMK_CLEAR, bytes.fromhex(TPK2_UNDER_ZMK[1:]))
+    tpk2 = oracle.decrypt(ZMK_CLEAR, TPK2_UNDER_ZMK)
     assert tpk2 == TPK2_CLEAR
-    assert _u(LMK1415, tpk2) == "U8463435FC4B4DAA0C49025272C29B12C"
-    assert psec.des.encrypt_tdes_ecb(LMK1415, tpk2).hex().upper() == "D1E216E151D847386D8C31307254F3A0"
+    assert oracle.to_lmk("002", "U", tpk2) == "U8463435FC4B4DAA0C49025272C29B12C"
+    assert oracle.to_lmk("002", "X", tpk2) == "XD1E216E151D847386D8C31307254F3A0"
     assert TPK2_KCV[:6] == "070753"
 
 

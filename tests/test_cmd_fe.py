@@ -2,21 +2,21 @@
 
 Vectors: ThalesSim's host-command tests (nickntg/thalessimulatorlibrary,
 ThalesCore.Tests/HostCommandTests.vb), keys under the public test LMK, each
-re-derived independently with psec below. The default-scheme row for a
+re-derived independently below with tests/oracle.py (psec). The default-scheme row for a
 double-length key reuses ThalesSim's A8 vector for the same key in scheme U;
-its 16 H check value is computed here with psec (ThalesSim publishes 6 H).
+its 16 H check value is computed here with the oracle (ThalesSim publishes 6 H).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import psec
 import pytest
 
 from hsmd.host import Host
 from hsmd.runtime import Runtime
 from logic import fe
+from tests import oracle
 from tests.commands import in_component, native
 from tests.tcp import exchange
 
@@ -25,7 +25,7 @@ ZMK_CLEAR = bytes.fromhex("851A0D9D0B2A1602622AD0B0E9E6B070")
 SINGLE_ZMK = "4ED06495741C280C"  # clear E951A1D6EF08EA15
 TPK = "0406FBB23A5214DF"  # key type 002, clear 0B681FC20E62C734
 TPK2 = "U8463435FC4B4DAA0C49025272C29B12C"  # key type 002, clear D3DCC7EA9BCB755D254620B376B3D007
-TPK2_KCV = psec.des.generate_kcv(bytes.fromhex("D3DCC7EA9BCB755D254620B376B3D007"), 8).hex().upper()
+TPK2_KCV = oracle.kcv(bytes.fromhex("D3DCC7EA9BCB755D254620B376B3D007"))
 
 CASES = [
     (f"{SINGLE_ZMK}{TPK}", b"0035ED0C0EA7F7D0FA0035BBE340A4B763"),
@@ -49,17 +49,12 @@ CASES = [
 
 
 def test_vectors_agree_with_an_independent_implementation() -> None:
-    lmk0405 = bytes.fromhex("40404040404040405151515151515151")
-    lmk1415 = bytes.fromhex("E0E0010101010101F1F1010101010101")
-    single = psec.des.decrypt_tdes_ecb(lmk0405, bytes.fromhex(SINGLE_ZMK)) * 2  # single DES as 3DES
-    tpk = psec.des.decrypt_tdes_ecb(lmk1415, bytes.fromhex(TPK))
-    assert psec.des.encrypt_tdes_ecb(single, tpk).hex().upper() == "35ED0C0EA7F7D0FA"
-    assert psec.des.encrypt_tdes_ecb(ZMK_CLEAR, tpk).hex().upper() == "55FF9012A3854818"
-    tpk2 = b"".join(
-        psec.des.decrypt_tdes_ecb(lmk1415[:8] + bytes([lmk1415[8] ^ v]) + lmk1415[9:], bytes.fromhex(TPK2[1:])[i * 8 : i * 8 + 8])
-        for i, v in enumerate((0xA6, 0x5A))
-    )
-    assert psec.des.encrypt_tdes_ecb(ZMK_CLEAR, tpk2).hex().upper() == "F7D53991678347EFB3026882F724E6EE"
+    single = oracle.from_lmk("000", SINGLE_ZMK)  # single DES: 3DES with K1 = K2 = K3
+    tpk = oracle.from_lmk("002", TPK)
+    assert oracle.encrypt(single, "Z", tpk) == "35ED0C0EA7F7D0FA"
+    assert oracle.encrypt(ZMK_CLEAR, "Z", tpk) == "55FF9012A3854818"
+    tpk2 = oracle.from_lmk("002", TPK2)
+    assert oracle.encrypt(ZMK_CLEAR, "X", tpk2) == "XF7D53991678347EFB3026882F724E6EE"
     assert TPK2_KCV[:6] == "070753"
 
 

@@ -4,26 +4,22 @@ Vectors: ThalesSim's host-command tests (nickntg/thalessimulatorlibrary,
 ThalesCore.Tests/HostCommandTests.vb, `TestTranslateZPKFromLMKToZMK`), keys
 under the public test LMK; the double-length ZPK is the one of ThalesSim's BU
 test (clear and check value published there). Every other expected answer is
-computed here with psec and the variant-LMK rules of
-shared/reference/payshield.md, not with hsmd's own key code.
+computed here with tests/oracle.py (psec and the variant-LMK rules of
+shared/reference/payshield.md), not with hsmd's own key code.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import psec
 import pytest
 
 from hsmd.host import Host
 from hsmd.runtime import Runtime
 from logic import gc
+from tests import oracle
 from tests.commands import in_component, native
 from tests.tcp import exchange
-
-LMK_04_05 = bytes.fromhex("40404040404040405151515151515151")  # ZMK
-LMK_06_07 = bytes.fromhex("61616161616161617070707070707070")  # ZPK
-SCHEME_VARIANTS = {"U": (0xA6, 0x5A), "T": (0x6A, 0xDE, 0x2B)}
 
 ZMK = "U1457FF6ADF6250C66C368416B4C9D383"
 ZMK_CLEAR = bytes.fromhex("851A0D9D0B2A1602622AD0B0E9E6B070")
@@ -37,38 +33,13 @@ DOUBLE_KCV = "6F1E3F74F826B7EB"
 TRIPLE_ZPK_CLEAR = bytes.fromhex("0123456789ABCDEFFEDCBA987654321089ABCDEF01234567")  # odd parity
 
 
-def _block_keys(kek: bytes, scheme: str, blocks: int) -> list[bytes]:
-    kek = kek if len(kek) > 8 else kek * 2  # a single DES key as two-key TDES
-    variants = SCHEME_VARIANTS.get(scheme)
-    if variants is None:
-        return [kek] * blocks
-    return [kek[:8] + bytes([kek[8] ^ v]) + kek[9:] for v in variants]
-
-
-def wrap(kek: bytes, scheme: str, clear: bytes) -> str:
-    """`clear` under a KEK or an LMK pair, as a key field (psec)."""
-    keys = _block_keys(kek, scheme, len(clear) // 8)
-    data = b"".join(psec.des.encrypt_tdes_ecb(k, clear[i * 8 : i * 8 + 8]) for i, k in enumerate(keys))
-    return ("" if scheme == "Z" else scheme) + data.hex().upper()
-
-
-def unwrap(kek: bytes, field: str) -> bytes:
-    scheme, data = ("Z", bytes.fromhex(field)) if len(field) == 16 else (field[0], bytes.fromhex(field[1:]))
-    keys = _block_keys(kek, scheme, len(data) // 8)
-    return b"".join(psec.des.decrypt_tdes_ecb(k, data[i * 8 : i * 8 + 8]) for i, k in enumerate(keys))
-
-
-def kcv(clear: bytes) -> str:
-    return psec.des.generate_kcv(clear if len(clear) > 8 else clear * 2, 8).hex().upper()
-
-
 def answer(kek: bytes, scheme: str, clear: bytes, kcv_hex: int = 16) -> bytes:
-    return f"00{wrap(kek, scheme, clear)}{kcv(clear)[:kcv_hex]}".encode()
+    return f"00{oracle.encrypt(kek, scheme, clear)}{oracle.kcv(clear, kcv_hex)}".encode()
 
 
-TRIPLE_ZPK = wrap(LMK_06_07, "T", TRIPLE_ZPK_CLEAR)
-X_ZPK = wrap(LMK_06_07, "X", DOUBLE_ZPK_CLEAR)
-EVEN_ZPK = wrap(LMK_06_07, "Z", bytes.fromhex("13F10E5D868A529F"))  # last byte even parity
+TRIPLE_ZPK = oracle.to_lmk("001", "T", TRIPLE_ZPK_CLEAR)
+X_ZPK = oracle.to_lmk("001", "X", DOUBLE_ZPK_CLEAR)
+EVEN_ZPK = oracle.to_lmk("001", "Z", bytes.fromhex("13F10E5D868A529F"))  # last byte even parity
 
 CASES = [
     # Published (ThalesSim).
@@ -78,7 +49,7 @@ CASES = [
     (f"{ZMK}{ZPK};Z01%00", b"002B930A07119F93A873936E"),
     (f"{ZMK}{ZPK}0", b"002B930A07119F93A873936E441E46819D"),  # Atalla variant 0
     (f"{ZMK}{ZPK};z00", b"002B930A07119F93A873936E441E46819D"),
-    # Computed with psec.
+    # Computed with the oracle.
     (f"{ZMK}{DOUBLE_ZPK}", answer(ZMK_CLEAR, "U", DOUBLE_ZPK_CLEAR)),  # keeps scheme U
     (f"{ZMK}{DOUBLE_ZPK};XZ1", answer(ZMK_CLEAR, "X", DOUBLE_ZPK_CLEAR, 6)),
     (f"{ZMK}{X_ZPK}", answer(ZMK_CLEAR, "X", DOUBLE_ZPK_CLEAR)),  # keeps scheme X
@@ -109,14 +80,14 @@ CASES = [
 
 
 def test_vector_agrees_with_an_independent_implementation() -> None:
-    # psec: the ZMK (scheme U under 04-05) and the ZPK (bare, under 06-07), then the ZPK under the clear ZMK.
-    assert unwrap(LMK_04_05, ZMK) == ZMK_CLEAR
-    assert wrap(LMK_04_05, "U", ZMK_CLEAR) == ZMK
-    assert unwrap(LMK_06_07, ZPK) == ZPK_CLEAR
-    assert wrap(ZMK_CLEAR, "Z", ZPK_CLEAR) == "2B930A07119F93A8"
-    assert kcv(ZPK_CLEAR) == "73936E441E46819D"
-    assert unwrap(LMK_06_07, DOUBLE_ZPK) == DOUBLE_ZPK_CLEAR
-    assert kcv(DOUBLE_ZPK_CLEAR) == DOUBLE_KCV
+    # The oracle: the ZMK (scheme U under 04-05) and the ZPK (bare, under 06-07), then the ZPK under the clear ZMK.
+    assert oracle.from_lmk("000", ZMK) == ZMK_CLEAR
+    assert oracle.to_lmk("000", "U", ZMK_CLEAR) == ZMK
+    assert oracle.from_lmk("001", ZPK) == ZPK_CLEAR
+    assert oracle.encrypt(ZMK_CLEAR, "Z", ZPK_CLEAR) == "2B930A07119F93A8"
+    assert oracle.kcv(ZPK_CLEAR) == "73936E441E46819D"
+    assert oracle.from_lmk("001", DOUBLE_ZPK) == DOUBLE_ZPK_CLEAR
+    assert oracle.kcv(DOUBLE_ZPK_CLEAR) == DOUBLE_KCV
 
 
 @pytest.mark.parametrize(("request_", "expected"), CASES)

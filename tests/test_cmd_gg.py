@@ -1,6 +1,6 @@
 """GG — Form a ZMK from three ZMK components.
 
-Vectors, all under the public test LMK and re-derived independently with psec below:
+Vectors, all under the public test LMK and re-derived independently below with tests/oracle.py (psec):
 - ThalesSim's host-command tests (nickntg/thalessimulatorlibrary, ThalesCore.Tests/HostCommandTests.vb):
   three bare 32 H components -> `00XC0BC1DFFC449A402DAB71250CA5869CC8CE39643DA9A9B99` (components under
   plain LMK 04-05; no `;` block: scheme X, 16 H check value).
@@ -8,23 +8,21 @@ Vectors, all under the public test LMK and re-derived independently with psec be
   value 8CE396 — the answer to the same components with `;0U1`.
 - The Thales Simulator Library forum post https://thales46.rssing.com/chan-7465905/article256.html: three
   single-length ZMK components encrypted at the console (key type 000, scheme 0) combine to the ZMK
-  2B77B300B25494A2, check value 0EB795 (the 16 H check value below is psec's).
+  2B77B300B25494A2, check value 0EB795 (the 16 H check value below is the oracle's).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import psec
 import pytest
 
 from hsmd.host import Host
 from hsmd.runtime import Runtime
 from logic import gg
+from tests import oracle
 from tests.commands import in_component, native
 from tests.tcp import exchange
-
-LMK_0405 = bytes.fromhex("40404040404040405151515151515151")
 
 C1, C2, C3 = "A235EDF4C58A2CB0C84641D07319CF21", "FF43378ED5D85B1BC465BF000335FBF1", "2EC8A0412B5D0E86E3C1E5ABFA19B3F5"
 DOUBLE = C1 + C2 + C3
@@ -62,20 +60,18 @@ CASES = [
 
 
 def test_vectors_agree_with_an_independent_implementation() -> None:
-    def clear(hexed: str) -> bytes:
-        return psec.des.decrypt_tdes_ecb(LMK_0405, bytes.fromhex(hexed))  # ECB, block by block: bare 32 H is X
+    def combined(*components: str) -> bytes:
+        return oracle.xor([oracle.from_lmk("000", c) for c in components])  # plain 04-05; bare 32 H is ECB, as X
 
-    zmk = bytes(a ^ b ^ c for a, b, c in zip(clear(C1), clear(C2), clear(C3), strict=True))
+    zmk = combined(C1, C2, C3)
     assert zmk.hex().upper() == "4358A82A0DCD23A86EC8FBD09D437592"  # odd parity as combined
-    assert psec.des.encrypt_tdes_ecb(LMK_0405, zmk).hex().upper() == "C0BC1DFFC449A402DAB71250CA5869CC"
-    assert psec.des.generate_kcv(zmk, 8).hex().upper() == "8CE39643DA9A9B99"
-    left = psec.des.encrypt_tdes_ecb(LMK_0405[:8] + bytes([LMK_0405[8] ^ 0xA6]) + LMK_0405[9:], zmk[:8])
-    right = psec.des.encrypt_tdes_ecb(LMK_0405[:8] + bytes([LMK_0405[8] ^ 0x5A]) + LMK_0405[9:], zmk[8:])
-    assert (left + right).hex().upper() == "369835189A058604EB7F84EAE10C7D04"
-    forum = bytes(a ^ b ^ c for a, b, c in zip(clear(S1), clear(S2), clear(S3), strict=True))
+    assert oracle.to_lmk("000", "X", zmk) == "XC0BC1DFFC449A402DAB71250CA5869CC"
+    assert oracle.kcv(zmk) == "8CE39643DA9A9B99"
+    assert oracle.to_lmk("000", "U", zmk) == "U369835189A058604EB7F84EAE10C7D04"
+    forum = combined(S1, S2, S3)
     assert forum.hex().upper() == "9DDC9BAE925D31E6"
-    assert psec.des.encrypt_tdes_ecb(LMK_0405, forum).hex().upper() == "2B77B300B25494A2"
-    assert psec.des.generate_kcv(forum, 8).hex().upper() == "0EB7955DAF86A382"
+    assert oracle.to_lmk("000", "Z", forum) == "2B77B300B25494A2"
+    assert oracle.kcv(forum) == "0EB7955DAF86A382"
 
 
 @pytest.mark.parametrize(("request_", "answer"), CASES)

@@ -1,14 +1,14 @@
 """HA — Generate a TAK.
 
-The TAK is random, so every success is checked by recomputation: psec
-decrypts the TAK under LMK 16-17 and the TAK under the TMK with the
-variant-LMK rules of shared/reference/payshield.md (not with hsmd's key code),
+The TAK is random, so every success is checked by recomputation:
+tests/oracle.py (psec and the variant-LMK rules of shared/reference/payshield.md,
+not hsmd's key code) decrypts the TAK under LMK 16-17 and under the TMK,
 and both must give the same odd-parity key of the length the schemes name.
 
 TMKs: `U8463435FC4B4DAA0C49025272C29B12C` and `0406FBB23A5214DF` (type 002)
 under the public test LMK, clear values from ThalesSim's host-command tests
 (nickntg/thalessimulatorlibrary, ThalesCore.Tests/HostCommandTests.vb) and
-re-derived below; the triple-length TMK is made here with psec. LMK 16-17 for
+re-derived below; the triple-length TMK is made here with the oracle. LMK 16-17 for
 a TAK (key type 003) is the payShield pair table (code 03) and ThalesSim's
 `GenerateTAK_HA`.
 """
@@ -17,19 +17,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import psec
 import pytest
 
 from hsmd.host import Host
 from hsmd.runtime import Runtime
 from logic import ha
+from tests import oracle
 from tests.commands import in_component, native
 from tests.tcp import exchange
-
-LMK_14_15 = bytes.fromhex("E0E0010101010101F1F1010101010101")  # TMK, key type 002
-LMK_16_17 = bytes.fromhex("1C587F1C13924FEF0101010101010101")  # TAK, key type 003
-SCHEME_VARIANTS = {"U": (0xA6, 0x5A), "T": (0x6A, 0xDE, 0x2B)}
-LENGTH = {"Z": 8, "U": 16, "X": 16, "T": 24, "Y": 24}
 
 TMK = "U8463435FC4B4DAA0C49025272C29B12C"
 TMK_CLEAR = bytes.fromhex("D3DCC7EA9BCB755D254620B376B3D007")
@@ -37,43 +32,8 @@ SINGLE_TMK = "0406FBB23A5214DF"
 SINGLE_TMK_CLEAR = bytes.fromhex("0B681FC20E62C734")
 TRIPLE_TMK_CLEAR = bytes.fromhex("0123456789ABCDEFFEDCBA987654321089ABCDEF01234567")  # odd parity
 
-
-def _block_keys(kek: bytes, scheme: str, blocks: int) -> list[bytes]:
-    kek = kek if len(kek) > 8 else kek * 2  # a single DES key as two-key TDES
-    variants = SCHEME_VARIANTS.get(scheme)
-    if variants is None:
-        return [kek] * blocks
-    return [kek[:8] + bytes([kek[8] ^ v]) + kek[9:] for v in variants]
-
-
-def wrap(kek: bytes, scheme: str, clear: bytes) -> str:
-    """`clear` under a KEK or an LMK pair, as a key field (psec)."""
-    keys = _block_keys(kek, scheme, len(clear) // 8)
-    data = b"".join(psec.des.encrypt_tdes_ecb(k, clear[i * 8 : i * 8 + 8]) for i, k in enumerate(keys))
-    return ("" if scheme == "Z" else scheme) + data.hex().upper()
-
-
-def unwrap(kek: bytes, field: str) -> bytes:
-    scheme, data = ("Z", bytes.fromhex(field)) if len(field) == 16 else (field[0], bytes.fromhex(field[1:]))
-    keys = _block_keys(kek, scheme, len(data) // 8)
-    return b"".join(psec.des.decrypt_tdes_ecb(k, data[i * 8 : i * 8 + 8]) for i, k in enumerate(keys))
-
-
-def split_key(text: str) -> tuple[str, str]:
-    size = 33 if text[:1] in ("U", "X") else 49 if text[:1] in ("T", "Y") else 16
-    return text[:size], text[size:]
-
-
-def scheme_of(field: str) -> str:
-    return "Z" if len(field) == 16 else field[0]
-
-
-def odd_parity(key: bytes) -> bool:
-    return all(bin(b).count("1") % 2 == 1 for b in key)
-
-
-TRIPLE_TMK = wrap(LMK_14_15, "T", TRIPLE_TMK_CLEAR)
-EVEN_TMK = wrap(LMK_14_15, "U", bytes.fromhex("D3DCC7EA9BCB755D254620B376B3D006"))  # last byte even
+TRIPLE_TMK = oracle.to_lmk("002", "T", TRIPLE_TMK_CLEAR)
+EVEN_TMK = oracle.to_lmk("002", "U", bytes.fromhex("D3DCC7EA9BCB755D254620B376B3D006"))  # last byte even
 
 # request -> (clear TMK, scheme under it, scheme under the LMK)
 SUCCESSES = {
@@ -114,26 +74,20 @@ ERRORS = [
 
 
 def check_generated(answer: bytes, kek: bytes, kek_scheme: str, lmk_scheme: str) -> bytes:
-    """The clear TAK, after checking both encryptions of it agree."""
+    """The clear TAK (key type 003), after checking both encryptions of it agree."""
     text = answer.decode()
     assert text[:2] == "00", text
-    under_kek, rest = split_key(text[2:])
-    under_lmk, rest = split_key(rest)
+    clear, rest = oracle.generated_key(text[2:], kek, kek_scheme, "003", lmk_scheme)
     assert rest == ""  # no check value
-    assert (scheme_of(under_kek), scheme_of(under_lmk)) == (kek_scheme, lmk_scheme)
-    clear = unwrap(LMK_16_17, under_lmk)
-    assert unwrap(kek, under_kek) == clear
-    assert len(clear) == LENGTH[lmk_scheme]
-    assert odd_parity(clear)
     return clear
 
 
 def test_oracle_reproduces_the_published_keys() -> None:
-    assert unwrap(LMK_14_15, TMK) == TMK_CLEAR
-    assert unwrap(LMK_14_15, SINGLE_TMK) == SINGLE_TMK_CLEAR
-    assert psec.des.generate_kcv(SINGLE_TMK_CLEAR * 2, 8).hex().upper() == "0035BBE340A4B763"
+    assert oracle.from_lmk("002", TMK) == TMK_CLEAR
+    assert oracle.from_lmk("002", SINGLE_TMK) == SINGLE_TMK_CLEAR
+    assert oracle.kcv(SINGLE_TMK_CLEAR) == "0035BBE340A4B763"
     # ThalesSim AE: key 0406FBB23A5214DF (under LMK) re-encrypted under the TMK above = 508949F68B4060A4.
-    assert wrap(TMK_CLEAR, "Z", SINGLE_TMK_CLEAR) == "508949F68B4060A4"
+    assert oracle.encrypt(TMK_CLEAR, "Z", SINGLE_TMK_CLEAR) == "508949F68B4060A4"
 
 
 @pytest.mark.parametrize("request_", list(SUCCESSES))

@@ -1,15 +1,15 @@
 """IA — Generate a ZPK.
 
-The ZPK is random, so every success is checked by recomputation: psec
-decrypts the ZPK under LMK 06-07 and the ZPK under the ZMK with the
-variant-LMK rules of shared/reference/payshield.md (not with hsmd's key code);
+The ZPK is random, so every success is checked by recomputation:
+tests/oracle.py (psec and the variant-LMK rules of shared/reference/payshield.md,
+not hsmd's key code) decrypts the ZPK under LMK 06-07 and under the ZMK;
 both must give the same odd-parity key of the length the schemes name, and
-the returned check value must be psec's.
+the returned check value must be the oracle's.
 
 ZMKs: `U1457FF6ADF6250C66C368416B4C9D383` and `4ED06495741C280C` under the
 public test LMK, clear values from ThalesSim's host-command tests
 (nickntg/thalessimulatorlibrary, ThalesCore.Tests/HostCommandTests.vb) and
-re-derived below; the triple-length ZMK is made here with psec. The rule
+re-derived below; the triple-length ZMK is made here with the oracle. The rule
 "key under a ZMK = scheme variant only, no key-type variant" is pinned by
 ThalesSim's GC vector (ZPK BAB32D775A38E4AB under the double ZMK).
 """
@@ -18,19 +18,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import psec
 import pytest
 
 from hsmd.host import Host
 from hsmd.runtime import Runtime
 from logic import ia
+from tests import oracle
 from tests.commands import in_component, native
 from tests.tcp import exchange
-
-LMK_04_05 = bytes.fromhex("40404040404040405151515151515151")  # ZMK, key type 000
-LMK_06_07 = bytes.fromhex("61616161616161617070707070707070")  # ZPK, key type 001
-SCHEME_VARIANTS = {"U": (0xA6, 0x5A), "T": (0x6A, 0xDE, 0x2B)}
-LENGTH = {"Z": 8, "U": 16, "X": 16, "T": 24, "Y": 24}
 
 ZMK = "U1457FF6ADF6250C66C368416B4C9D383"
 ZMK_CLEAR = bytes.fromhex("851A0D9D0B2A1602622AD0B0E9E6B070")
@@ -38,47 +33,8 @@ SINGLE_ZMK = "4ED06495741C280C"
 SINGLE_ZMK_CLEAR = bytes.fromhex("E951A1D6EF08EA15")
 TRIPLE_ZMK_CLEAR = bytes.fromhex("0123456789ABCDEFFEDCBA987654321089ABCDEF01234567")  # odd parity
 
-
-def _block_keys(kek: bytes, scheme: str, blocks: int) -> list[bytes]:
-    kek = kek if len(kek) > 8 else kek * 2  # a single DES key as two-key TDES
-    variants = SCHEME_VARIANTS.get(scheme)
-    if variants is None:
-        return [kek] * blocks
-    return [kek[:8] + bytes([kek[8] ^ v]) + kek[9:] for v in variants]
-
-
-def wrap(kek: bytes, scheme: str, clear: bytes) -> str:
-    """`clear` under a KEK or an LMK pair, as a key field (psec)."""
-    keys = _block_keys(kek, scheme, len(clear) // 8)
-    data = b"".join(psec.des.encrypt_tdes_ecb(k, clear[i * 8 : i * 8 + 8]) for i, k in enumerate(keys))
-    return ("" if scheme == "Z" else scheme) + data.hex().upper()
-
-
-def unwrap(kek: bytes, field: str) -> bytes:
-    scheme, data = ("Z", bytes.fromhex(field)) if len(field) == 16 else (field[0], bytes.fromhex(field[1:]))
-    keys = _block_keys(kek, scheme, len(data) // 8)
-    return b"".join(psec.des.decrypt_tdes_ecb(k, data[i * 8 : i * 8 + 8]) for i, k in enumerate(keys))
-
-
-def split_key(text: str) -> tuple[str, str]:
-    size = 33 if text[:1] in ("U", "X") else 49 if text[:1] in ("T", "Y") else 16
-    return text[:size], text[size:]
-
-
-def scheme_of(field: str) -> str:
-    return "Z" if len(field) == 16 else field[0]
-
-
-def odd_parity(key: bytes) -> bool:
-    return all(bin(b).count("1") % 2 == 1 for b in key)
-
-
-def kcv(clear: bytes) -> str:
-    return psec.des.generate_kcv(clear if len(clear) > 8 else clear * 2, 8).hex().upper()
-
-
-TRIPLE_ZMK = wrap(LMK_04_05, "T", TRIPLE_ZMK_CLEAR)
-EVEN_ZMK = wrap(LMK_04_05, "U", bytes.fromhex("851A0D9D0B2A1602622AD0B0E9E6B071"))  # last byte even
+TRIPLE_ZMK = oracle.to_lmk("000", "T", TRIPLE_ZMK_CLEAR)
+EVEN_ZMK = oracle.to_lmk("000", "U", bytes.fromhex("851A0D9D0B2A1602622AD0B0E9E6B071"))  # last byte even
 
 # request -> (clear ZMK, scheme under it, scheme under the LMK, check value digits)
 SUCCESSES = {
@@ -120,28 +76,22 @@ ERRORS = [
 
 
 def check_generated(answer: bytes, zmk: bytes, zmk_scheme: str, lmk_scheme: str, kcv_digits: int) -> bytes:
-    """The clear ZPK, after checking both encryptions of it and its check value agree."""
+    """The clear ZPK (key type 001), after checking both encryptions of it and its check value agree."""
     text = answer.decode()
     assert text[:2] == "00", text
-    under_zmk, rest = split_key(text[2:])
-    under_lmk, check = split_key(rest)
-    assert (scheme_of(under_zmk), scheme_of(under_lmk)) == (zmk_scheme, lmk_scheme)
-    clear = unwrap(LMK_06_07, under_lmk)
-    assert unwrap(zmk, under_zmk) == clear
-    assert len(clear) == LENGTH[lmk_scheme]
-    assert odd_parity(clear)
-    assert check == kcv(clear)[:kcv_digits]
+    clear, check = oracle.generated_key(text[2:], zmk, zmk_scheme, "001", lmk_scheme)
+    assert check == oracle.kcv(clear, kcv_digits)
     return clear
 
 
 def test_oracle_reproduces_the_published_keys() -> None:
-    assert unwrap(LMK_04_05, ZMK) == ZMK_CLEAR
-    assert unwrap(LMK_04_05, SINGLE_ZMK) == SINGLE_ZMK_CLEAR
+    assert oracle.from_lmk("000", ZMK) == ZMK_CLEAR
+    assert oracle.from_lmk("000", SINGLE_ZMK) == SINGLE_ZMK_CLEAR
     # ThalesSim GC: ZPK BAB32D775A38E4AB (clear 13F10E5D868A529E, under 06-07) is 2B930A07119F93A8 under the ZMK.
     zpk = bytes.fromhex("13F10E5D868A529E")
-    assert wrap(LMK_06_07, "Z", zpk) == "BAB32D775A38E4AB"
-    assert wrap(ZMK_CLEAR, "Z", zpk) == "2B930A07119F93A8"
-    assert kcv(zpk) == "73936E441E46819D"
+    assert oracle.to_lmk("001", "Z", zpk) == "BAB32D775A38E4AB"
+    assert oracle.encrypt(ZMK_CLEAR, "Z", zpk) == "2B930A07119F93A8"
+    assert oracle.kcv(zpk) == "73936E441E46819D"
 
 
 @pytest.mark.parametrize("request_", list(SUCCESSES))

@@ -1,0 +1,137 @@
+"""The variant-LMK rules, restated with psec: the oracle the command tests check hsmd's answers against.
+
+It stays independent of the code under test (it never imports hsmd): every rule is
+written out again from shared/reference/payshield.md, "Variant LMK":
+
+- A key type is a variant digit and a pair code; its LMK pair is the pair of that code
+  with key-type variant n (1-9: A6, 5A, 6A, DE, 2B, 50, 74, 9C, FA) XORed into byte 0.
+- A key under a key-encrypting key (an LMK pair, or a clear ZMK/TMK/TPK): scheme U/T
+  encrypts block i (8 bytes) with byte 8 of the KEK XORed with the scheme's i-th
+  variant (U: A6, 5A; T: 6A, DE, 2B); Z, X, Y and a bare 16/32 H field are plain ECB.
+  A single-length KEK is single DES, i.e. TDES with K1 = K2 = K3.
+- A check value is 3DES-ECB of eight zero bytes under the clear key (6 or 16 H).
+"""
+
+from __future__ import annotations
+
+import psec
+
+# The public test LMK (shared/reference/payshield.md, "The public test LMK"), by the pair code of
+# the key type table (payshield.md: 00=04-05, 01=06-07, … 0E=38-39).
+TEST_LMK_PAIRS = {
+    "00": "40404040404040405151515151515151",  # 04-05: ZMK
+    "01": "61616161616161617070707070707070",  # 06-07: ZPK
+    "02": "E0E0010101010101F1F1010101010101",  # 14-15: TMK/TPK/PVK
+    "03": "1C587F1C13924FEF0101010101010101",  # 16-17: TAK
+    "04": "01010101010101010101010101010101",  # 18-19
+    "05": "02020202020202020404040404040404",  # 20-21
+    "06": "07070707070707071010101010101010",  # 22-23
+    "07": "13131313131313131515151515151515",  # 24-25
+    "08": "16161616161616161919191919191919",  # 26-27
+    "09": "1A1A1A1A1A1A1A1A1C1C1C1C1C1C1C1C",  # 28-29: BDK
+    "0A": "23232323232323232525252525252525",  # 30-31: ZEK
+    "0B": "26262626262626262929292929292929",  # 32-33
+    "0C": "2A2A2A2A2A2A2A2A2C2C2C2C2C2C2C2C",  # 34-35
+    "0D": "2F2F2F2F2F2F2F2F3131313131313131",  # 36-37
+    "0E": "01010101010101010101010101010101",  # 38-39
+}
+TYPE_VARIANTS = (0xA6, 0x5A, 0x6A, 0xDE, 0x2B, 0x50, 0x74, 0x9C, 0xFA)
+SCHEME_VARIANTS = {"U": (0xA6, 0x5A), "T": (0x6A, 0xDE, 0x2B)}
+LENGTHS = {"Z": 8, "U": 16, "X": 16, "T": 24, "Y": 24}  # bytes of key a scheme holds
+
+
+def lmk(key_type: str) -> bytes:
+    """The LMK pair keys of `key_type` (variant digit + pair code) are encrypted under."""
+    pair = bytes.fromhex(TEST_LMK_PAIRS[key_type[1:]])
+    variant = int(key_type[0])
+    return pair if variant == 0 else bytes([pair[0] ^ TYPE_VARIANTS[variant - 1]]) + pair[1:]
+
+
+def _block_keys(kek: bytes, scheme: str, blocks: int) -> list[bytes]:
+    """The TDES key each 8-byte block of a key in `scheme` is encrypted with."""
+    kek = kek if len(kek) > 8 else kek * 2
+    variants = SCHEME_VARIANTS.get(scheme)
+    if variants is None:
+        return [kek] * blocks
+    return [kek[:8] + bytes([kek[8] ^ v]) + kek[9:] for v in variants]
+
+
+def _blocks(data: bytes) -> list[bytes]:
+    return [data[i : i + 8] for i in range(0, len(data), 8)]
+
+
+def encrypt(kek: bytes, scheme: str, clear: bytes) -> str:
+    """`clear` under `kek` in `scheme`, as a key field: the scheme letter (none for Z) and hex."""
+    blocks = _blocks(clear)
+    keys = _block_keys(kek, scheme, len(blocks))
+    data = b"".join(psec.des.encrypt_tdes_ecb(k, b) for k, b in zip(keys, blocks, strict=True))
+    return ("" if scheme == "Z" else scheme) + data.hex().upper()
+
+
+def decrypt(kek: bytes, field: str) -> bytes:
+    """The clear key of a key field under `kek` (bare 16 or 32 H: plain ECB)."""
+    scheme = scheme_of(field)
+    blocks = _blocks(bytes.fromhex(field if scheme == "Z" else field[1:]))
+    keys = _block_keys(kek, scheme, len(blocks))
+    return b"".join(psec.des.decrypt_tdes_ecb(k, b) for k, b in zip(keys, blocks, strict=True))
+
+
+def to_lmk(key_type: str, scheme: str, clear: bytes) -> str:
+    """`clear` under the test LMK as a key of `key_type`, as a key field."""
+    return encrypt(lmk(key_type), scheme, clear)
+
+
+def from_lmk(key_type: str, field: str) -> bytes:
+    """The clear key of a key field under the test LMK for `key_type`."""
+    return decrypt(lmk(key_type), field)
+
+
+def kcv(clear: bytes, digits: int = 16) -> str:
+    """The key check value, `digits` hex digits of it (16 or 6)."""
+    return psec.des.generate_kcv(clear if len(clear) > 8 else clear * 2, 8).hex().upper()[:digits]
+
+
+def odd_parity(key: bytes) -> bool:
+    return all(bin(b).count("1") % 2 == 1 for b in key)
+
+
+def with_odd_parity(key: bytes) -> bytes:
+    return psec.des.adjust_key_parity(key)
+
+
+def xor(parts: list[bytes]) -> bytes:
+    out = bytes(len(parts[0]))
+    for part in parts:
+        out = bytes(a ^ b for a, b in zip(out, part, strict=True))
+    return out
+
+
+def scheme_of(field: str) -> str:
+    """The scheme a key field is in: its letter, or Z for bare hex (no scheme letter is a hex digit)."""
+    return field[0] if field[:1] in ("U", "X", "T", "Y") else "Z"
+
+
+def split_keys(text: str, count: int) -> list[str]:
+    """The first `count` key fields of `text` (16 H, U/X + 32 H, T/Y + 48 H), then the rest of it."""
+    fields = []
+    for _ in range(count):
+        scheme = scheme_of(text)
+        width = 16 if scheme == "Z" else 1 + 2 * LENGTHS[scheme]
+        fields.append(text[:width])
+        text = text[width:]
+    return [*fields, text]
+
+
+def generated_key(text: str, kek: bytes, kek_scheme: str, key_type: str, lmk_scheme: str) -> tuple[bytes, str]:
+    """Check `key under a KEK · key under the LMK` at the start of an answer's fields.
+
+    Both must be in the schemes named and hold the same odd-parity key of the schemes'
+    length. Returns the clear key and the text after the two fields.
+    """
+    under_kek, under_lmk, rest = split_keys(text, 2)
+    assert (scheme_of(under_kek), scheme_of(under_lmk)) == (kek_scheme, lmk_scheme)
+    clear = from_lmk(key_type, under_lmk)
+    assert decrypt(kek, under_kek) == clear
+    assert len(clear) == LENGTHS[lmk_scheme]
+    assert odd_parity(clear)
+    return clear, rest
