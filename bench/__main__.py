@@ -2,14 +2,18 @@
 
 Sections, each printed with the baseline it is measured against in the same run:
   1. plugin call overhead    wasm call vs. the same logic called natively, in-process
+                             (NC, B2, and the key-management commands A0, BU, FA)
+  1b. host crypto share      A0, BU, FA: time in the host's key operations / whole call
   2. TCP throughput/latency  `hsmd serve` vs. a bare trio server with the same framing
+                             (NC, B2; A0, BU, FA against an absolute req/s target)
   2b. TCP breakdown          hsmd's Server with parts stubbed out (full mode or --breakdown)
   3. warm restart            spawn -> READY=1 (sd_notify) vs. importing hsmd; SIGTERM -> exit
   4. cold build + compile    per plugin, vs. loading the compiled artifact (full mode or --cold)
   5. RSS                     per live plugin instance; idle server vs. the bare server
 
-The default run takes about 1.5 minutes on 2 cores, --quick about 20 s. Figures
-are only as good as the machine is quiet: the load average at start is printed.
+The default run takes about 5 minutes on 2 cores, 3.5 of them section 4 (it
+builds every plugin; --no-cold skips it), --quick about 40 s. Figures are only
+as good as the machine is quiet: the load average at start is printed.
 """
 
 from __future__ import annotations
@@ -23,11 +27,11 @@ import time
 from pathlib import Path
 
 from bench import calls, cold, restart, rss, tcp
-from bench.common import PLUGINS, PYTHON, ROOT, Report, machine
+from bench.common import KEY_COMMANDS, PLUGINS, PYTHON, ROOT, Report, machine
 
 
 def _ensure_plugins() -> None:
-    if all((PLUGINS / f"{cmd}.wasm").exists() for cmd in ("NC", "B2")):
+    if all((PLUGINS / f"{cmd}.wasm").exists() for cmd in ("NC", "B2", *(c for c, _ in KEY_COMMANDS))):
         return
     print("building plugins (python -m plugingen.build) ...", flush=True)
     subprocess.run([str(PYTHON), "-m", "plugingen.build"], cwd=ROOT, check=True)
@@ -35,7 +39,7 @@ def _ensure_plugins() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="shorter runs, no cold build (about 30 s)")
+    parser.add_argument("--quick", action="store_true", help="shorter runs, no cold build (about 40 s)")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write every figure to PATH")
     cold_group = parser.add_mutually_exclusive_group()
     cold_group.add_argument("--cold", dest="cold", action="store_true", default=None, help="run section 4 even with --quick")

@@ -26,6 +26,14 @@ FIRMWARE = "0007-E000"
 HEADER = b"HEAD"
 LOCALHOST = "127.0.0.1"
 
+# Key-management requests (command, body), all valid under the public test LMK (the default).
+KEY_COMMANDS: tuple[tuple[str, bytes], ...] = (
+    ("A0", b"0001U"),  # generate a double-length ZPK, mode 0: a random key every time
+    ("BU", b"011U1EF828AA8F6B80EB83E19FBC373F3A85"),  # check value of a ZPK under the LMK
+    ("FA", b"U1457FF6ADF6250C66C368416B4C9D3832B930A07119F93A8"),  # ZPK from under a ZMK to under the LMK
+)
+RANDOM_ANSWERS = frozenset({"A0"})  # commands whose answer differs per call: check code and length only
+
 
 # --- statistics ---
 
@@ -127,6 +135,26 @@ def nc_fields() -> bytes:
 
     host = Host(LmkSet({0: TEST_LMK}), FIRMWARE)
     return (host.lmk_check_value(RequestScope("bench"), None) + FIRMWARE).encode("ascii")
+
+
+def key_answers() -> dict[str, bytes]:
+    """Error code + fields each of KEY_COMMANDS answers, computed natively (A0: one random key)."""
+    import importlib
+
+    from hsmd_sdk.response import respond
+
+    from hsmd.host import TEST_LMK, Host, LmkSet, RequestScope
+    from hsmd.host.native import NativeHsm
+
+    host = Host(LmkSet({0: TEST_LMK}), FIRMWARE)
+    out = {}
+    for command, body in KEY_COMMANDS:
+        execute = importlib.import_module(f"logic.{command.lower()}").execute
+        answer = respond(execute, body, NativeHsm(host, RequestScope("bench")))
+        if not answer.startswith(b"00"):
+            raise RuntimeError(f"{command} {body!r} answers {answer!r}, not 00")
+        out[command] = answer
+    return out
 
 
 def machine() -> dict[str, Any]:

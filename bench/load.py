@@ -6,6 +6,11 @@ so the hot loop works per received chunk, not per request: one clock read per
 recv, one send per batch of replacement requests, and a correct chunk of k
 answers is verified with one comparison against k precomputed answers.
 Latency is recorded as (latency, count) pairs for the same reason.
+
+An answer that differs per request (A0's key is random) is checked with
+`--expect-prefix-hex` and `--expect-len` instead of `--expect-hex`: each frame
+must start with the prefix (header, response code, error code) and have the
+expected length.
 """
 
 from __future__ import annotations
@@ -62,9 +67,32 @@ class _Checker:
         return done, bad
 
 
-def run(port: int, request: bytes, expect: bytes, conns: int, window: int, duration: float, warmup: float) -> dict[str, Any]:
+class _PrefixChecker:
+    """Like _Checker for answers that vary: every frame must start with `prefix` and be `length` bytes long."""
+
+    def __init__(self, prefix: bytes, length: int) -> None:
+        self.prefix = prefix
+        self.length = length
+
+    def take(self, buf: bytearray) -> tuple[int, int]:
+        pos = done = bad = 0
+        prefix, n = self.prefix, len(self.prefix)
+        while len(buf) - pos >= 2:
+            size = int.from_bytes(buf[pos : pos + 2], "big")
+            end = pos + 2 + size
+            if end > len(buf):
+                break
+            done += 1
+            bad += size != self.length or buf[pos + 2 : pos + 2 + n] != prefix
+            pos = end
+        del buf[:pos]
+        return done, bad
+
+
+def run(
+    port: int, request: bytes, checker: _Checker | _PrefixChecker, conns: int, window: int, duration: float, warmup: float
+) -> dict[str, Any]:
     wire = _frame(request)
-    checker = _Checker(expect, window)
     selector = selectors.DefaultSelector()
     connections = []
     for _ in range(conns):
@@ -166,16 +194,26 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--request-hex", required=True, help="request message without the length prefix")
-    parser.add_argument("--expect-hex", required=True, help="the exact answer message expected")
+    expect = parser.add_mutually_exclusive_group(required=True)
+    expect.add_argument("--expect-hex", help="the exact answer message expected")
+    expect.add_argument("--expect-prefix-hex", help="what every answer message starts with (needs --expect-len)")
+    parser.add_argument("--expect-len", type=int, help="the answer message's length, with --expect-prefix-hex")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--window", type=int, default=16)
     parser.add_argument("--duration", type=float, default=5.0)
     parser.add_argument("--warmup", type=float, default=1.0)
     args = parser.parse_args(argv)
+    checker: _Checker | _PrefixChecker
+    if args.expect_hex is not None:
+        checker = _Checker(bytes.fromhex(args.expect_hex), args.window)
+    elif args.expect_len is None:
+        parser.error("--expect-prefix-hex needs --expect-len")
+    else:
+        checker = _PrefixChecker(bytes.fromhex(args.expect_prefix_hex), args.expect_len)
     result = run(
         args.port,
         bytes.fromhex(args.request_hex),
-        bytes.fromhex(args.expect_hex),
+        checker,
         args.connections,
         args.window,
         args.duration,

@@ -1,10 +1,21 @@
 """structlog configuration: one processor pipeline, configured once at start-up.
 
 Pipeline, in order: contextvars merge (so ``bind_contextvars(conn_id=..., request_id=...)``
-at the top of a task tags every line), log level, UTC ISO timestamp, stack/exception
-rendering to text (so tracebacks go through redaction too), `redact_secrets`, then a JSON
-or console renderer. Level filtering happens before any of that in the bound logger, so a
-filtered-out call costs one method call.
+at the top of a task tags every line), stack/exception rendering to text (so tracebacks go
+through redaction too), `redact_secrets`, log level, UTC ISO timestamp, then a JSON or
+console renderer. Level and timestamp come after redaction because both processors always
+overwrite their key with a value of ours: there is nothing in them to redact, and scanning
+them on every line would be wasted work. Level filtering happens before any of that in the
+bound logger, so a filtered-out call costs one method call.
+
+Output: each line leaves in a single ``write()`` of the line and its newline, followed by a
+``flush()``: one ``write(2)`` per line whether the stream is unbuffered
+(``PYTHONUNBUFFERED=1``), line-buffered (stderr's default) or block-buffered.
+
+Hot path (one line per request, `bench/log_line.py` measures it): key names are classified
+once and cached; strings shorter than the shortest maskable run (12 characters) skip the
+pattern scan; ints pass straight through; JSON is encoded by an encoder built once, compact
+and ASCII-only.
 """
 
 from __future__ import annotations
@@ -12,8 +23,10 @@ from __future__ import annotations
 import contextlib
 import re
 import sys
+import time
+from _json import make_encoder
 from collections.abc import Callable, MutableMapping
-from functools import lru_cache
+from json.encoder import encode_basestring_ascii
 from typing import Any, TextIO
 
 import structlog
@@ -56,8 +69,10 @@ _UNMASKED_KEYS = frozenset({"check_value", "request_id"})
 
 # Runs of at least 12 hex characters: the shortest PAN is 12 digits, key material is
 # >= 16 hex. Matching only long runs keeps ordinary words off the slow path.
+_MIN_RUN = 12
 _LONG_HEX_RUN = re.compile(r"[0-9A-Fa-f]{12,}")
 _LONG_DIGIT_RUN = re.compile(r"[0-9]{12,}")
+_KEY_PARTS = re.compile(r"[_-]")
 
 _MAX_DEPTH = 8
 
@@ -77,30 +92,52 @@ def _mask_run(match: re.Match[str]) -> str:
 
 
 def _mask_text(text: str) -> str:
+    # Shorter than the shortest maskable run: nothing to find, skip the scan.
+    if len(text) < _MIN_RUN:
+        return text
     return _LONG_HEX_RUN.sub(_mask_run, text)
 
 
 _MASK, _SECRET, _VERBATIM = 0, 1, 2
 
+# Classification of plain-str key names, filled on first sight: the same few names recur
+# on every request line. Bounded, so that dynamic key names cannot grow it without limit;
+# names that need masking themselves are never cached (nothing secret is kept here).
+_KEY_KINDS: dict[str, int] = {}
+_KEY_KINDS_MAX = 1024
 
-@lru_cache(maxsize=1024)
-def _key_class(name: str) -> int:
-    # Cached: the same few key names recur on every request line.
+
+def _classify_key(key: object) -> tuple[int, object]:
+    """The key's kind and the key as it may be rendered (a str key is pattern-masked)."""
+    name = key if isinstance(key, str) else str(key)
     lowered = name.lower()
     if lowered in _UNMASKED_KEYS:
-        return _VERBATIM
-    if lowered in _ALLOWED_KEYS:
-        return _MASK
-    parts = re.split(r"[_-]", lowered)
-    return _MASK if _SECRET_PARTS.isdisjoint(parts) else _SECRET
+        kind = _VERBATIM
+    elif lowered in _ALLOWED_KEYS:
+        kind = _MASK
+    else:
+        kind = _MASK if _SECRET_PARTS.isdisjoint(_KEY_PARTS.split(lowered)) else _SECRET
+    if not isinstance(key, str):
+        return kind, _redact_value(key, _MAX_DEPTH - 1) if isinstance(key, int) and not isinstance(key, bool) else key
+    shown = _mask_text(key)
+    if shown == key and type(key) is str and len(_KEY_KINDS) < _KEY_KINDS_MAX:
+        _KEY_KINDS[key] = kind
+    return kind, shown
+
+
+# Ints below 12 digits cannot hold a PAN and are rendered as they are.
+_SHORT_INT = 10**11
 
 
 def _redact_value(value: object, depth: int) -> object:
     # Exact-type checks first: str is by far the most common value on the hot path.
     if isinstance(value, str):
         return _mask_text(value)
-    if value is None or isinstance(value, (bool, int, float)):
+    if value is None or isinstance(value, (bool, float)):
         return value
+    if isinstance(value, int):
+        # A PAN passed as a number is still a PAN: ints of 12 digits or more go through the text masks.
+        return value if -_SHORT_INT < value < _SHORT_INT else _mask_text(str(value))
     if depth >= _MAX_DEPTH:
         return "[TOO-DEEP]"
     if isinstance(value, dict):
@@ -120,14 +157,29 @@ def _redact_value(value: object, depth: int) -> object:
 
 def _redact_mapping(mapping: MutableMapping[Any, Any], depth: int) -> dict[Any, Any]:
     out: dict[Any, Any] = {}
+    kinds = _KEY_KINDS
     for key, value in mapping.items():
-        kind = _key_class(key if isinstance(key, str) else str(key))
+        try:
+            kind = kinds[key]
+        except KeyError:
+            kind, key = _classify_key(key)
         if kind == _MASK:
-            out[key] = _redact_value(value, depth)
+            # Fast path for the common leaf types, inlined: short strings and ints.
+            vtype = type(value)
+            if vtype is str:
+                out[key] = value if len(value) < _MIN_RUN else _LONG_HEX_RUN.sub(_mask_run, value)
+            elif vtype is int and -_SHORT_INT < value < _SHORT_INT:
+                out[key] = value
+            else:
+                out[key] = _redact_value(value, depth)
         elif kind == _SECRET:
             out[key] = REDACTED
         else:
-            out[key] = value
+            # Exempt from patterns only as plain text or a number; anything else (bytes,
+            # containers, objects) still goes through redaction, and so never reaches a
+            # renderer unredacted or unbounded.
+            vtype = type(value)
+            out[key] = value if vtype is str or vtype is int else _redact_value(value, depth)
     return out
 
 
@@ -142,15 +194,17 @@ def redact_secrets(logger: object, method_name: str, event_dict: MutableMapping[
        payload, data) has its whole value replaced by ``"[REDACTED]"``, unless the name
        is on the explicit metadata allow-list (``key_type``, ``key_scheme``, ``lmk_id``,
        ``check_value``, ``pin_block_format``, ``request_id``, ...).
-    2. In every other string (the event text included), a run of 12-19 decimal digits
-       (PAN-like) keeps only its last 4 digits: ``"************1234"``; a run of 16 or
-       more hex characters (keys, LMKs; also digit runs longer than 19) becomes
-       ``"[HEX-REDACTED:<len>]"``. A 16-19 digit run counts as a PAN, not as hex.
-    3. Values of ``check_value`` and ``request_id`` are not pattern-masked: check values
-       are public by design, request ids are ours.
+    2. In every other string (the event text and string key names included), a run of
+       12-19 decimal digits (PAN-like) keeps only its last 4 digits: ``"************1234"``;
+       a run of 16 or more hex characters (keys, LMKs; also digit runs longer than 19)
+       becomes ``"[HEX-REDACTED:<len>]"``. A 16-19 digit run counts as a PAN, not as hex.
+    3. Values of ``check_value`` and ``request_id`` are not pattern-masked when they are
+       strings or ints: check values are public by design, request ids are ours. Other
+       values under these keys are redacted like any other.
 
     Bytes values become ``"[BYTES-REDACTED:<len>]"``; other objects are masked as their
-    ``repr()``; ints and floats are left alone. Never raises: if redaction itself fails,
+    ``repr()``; ints of 12 digits or more are masked as text (a PAN passed as a number);
+    shorter ints and floats are left alone. Never raises: if redaction itself fails,
     the event is replaced by a fixed notice rather than logged unredacted.
     """
     try:
@@ -168,6 +222,77 @@ def redact_secrets(logger: object, method_name: str, event_dict: MutableMapping[
         return notice
 
 
+# --- timestamp ---------------------------------------------------------------------------
+
+# (whole UTC second, its "YYYY-MM-DDTHH:MM:SS" text): formatting a date costs more than
+# everything else in the timestamp, and it changes once a second. Replaced as one tuple,
+# so a thread switch can at worst cause one redundant strftime.
+_second: tuple[int, str] = (-1, "")
+
+
+def _add_timestamp(logger: object, method_name: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """``timestamp``: UTC ISO 8601 with microseconds, e.g. ``2026-05-09T07:35:25.004211Z``."""
+    global _second
+    seconds, nanos = divmod(time.time_ns(), 1_000_000_000)
+    cached = _second
+    if cached[0] != seconds:
+        cached = _second = (seconds, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)))
+    event_dict["timestamp"] = f"{cached[1]}.{nanos // 1000:06d}Z"
+    return event_dict
+
+
+# --- rendering and output ----------------------------------------------------------------
+
+
+def _json_fallback(value: object) -> str:
+    # Only reached by values redaction never saw (it turns every object into text): mask
+    # the repr all the same rather than trust it.
+    try:
+        return _mask_text(repr(value))
+    except Exception:  # noqa: BLE001 -- a broken __repr__ must not break logging
+        return "[UNREPRESENTABLE]"
+
+
+# The C encoder behind json.dumps, built once: json.dumps with any non-default argument
+# (and JSONEncoder.encode, always) builds a new one per call, which costs as much as the
+# encoding itself. Compact separators; ASCII-only output, so no raw control or non-ASCII
+# text reaches a log line. No circular-reference markers: redaction hands over freshly
+# built, depth-bounded containers, and without the shared markers dict the encoder is
+# safe to use from several threads.
+_encode_json = make_encoder(None, _json_fallback, encode_basestring_ascii, None, ":", ",", False, False, True)
+
+
+def _render_json(logger: object, method_name: str, event_dict: MutableMapping[str, Any]) -> str:
+    """One JSON object on one line (newlines in values are escaped)."""
+    try:
+        return "".join(_encode_json(event_dict, 0))
+    except Exception as e:  # noqa: BLE001 -- e.g. a tuple dict key: never raise into the caller
+        notice = {"event": "log event dropped: rendering failed", "render_error": type(e).__name__}
+        for name in ("timestamp", "level"):
+            if isinstance(event_dict.get(name), str):
+                notice[name] = _mask_text(event_dict[name])
+        return "".join(_encode_json(notice, 0))
+
+
+# --- stack and exception text ------------------------------------------------------------
+
+# This module's frames are skipped too, so that a rendered stack starts at the caller.
+_render_stack = structlog.processors.StackInfoRenderer(additional_ignores=[__name__])
+
+
+def _render_stack_and_exception(logger: object, method_name: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """structlog's StackInfoRenderer then format_exc_info, for the events that ask for either.
+
+    Both turn their input key into text (``stack``, ``exception``), before redaction:
+    exception messages can carry PANs or keys. Almost no event has either key, so one
+    check here spares the common line two processor calls.
+    """
+    if "stack_info" in event_dict or "exc_info" in event_dict:
+        event_dict = _render_stack(logger, method_name, event_dict)
+        event_dict = structlog.processors.format_exc_info(logger, method_name, event_dict)
+    return event_dict
+
+
 _Processor = Callable[[Any, str, MutableMapping[str, Any]], Any]
 
 
@@ -182,25 +307,26 @@ def configure_logging(format: str, level: str, stream: TextIO | None = None) -> 
         stream = sys.stderr
     renderer: _Processor
     if format == "json":
-        renderer = structlog.processors.JSONRenderer()
+        renderer = _render_json
     elif format == "console":
         renderer = structlog.dev.ConsoleRenderer(colors=_is_tty(stream))
     else:
         raise ValueError(f'log format must be "console" or "json", got {format!r}')
     processors: list[_Processor] = [
         structlog.contextvars.merge_contextvars,
-        structlog.processors.add_log_level,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
-        structlog.processors.StackInfoRenderer(),
         # Text tracebacks before redaction: exception messages can carry PANs or keys.
-        structlog.processors.format_exc_info,
+        _render_stack_and_exception,
         redact_secrets,
+        # After redaction: both always overwrite their key with a value of ours.
+        structlog.processors.add_log_level,
+        _add_timestamp,
         renderer,
     ]
     structlog.configure(
         processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(level.lower()),
-        logger_factory=structlog.PrintLoggerFactory(file=stream),
+        # WriteLogger: write(line + "\n") then flush(), under a per-stream lock.
+        logger_factory=structlog.WriteLoggerFactory(file=stream),
         cache_logger_on_first_use=True,
     )
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 import io
 import json
 import re
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +21,7 @@ from hsmd.logging import configure_logging, redact_secrets
 TEST_LMK_PAIR = "01010101010101017902CD1FD36EF8BA"  # public test LMK pair 00-01
 PAN = "4012345678909"
 MASKED_PAN = "*********8909"
+PAN_INT = 4012345678909  # a PAN passed as a number: masked like the text form
 SECRET_WORDS = [
     "key", "keys", "lmk", "pin", "pan", "pvv", "cvv", "cvk", "zmk", "zpk", "tmk", "tpk",
     "tak", "zak", "bdk", "kek", "clear", "component", "secret", "password", "track",
@@ -261,3 +265,208 @@ def test_console_format_is_plain_on_a_non_tty_and_redacted() -> None:
 def test_unknown_format_is_rejected() -> None:
     with pytest.raises(ValueError, match="log format"):
         configure_logging("xml", "info", io.StringIO())
+
+
+# --- output: one write per line --------------------------------------------------------
+
+
+class CountingRaw(io.FileIO):
+    """A raw file: each write() call here is one write(2)."""
+
+    calls = 0
+
+    def write(self, data: Any, /) -> int:
+        self.calls += 1
+        return super().write(data)
+
+
+@pytest.mark.parametrize("format", ["json", "console"])
+@pytest.mark.parametrize("buffering", ["unbuffered", "line", "block"])
+def test_each_line_is_one_write_syscall(tmp_path: Path, format: str, buffering: str) -> None:
+    raw = CountingRaw(tmp_path / "log", "w")
+    stream: io.TextIOWrapper
+    if buffering == "unbuffered":  # what PYTHONUNBUFFERED=1 makes of stderr
+        stream = io.TextIOWrapper(raw, encoding="utf-8", write_through=True)
+    else:
+        stream = io.TextIOWrapper(io.BufferedWriter(raw), encoding="utf-8", line_buffering=buffering == "line")
+    with stream:
+        configure_logging(format, "info", stream)
+        structlog.contextvars.bind_contextvars(conn_id=3, peer="127.0.0.1:4000")
+        log = structlog.get_logger()
+        for i in range(5):
+            log.info("request", request_id=f"3-{i}", command="NC", error_code="00", duration_us=12)
+        assert raw.calls == 5  # no flush needed from outside: every line already left
+    lines = (tmp_path / "log").read_text().splitlines()
+    assert len(lines) == 5
+    assert all("request" in line for line in lines)
+
+
+def test_a_line_is_written_whole_with_its_newline() -> None:
+    writes: list[str] = []
+
+    class Recording(io.StringIO):
+        def write(self, text: str, /) -> int:
+            writes.append(text)
+            return super().write(text)
+
+    configure_logging("json", "info", Recording())
+    structlog.get_logger().info("first\nline", note="two\nlines")
+    structlog.get_logger().info("second")
+    assert len(writes) == 2
+    assert all(text.endswith("\n") and text.count("\n") == 1 for text in writes)
+    assert json.loads(writes[0])["note"] == "two\nlines"
+
+
+def test_json_lines_are_ascii_only() -> None:
+    out = io.StringIO()
+    configure_logging("json", "info", out)
+    structlog.get_logger().info("café", note="\x1b[31m")
+    assert out.getvalue().isascii()
+    assert json.loads(out.getvalue())["event"] == "café"
+
+
+# --- level and timestamp ---------------------------------------------------------------
+
+
+def logged_line(**fields: Any) -> dict[str, Any]:
+    out = io.StringIO()
+    configure_logging("json", "info", out)
+    structlog.get_logger().info("event", **fields)
+    line: dict[str, Any] = json.loads(out.getvalue())
+    return line
+
+
+@pytest.mark.parametrize(
+    ("now_ns", "expected"),
+    [
+        (0, "1970-01-01T00:00:00.000000Z"),
+        (1_700_000_000_000_000_000, "2023-11-14T22:13:20.000000Z"),
+        (1_700_000_000_123_456_789, "2023-11-14T22:13:20.123456Z"),
+        (1_700_000_000_999_999_999, "2023-11-14T22:13:20.999999Z"),
+        (1_700_000_001_000_001_000, "2023-11-14T22:13:21.000001Z"),
+    ],
+)
+def test_timestamp_is_utc_iso_with_microseconds(monkeypatch: pytest.MonkeyPatch, now_ns: int, expected: str) -> None:
+    monkeypatch.setattr(time, "time_ns", lambda: now_ns)
+    assert logged_line()["timestamp"] == expected
+
+
+def test_timestamp_follows_the_clock_across_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = iter([1_700_000_000_500_000_000, 1_700_000_000_900_000_000, 1_700_000_061_000_000_000, 1_700_000_000_100_000_000])
+    monkeypatch.setattr(time, "time_ns", lambda: next(clock))
+    stamps = [logged_line()["timestamp"] for _ in range(4)]
+    assert stamps == [
+        "2023-11-14T22:13:20.500000Z",
+        "2023-11-14T22:13:20.900000Z",
+        "2023-11-14T22:14:21.000000Z",
+        "2023-11-14T22:13:20.100000Z",  # the clock stepped back
+    ]
+
+
+def test_real_timestamp_is_now() -> None:
+    before = datetime.now(UTC)
+    stamp = datetime.fromisoformat(logged_line()["timestamp"].replace("Z", "+00:00"))
+    after = datetime.now(UTC)
+    assert before - timedelta(milliseconds=1) <= stamp <= after
+
+
+def test_caller_cannot_smuggle_text_through_level_or_timestamp() -> None:
+    # Both are added after redaction: they must be overwritten with our own values.
+    line = logged_line(level=PAN, timestamp=TEST_LMK_PAIR)
+    assert line["level"] == "info"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", line["timestamp"])
+
+
+# --- hardening around the fast paths ---------------------------------------------------
+
+
+def test_repeated_events_are_redacted_every_time() -> None:
+    # The second and later events hit the cached key classification.
+    for _ in range(3):
+        assert redact(event="e", pin="1234", key_type="U", note=PAN, request_id="r1", count=PAN_INT) == {
+            "event": "e",
+            "pin": "[REDACTED]",
+            "key_type": "U",
+            "note": MASKED_PAN,
+            "request_id": "r1",
+            "count": "*********8909",
+        }
+
+
+@pytest.mark.parametrize("text", ["", "x", "12345678901", "ABCDEF0123", "short text"])
+def test_strings_shorter_than_a_maskable_run_are_unchanged(text: str) -> None:
+    assert redact(note=text)["note"] == text
+
+
+def test_key_names_are_pattern_masked_too() -> None:
+    for _ in range(2):  # a masked key name must never be served from the cache unmasked
+        out = redact(**{f"card_{PAN}": "x", "nested": {PAN: "y", TEST_LMK_PAIR: "z"}})
+        assert out == {
+            f"card_{MASKED_PAN}": "x",
+            "nested": {MASKED_PAN: "y", "[HEX-REDACTED:32]": "z"},
+        }
+
+
+def test_secret_key_name_with_a_pan_in_it_is_masked_and_redacted() -> None:
+    assert redact(**{f"pan_{PAN}": PAN}) == {f"pan_{MASKED_PAN}": "[REDACTED]"}
+
+
+@pytest.mark.parametrize("name", ["request_id", "check_value"])
+def test_unmasked_keys_still_redact_values_that_are_not_text(name: str) -> None:
+    assert redact(**{name: b"0000NC"})[name] == "[BYTES-REDACTED:6]"
+    assert redact(**{name: {"pin": "1234", "note": PAN}})[name] == {"pin": "[REDACTED]", "note": MASKED_PAN}
+    assert redact(**{name: ValueError(PAN)})[name] == f"ValueError('{MASKED_PAN}')"
+
+
+def test_self_referential_value_under_an_unmasked_key_is_cut_off() -> None:
+    loop: list[object] = []
+    loop.append(loop)
+    out = io.StringIO()
+    configure_logging("json", "info", out)
+    structlog.get_logger().info("e", request_id=loop)
+    assert "[TOO-DEEP]" in out.getvalue()
+
+
+def test_unrenderable_event_yields_a_notice_instead_of_raising() -> None:
+    out = io.StringIO()
+    configure_logging("json", "info", out)
+    structlog.get_logger().info("e", ctx={(1, 2): PAN})  # JSON has no tuple keys
+    line = json.loads(out.getvalue())
+    assert line["event"] == "log event dropped: rendering failed"
+    assert line["render_error"] == "TypeError"
+    assert line["level"] == "info"
+    assert "timestamp" in line
+    assert PAN not in out.getvalue()
+
+
+def test_json_renderer_masks_objects_it_is_handed_unredacted() -> None:
+    configure_logging("json", "info", io.StringIO())
+    render = structlog.get_config()["processors"][-1]
+
+    class Card:
+        def __repr__(self) -> str:
+            return f"Card({PAN})"
+
+    assert json.loads(render(None, "info", {"event": "e", "card": Card()})) == {"event": "e", "card": f"Card({MASKED_PAN})"}
+
+
+def test_stack_info_starts_at_the_caller_and_is_redacted() -> None:
+    out = io.StringIO()
+    configure_logging("json", "info", out)
+
+    def log_with_stack() -> None:
+        structlog.get_logger().info("here", stack_info=True, note=PAN)
+
+    log_with_stack()
+    line = json.loads(out.getvalue())
+    frames = [text for text in line["stack"].splitlines() if text.startswith("  File ")]
+    assert frames[-1].endswith("in log_with_stack")
+    assert "hsmd/logging.py" not in line["stack"]
+    assert line["note"] == MASKED_PAN
+
+
+def test_pan_passed_as_an_int_is_masked() -> None:
+    event = redact_secrets(None, "info", {"event": "x", "note": PAN_INT, "count": 12345, "lookup": {PAN_INT: 1}})
+    assert event["note"] == "*********8909"
+    assert event["count"] == 12345
+    assert list(event["lookup"]) == ["*********8909"]

@@ -397,7 +397,7 @@ async def test_at_most_max_in_flight_frames_are_taken_before_their_answers_are_s
                 await trio.testing.wait_all_tasks_blocked()
                 taken = len(chunks) * 3 + batch
                 assert (len(dispatcher.calls), server.in_flight, extra_sent) == (taken, batch, False)
-                chunks.append(await client.receive_some())  # exactly one write: one batch
+                chunks.append(bytes(await client.receive_some()))  # exactly one write: one batch
             assert [len(chunk) for chunk in chunks] == [3 * len(NC_ANSWER), 3 * len(NC_ANSWER), 3 * len(NC_ANSWER), len(NC_ANSWER)]
             assert await read_answers(client, 1) == [encode(b"0010B300")]
         assert extra_sent

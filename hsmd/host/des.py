@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
-from cryptography.hazmat.primitives.ciphers import Cipher, modes
+from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, modes
 
 
 def _tdes_key(key: bytes) -> bytes:
@@ -18,12 +19,29 @@ def _tdes_key(key: bytes) -> bytes:
     raise ValueError(f"DES key of {len(key)} bytes")
 
 
-def encrypt_ecb(key: bytes, data: bytes) -> bytes:
+@functools.lru_cache(maxsize=256)
+def _lmk_contexts(key: bytes) -> tuple[CipherContext, CipherContext]:
+    """ECB contexts for a key derived from the LMK, kept for reuse.
+
+    Building a cipher and its key schedule is 90 % of a DES operation's cost.
+    ECB keeps no state between blocks, so one context serves every call. Only
+    LMK-derived keys are kept (a bounded set the host holds anyway); keys from
+    requests are never cached, so they do not outlive their request here.
+    """
+    cipher = Cipher(TripleDES(_tdes_key(key)), modes.ECB())
+    return cipher.encryptor(), cipher.decryptor()
+
+
+def encrypt_ecb(key: bytes, data: bytes, *, lmk_key: bool = False) -> bytes:
+    if lmk_key:
+        return _lmk_contexts(key)[0].update(data)
     enc = Cipher(TripleDES(_tdes_key(key)), modes.ECB()).encryptor()
     return enc.update(data) + enc.finalize()
 
 
-def decrypt_ecb(key: bytes, data: bytes) -> bytes:
+def decrypt_ecb(key: bytes, data: bytes, *, lmk_key: bool = False) -> bytes:
+    if lmk_key:
+        return _lmk_contexts(key)[1].update(data)
     dec = Cipher(TripleDES(_tdes_key(key)), modes.ECB()).decryptor()
     return dec.update(data) + dec.finalize()
 

@@ -18,9 +18,9 @@ KEK (ZMK, TMK) get the scheme variant only. Facts: shared/reference/payshield.md
 
 from __future__ import annotations
 
+import functools
 import secrets
-from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 from hsmd.host import des
 from hsmd.host.errors import HostError
@@ -31,9 +31,8 @@ SCHEME_LENGTH: Final = {"Z": 8, "U": 16, "X": 16, "T": 24, "Y": 24}
 HEX: Final = frozenset("0123456789ABCDEFabcdef")
 
 
-@dataclass(frozen=True)
-class EncodedKey:
-    """A key as written in a command: its scheme and its encrypted bytes."""
+class EncodedKey(NamedTuple):
+    """A key as written in a command: its scheme and its encrypted bytes (never clear)."""
 
     scheme: str
     data: bytes
@@ -51,12 +50,16 @@ class EncodedKey:
         return hexed if self.scheme == "Z" else self.scheme + hexed
 
 
+# Byte -> the same byte with odd parity (its low bit flipped when needed): one C-speed translate.
+_ODD: Final = bytes(b ^ (bin(b).count("1") % 2 == 0) for b in range(256))
+
+
 def odd_parity(key: bytes) -> bool:
-    return all(bin(b).count("1") % 2 == 1 for b in key)
+    return key.translate(_ODD) == key
 
 
 def force_odd_parity(key: bytes) -> bytes:
-    return bytes(b ^ (bin(b).count("1") % 2 == 0) for b in key)
+    return key.translate(_ODD)
 
 
 def generate(length: int) -> bytes:
@@ -72,6 +75,12 @@ def type_variant(pair: bytes, variant: int) -> bytes:
     if variant == 0:
         return pair
     return bytes([pair[0] ^ TYPE_VARIANTS[variant - 1]]) + pair[1:]
+
+
+@functools.lru_cache(maxsize=256)
+def _lmk_scheme_keys(pair: bytes, scheme: str, length: int) -> tuple[bytes, ...]:
+    """`_scheme_keys` for LMK pairs, which are few and fixed: derived once."""
+    return tuple(_scheme_keys(pair, scheme, length))
 
 
 def _scheme_keys(kek: bytes, scheme: str, length: int) -> list[bytes]:
@@ -92,18 +101,18 @@ def _check_scheme(scheme: str, length: int) -> None:
         raise HostError("27", f"key scheme {scheme} does not hold a {length}-byte key")
 
 
-def encrypt(kek: bytes, scheme: str, clear: bytes) -> EncodedKey:
+def encrypt(kek: bytes, scheme: str, clear: bytes, *, lmk_key: bool = False) -> EncodedKey:
     """`clear` under `kek` (an LMK pair already carrying its type variant, or a KEK) with `scheme`."""
     _check_scheme(scheme, len(clear))
-    keys = _scheme_keys(kek, scheme, len(clear))
-    data = b"".join(des.encrypt_ecb(k, clear[i * 8 : i * 8 + 8]) for i, k in enumerate(keys))
+    keys = _lmk_scheme_keys(kek, scheme, len(clear)) if lmk_key else _scheme_keys(kek, scheme, len(clear))
+    data = b"".join(des.encrypt_ecb(k, clear[i * 8 : i * 8 + 8], lmk_key=lmk_key) for i, k in enumerate(keys))
     return EncodedKey(scheme, data)
 
 
-def decrypt(kek: bytes, key: EncodedKey) -> bytes:
+def decrypt(kek: bytes, key: EncodedKey, *, lmk_key: bool = False) -> bytes:
     _check_scheme(key.scheme, len(key.data))
-    keys = _scheme_keys(kek, key.scheme, len(key.data))
-    return b"".join(des.decrypt_ecb(k, key.data[i * 8 : i * 8 + 8]) for i, k in enumerate(keys))
+    keys = _lmk_scheme_keys(kek, key.scheme, len(key.data)) if lmk_key else _scheme_keys(kek, key.scheme, len(key.data))
+    return b"".join(des.decrypt_ecb(k, key.data[i * 8 : i * 8 + 8], lmk_key=lmk_key) for i, k in enumerate(keys))
 
 
 def check_value(clear: bytes) -> str:

@@ -22,13 +22,22 @@ MAX_RANDOM_BYTES = 4096
 LOG_LEVELS = frozenset({"debug", "info", "warning", "error"})
 
 
-@dataclass(frozen=True)
 class HeldKey:
-    """A clear key the host holds for one request; plugins see only its handle."""
+    """A clear key the host holds for one request; plugins see only its handle.
 
-    clear: bytes = field(repr=False)
-    key_type: KeyType
-    odd_parity: bool  # as received: keys are held parity-adjusted, this records whether they needed it
+    A plain slotted class: one is made per key operation, on the hot path, and
+    its repr must never show the key.
+    """
+
+    __slots__ = ("clear", "key_type", "odd_parity")
+
+    def __init__(self, clear: bytes, key_type: KeyType, odd_parity: bool) -> None:
+        self.clear = clear
+        self.key_type = key_type
+        self.odd_parity = odd_parity  # as received: keys are held parity-adjusted; this says whether they needed it
+
+    def __repr__(self) -> str:
+        return f"HeldKey(<{len(self.clear)} bytes>, {self.key_type.code}, odd_parity={self.odd_parity})"
 
 
 @dataclass(frozen=True)
@@ -67,6 +76,7 @@ class Host:
         self._lmks = lmks
         self._firmware_number = firmware_number
         self.key_types = key_types or KeyTypeTable()
+        self._variant_pairs: dict[tuple[int, int, int], bytes] = {}
         self._plugin_log = structlog.get_logger("hsmd.plugin")
 
     @property
@@ -93,19 +103,25 @@ class Host:
     # --- keys: every clear key stays in here, behind a handle ---
 
     def _lmk_pair(self, key_type: KeyType, lmk_id: int | None) -> bytes:
-        return keys.type_variant(self._lmks.select(lmk_id).pairs[key_type.pair], key_type.variant)
+        """The LMK pair protecting `key_type`, with its variant applied (fixed per LMK: computed once)."""
+        lmk = self._lmks.select(lmk_id)
+        slot = (id(lmk), key_type.pair, key_type.variant)
+        pair = self._variant_pairs.get(slot)
+        if pair is None:
+            pair = self._variant_pairs[slot] = keys.type_variant(lmk.pairs[key_type.pair], key_type.variant)
+        return pair
 
     def key_from_lmk(self, scope: RequestScope, key_type: str, key: str, lmk_id: int | None) -> int:
         """Decrypt a key stored under the LMK as `key_type`. Error 10 if its parity is not odd."""
         kt = self.key_types.get(key_type)
-        clear = keys.decrypt(self._lmk_pair(kt, lmk_id), keys.EncodedKey.parse(key))
+        clear = keys.decrypt(self._lmk_pair(kt, lmk_id), keys.EncodedKey.parse(key), lmk_key=True)
         if not keys.odd_parity(clear):
             raise HostError("10", f"{kt.name} under the LMK fails the parity check")
         return scope.issue(HeldKey(clear, kt, odd_parity=True))
 
     def key_to_lmk(self, scope: RequestScope, handle: int, scheme: str, lmk_id: int | None) -> str:
         held = scope.key(handle)
-        return keys.encrypt(self._lmk_pair(held.key_type, lmk_id), scheme, held.clear).text()
+        return keys.encrypt(self._lmk_pair(held.key_type, lmk_id), scheme, held.clear, lmk_key=True).text()
 
     def key_from_kek(self, scope: RequestScope, kek: int, key_type: str, key: str) -> int:
         """Decrypt a key received under a ZMK/TMK. Parity is forced; key_info tells whether it was odd."""
