@@ -180,6 +180,8 @@ def _print_table(infos: Sequence[PluginInfo], out: TextIO) -> None:
 
 def _plugins_list(args: argparse.Namespace) -> int:
     config = _load(args, _PLUGINS_FLAGS)
+    # The table is the output; per-plugin "loaded" lines would only repeat it. Refusals still log.
+    configure_logging(config.logging.format, "warning")
     infos = _app().list_plugins(config)
     if args.json:
         fields = ("command", "version", "contract", "status", "path")

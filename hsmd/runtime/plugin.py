@@ -139,7 +139,17 @@ InstanceFactory = Callable[[], Instance]
 class Plugin:
     """A loaded command: its compiled component, metadata and current instance."""
 
-    def __init__(self, *, path: Path, digest: str, contract: str, meta: Metadata, factory: InstanceFactory, recycle_after: int) -> None:
+    def __init__(
+        self,
+        *,
+        path: Path,
+        digest: str,
+        contract: str,
+        meta: Metadata,
+        factory: InstanceFactory,
+        recycle_after: int,
+        instance: Instance | None = None,
+    ) -> None:
         self.path = path
         self.digest = digest
         self.contract = contract
@@ -147,7 +157,7 @@ class Plugin:
         self.command = meta.command
         self._factory = factory
         self._recycle_after = recycle_after
-        self._instance: Instance | None = None
+        self._instance = instance  # an already initialised one, e.g. the instance that answered metadata at load
         self.calls = 0
         self.faults = 0
         self.recycles = 0

@@ -121,9 +121,10 @@ class Runtime:
             raise PluginRefused(f"failed to start: {str(exc).splitlines()[0]}") from exc
         if meta.command != expected:
             raise PluginRefused(f"metadata says command {meta.command!r} but the file is named for {expected!r}")
-        plugin = Plugin(path=path, digest=digest, contract=version, meta=meta, factory=factory, recycle_after=self.limits.recycle_after)
-        plugin._instance = first  # already initialised: no second instantiation on the first request
-        return plugin
+        # The instance that answered metadata is initialised already: it serves the first request.
+        return Plugin(
+            path=path, digest=digest, contract=version, meta=meta, factory=factory, recycle_after=self.limits.recycle_after, instance=first
+        )
 
     def load_dir(self, directory: Path, *, reuse: Mapping[str, Plugin] | None = None) -> tuple[dict[str, Plugin], list[Refusal]]:
         """Load every component in `directory`; a plugin in `reuse` whose file is unchanged is kept as it is."""
