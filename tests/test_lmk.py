@@ -34,8 +34,10 @@ def test_lmk_file_round_trips_through_generate_and_load(tmp_path: Path) -> None:
     assert load_lmk_file(tmp_path / "new.lmk") == lmk
 
 
-def test_test_lmk_file_loads_to_the_test_lmk_pairs(tmp_path: Path) -> None:
-    assert load_lmk_file(lmk_file(tmp_path, "t.lmk", list(TEST_LMK_PAIRS))).pairs == TEST_LMK.pairs
+def test_test_lmk_file_loads_to_the_test_lmk_pairs_and_is_flagged(tmp_path: Path) -> None:
+    loaded = load_lmk_file(lmk_file(tmp_path, "t.lmk", list(TEST_LMK_PAIRS)))
+    assert loaded.pairs == TEST_LMK.pairs
+    assert loaded.is_test
 
 
 @pytest.mark.parametrize(
@@ -58,7 +60,12 @@ def test_several_lmks_are_selected_by_identifier(tmp_path: Path) -> None:
     host = Host(lmks, "0007-E000")
     assert host.lmk_check_value(RequestScope("t"), None) == other.check_value
     assert host.lmk_check_value(RequestScope("t"), 0) == TEST_LMK.check_value
-    assert not lmks.any_test  # loaded from a file: not flagged as the built-in test LMK
+    assert lmks.any_test  # LMK 00 is the public test LMK, though it came from a file
+
+
+def test_a_generated_lmk_is_not_flagged_as_test(tmp_path: Path) -> None:
+    write_lmk_file(tmp_path / "00.lmk", generate_lmk())
+    assert not load_lmks(config_with((tmp_path / "00.lmk",))).any_test
 
 
 def test_default_naming_an_lmk_that_is_not_loaded_stops_start_up(tmp_path: Path) -> None:

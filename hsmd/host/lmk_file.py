@@ -20,7 +20,7 @@ import stat
 from pathlib import Path
 
 from hsmd.host import keys
-from hsmd.host.lmk import Lmk
+from hsmd.host.lmk import TEST_LMK, Lmk
 
 _LINE = re.compile(r"^(?:(?P<name>\d\d-\d\d)\s+)?(?P<hex>[0-9A-Fa-f]{32})$")
 
@@ -51,7 +51,9 @@ def load_lmk_file(path: Path) -> Lmk:
         pairs.append(match["hex"])
     if len(pairs) != 20:
         raise LmkFileError(f"{path}: {len(pairs)} LMK pairs, a variant LMK has 20")
-    return Lmk.from_hex(pairs)
+    lmk = Lmk.from_hex(pairs)
+    # The public test LMK stays public whichever file it comes from: flag it so start-up warns.
+    return Lmk(lmk.pairs, is_test=lmk.pairs == TEST_LMK.pairs)
 
 
 def generate_lmk() -> Lmk:
