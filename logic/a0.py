@@ -18,8 +18,8 @@ Response: A1 00 · key under the LMK · (mode 1) key under the ZMK/TMK · key ch
 The key is as long as the LMK scheme says (Z 8 bytes, U/X 16, T/Y 24) and
 has odd parity; under the ZMK it must use a scheme of the same length. A
 bare 32 H ZMK is the legacy double-length ZMK (read as ANSI X9.17, like X).
-The TMK of the newer layout is key type 002 (the non-PCI key type table:
-a unit in PCI mode keeps TMKs under 80D, which this module cannot select).
+The TMK of the newer layout is whatever key type the unit's table gives a
+TMK: 002, or 80D in PCI HSM compliance mode (asked of the host).
 
 Errors: 04 key type · 10 ZMK/TMK parity · 13 LMK identifier · 15 mode not
 0/1, malformed field, or Atalla variant · 26 key scheme · 27 the scheme
@@ -39,7 +39,7 @@ from hsmd_sdk import Fields, Hsm, HsmError
 COMMAND = "A0"
 VERSION = "1.0.0"
 
-KEK_TYPES = {"0": "000", "1": "002"}  # ZMK/TMK flag -> key type of the key-encryption key
+KEK_ROLES = {"0": "ZMK", "1": "TMK"}  # ZMK/TMK flag -> role of the key-encryption key
 _HEX = frozenset(b"0123456789ABCDEFabcdef")
 
 
@@ -63,9 +63,9 @@ def execute(request: bytes, hsm: Hsm) -> bytes:
         flag = "0"
         if fields.optional(b";"):
             flag = fields.text(1, what="ZMK/TMK flag")
-            if flag not in KEK_TYPES:
+            if flag not in KEK_ROLES:
                 raise HsmError("15", f"ZMK/TMK flag {flag!r} not 0 or 1")
-        kek = (KEK_TYPES[flag], kek_field(fields), fields.key_scheme(what="key scheme ZMK"))
+        kek = (hsm.key_type_code(KEK_ROLES[flag]), kek_field(fields), fields.key_scheme(what="key scheme ZMK"))
         fields.atalla_variant()
     lmk_id = fields.lmk_id()
     fields.end()

@@ -3,7 +3,8 @@
 A new random terminal authentication key (type 003) is returned encrypted
 under a TMK (for the terminal) and under LMK pair 16-17 (for the host).
 
-Request:  HA · TMK (16 H, or U/X + 32 H, or T/Y + 48 H, under LMK 14-15)
+Request:  HA · TMK (16 H, or U/X + 32 H, or T/Y + 48 H, under LMK 14-15;
+          under 36-37 as key type 80D in PCI HSM compliance mode)
           · [; key scheme TMK (1 A: Z, U, T, X, Y) · key scheme LMK (1 A: Z, U, T)
              · reserved (1 A: 0)]
           · [%nn LMK identifier]
@@ -48,6 +49,6 @@ def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
     if _LENGTH[kek_scheme] != _LENGTH[lmk_scheme]:
         raise HsmError("15", f"key schemes {kek_scheme} and {lmk_scheme} name different key lengths")
 
-    tmk = hsm.key_from_lmk("002", tmk_field, lmk_id)
+    tmk = hsm.key_from_lmk(hsm.key_type_code("TMK"), tmk_field, lmk_id)
     tak = hsm.key_generate("003", lmk_scheme)
     return (hsm.key_to_kek(tmk, tak, kek_scheme) + hsm.key_to_lmk(tak, lmk_scheme, lmk_id)).encode("ascii")

@@ -168,3 +168,16 @@ async def test_a0_over_tcp(built_plugins: Path) -> None:
     assert generated[:2] == b"A1"
     check_mode_1(generated[2:], "001", "U", "U", ZMK_CLEAR)
     assert refused == b"A104"
+
+
+def test_in_pci_mode_the_tmk_flag_means_key_type_80d() -> None:
+    from hsmd.host import TEST_LMK, LmkSet
+    from hsmd.host.key_types import KeyTypeTable
+
+    pci = Host(LmkSet({0: TEST_LMK}), "0007-E000", KeyTypeTable("pci"))
+    tmk_clear = "D3DCC7EA9BCB755D254620B376B3D007"
+    tmk_80d = oracle.to_lmk("80D", "U", bytes.fromhex(tmk_clear))
+    # In PCI mode a TPK is 70D; the TMK (80D) carries it, read with the TMK flag of the ; layout.
+    check_mode_1(native(a0, pci, f"170DU;1{tmk_80d}U".encode()), "70D", "U", "U", tmk_clear)
+    # The same TMK stored as 002 is a PVK in PCI mode: read as 80D its parity fails.
+    assert native(a0, pci, f"170DU;1{TMK}U".encode()) == b"10"

@@ -125,3 +125,21 @@ async def test_ha_over_tcp(built_plugins: Path) -> None:
     assert answers[0][:2] == b"HB"
     check_generated(answers[0][2:], TMK_CLEAR, "U", "U")
     assert answers[1] == b"HB10"
+
+
+def pci_host() -> Host:
+    from hsmd.host import TEST_LMK, LmkSet
+    from hsmd.host.key_types import KeyTypeTable
+
+    return Host(LmkSet({0: TEST_LMK}), "0007-E000", KeyTypeTable("pci"))
+
+
+def test_in_pci_mode_ha_reads_its_tmk_as_key_type_80d() -> None:
+    # PCI HSM compliance mode keeps TMKs under LMK 36-37 with variant 8 (key type 80D).
+    tmk_80d = oracle.to_lmk("80D", "U", TMK_CLEAR)
+    check_generated(native(ha, pci_host(), f"{tmk_80d};UU0".encode()), TMK_CLEAR, "U", "U")
+
+
+def test_in_pci_mode_a_tmk_under_14_15_is_not_a_tmk() -> None:
+    # The same TMK stored as 002 (a PVK in PCI mode) decrypts to garbage under 80D: parity fails.
+    assert native(ha, pci_host(), f"{TMK};UU0".encode()) == b"10"

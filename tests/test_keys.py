@@ -181,3 +181,16 @@ def test_components_xor_into_a_parity_adjusted_key(host: Host, scope: RequestSco
     ]
     combined = host.key_combine(scope, "000", parts)
     assert host.key_check_value(scope, combined) == "8CE39643DA9A9B99"  # GG vector, ThalesSim
+
+
+@pytest.mark.parametrize(
+    ("mode", "role", "code"), [("non-pci", "TMK", "002"), ("pci", "TMK", "80D"), ("pci", "tpk", "70D"), ("pci", "PVK", "002")]
+)
+def test_roles_map_to_the_key_types_of_the_active_table(mode: str, role: str, code: str) -> None:
+    assert KeyTypeTable(mode).code_for(role) == code  # type: ignore[arg-type]
+
+
+def test_unknown_role_is_04() -> None:
+    with pytest.raises(HostError) as info:
+        KeyTypeTable().code_for("XYZ")
+    assert info.value.code == "04"

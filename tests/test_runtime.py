@@ -70,7 +70,7 @@ def test_metadata_naming_another_command_is_refused(runtime: Runtime, plugin_dir
 
 
 def test_other_contract_major_is_refused(runtime: Runtime, v2_plugin: Path) -> None:
-    with pytest.raises(PluginRefused, match=r"^built against contract 2\.0\.0, this host implements 1\.1\.0 \(major 1\)$"):
+    with pytest.raises(PluginRefused, match=r"^built against contract 2\.0\.0, this host implements 1\.2\.0 \(major 1\)$"):
         runtime.load(v2_plugin)
 
 
@@ -87,12 +87,12 @@ def test_contract_check_names_what_is_wrong(imports: list[str], message: str) ->
 
 
 def test_contract_check_accepts_an_older_minor_version() -> None:
-    # Minor versions only add host functions: a 1.0.0 plugin imports a subset of 1.1.0.
+    # Minor versions only add host functions: a 1.0.0 plugin imports a subset of 1.2.0.
     assert contract.check(["hsmd:plugin/host@1.0.0"], contract.REQUIRED_EXPORTS) == "1.0.0"
 
 
 def test_contract_check_refuses_a_newer_minor_version() -> None:
-    with pytest.raises(contract.ContractError, match=r"^built against contract 1\.9\.0, newer than this host's 1\.1\.0$"):
+    with pytest.raises(contract.ContractError, match=r"^built against contract 1\.9\.0, newer than this host's 1\.2\.0$"):
         contract.check(["hsmd:plugin/host@1.9.0"], contract.REQUIRED_EXPORTS)
 
 

@@ -67,10 +67,26 @@ TABLES: Final[Mapping[Mode, dict[str, KeyType]]] = {
 }
 
 
+# The key type a role has under each table: commands that name a role (HA's TMK, A0's
+# TMK flag) ask the host rather than hard-coding 002, which is a PVK only in PCI mode.
+ROLES: Final[Mapping[Mode, dict[str, str]]] = {
+    "non-pci": {"ZMK": "000", "ZPK": "001", "TMK": "002", "TPK": "002", "PVK": "002", "TAK": "003", "CVK": "402"},
+    "pci": {"ZMK": "000", "ZPK": "001", "TMK": "80D", "TPK": "70D", "PVK": "002", "TAK": "003", "CVK": "402"},
+}
+
+
 class KeyTypeTable:
     def __init__(self, mode: Mode = "non-pci") -> None:
         self.mode = mode
         self._types = TABLES[mode]
+        self._roles = ROLES[mode]
+
+    def code_for(self, role: str) -> str:
+        """The key type code of `role` (e.g. "TMK") in this table; error 04 for an unknown role."""
+        code = self._roles.get(role.upper())
+        if code is None:
+            raise HostError("04", f"no key type for role {role!r} in the {self.mode} key type table")
+        return code
 
     def get(self, code: str) -> KeyType:
         key_type = self._types.get(code.upper())

@@ -68,3 +68,6 @@ class NativeHsm:
     def key_info(self, key: KeyHandle) -> KeyInfo:
         info = _call(self._host.key_info, self._scope, key)
         return KeyInfo(key_type=info.key_type, length=info.length, odd_parity=info.odd_parity)
+
+    def key_type_code(self, role: str) -> str:
+        return _call(self._host.key_type_code, self._scope, role)

@@ -159,6 +159,9 @@ class Host:
             raise HostError("11", "components combine to an all-zero key")
         return scope.issue(HeldKey(keys.force_odd_parity(clear), kt, odd_parity=keys.odd_parity(clear)))
 
+    def key_type_code(self, scope: RequestScope, role: str) -> str:
+        return self.key_types.code_for(role)
+
     def key_check_value(self, scope: RequestScope, handle: int) -> str:
         return keys.check_value(scope.key(handle).clear)
 

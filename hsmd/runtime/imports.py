@@ -138,6 +138,11 @@ def bind(host: Host, state: CallState) -> dict[str, abi.HostFunc]:
         scope = state.require()
         _answer(results, lambda: host.key_info(scope, handle), _key_info)
 
+    def key_type_code(args: Any, results: Any) -> None:
+        role = _text(args[0])
+        scope = state.require()
+        _answer(results, lambda: host.key_type_code(scope, role), _string)
+
     return {
         "log": log,
         "random-hex": random_hex,
@@ -151,4 +156,5 @@ def bind(host: Host, state: CallState) -> dict[str, abi.HostFunc]:
         "key-combine": key_combine,
         "key-check-value": key_check_value,
         "key-describe": key_info,
+        "key-type-code": key_type_code,
     }

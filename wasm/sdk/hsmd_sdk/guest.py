@@ -77,6 +77,9 @@ class GuestHsm:
         info = _call(host.key_describe, key)
         return KeyInfo(key_type=info.key_type, length=info.length, odd_parity=info.odd_parity)
 
+    def key_type_code(self, role: str) -> str:
+        return str(_call(host.key_type_code, role))
+
 
 def world(*, command: str, version: str, description: str, execute: Execute) -> type:
     """The `WitWorld` class for one command."""

@@ -56,3 +56,6 @@ class Hsm(Protocol):
 
     def key_info(self, key: KeyHandle) -> KeyInfo:
         """Type, length and parity as received; never the key."""
+
+    def key_type_code(self, role: str) -> str:
+        """The key type code of a role ("TMK", "TPK", "PVK", ...) in the unit's key type table."""
