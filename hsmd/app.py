@@ -179,6 +179,7 @@ def serve(config: Config) -> int:
 
 def list_plugins(config: Config) -> list[PluginInfo]:
     """Entry point of `hsmd plugins list`: load every plugin as serve would, report each."""
+    # Loading runs only metadata and init, which use no key: no need to read the LMK files.
     host = Host(LmkSet({0: TEST_LMK}), config.hsm.firmware_number)
     with Runtime(host, runtime_limits(config), config.plugins.cache_dir) as runtime:
         plugins, refusals = runtime.load_dir(config.plugins.dir)

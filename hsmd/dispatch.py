@@ -21,6 +21,7 @@ from collections.abc import Mapping
 import structlog
 
 from hsmd.host import RequestScope
+from hsmd.logging import current_request_id
 from hsmd.protocol import Frame
 from hsmd.runtime import GuestError, Plugin, PluginFault, Runtime
 
@@ -59,9 +60,10 @@ class Dispatcher:
         if plugin is None:
             log.warning("command refused", reason="no plugin loaded for this command code", command=frame.command.decode("latin-1"))
             return frame.reply(DISABLED)
-        request_id = structlog.contextvars.get_contextvars().get("request_id") or f"d{next(self._ids)}"
+        # The server sets the request id; a direct caller (tests) gets one of the dispatcher's own.
+        request_id = current_request_id() or f"d{next(self._ids)}"
         try:
-            payload = self._runtime.execute(plugin, frame.body, RequestScope(str(request_id)))
+            payload = self._runtime.execute(plugin, frame.body, RequestScope(request_id))
         except GuestError as error:
             log.info("command error", command=plugin.command, code=error.code, reason=error.reason)
             return frame.reply(error.code.encode("ascii"))

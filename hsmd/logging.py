@@ -26,12 +26,37 @@ import sys
 import time
 from _json import make_encoder
 from collections.abc import Callable, MutableMapping
+from contextvars import ContextVar
 from json.encoder import encode_basestring_ascii
 from typing import Any, TextIO
 
 import structlog
 
-__all__ = ["configure_logging", "redact_secrets"]
+__all__ = ["REQUEST_ID", "configure_logging", "current_request_id", "redact_secrets"]
+
+
+def _structlog_var(key: str) -> ContextVar[Any]:
+    """The ContextVar behind ``structlog.contextvars`` for *key*.
+
+    Setting or reading it directly costs a fraction of ``bind_contextvars`` /
+    ``get_contextvars`` (which look variables up by name, or copy them all);
+    bound and reset here, so nothing stays bound.
+    """
+    token = structlog.contextvars.bind_contextvars(**{key: None})[key]
+    token.var.reset(token)
+    return token.var
+
+
+# The id of the request being handled: set by the server per frame, read by the dispatcher
+# for the host's request scope, merged into every log line by structlog.
+REQUEST_ID: ContextVar[Any] = _structlog_var("request_id")
+
+
+def current_request_id() -> str | None:
+    """The request id bound in this context, if any (structlog marks "unbound" with Ellipsis)."""
+    value = REQUEST_ID.get()
+    return None if value is Ellipsis or value is None else str(value)
+
 
 REDACTED = "[REDACTED]"
 

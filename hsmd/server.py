@@ -40,6 +40,7 @@ from typing import Any, Final, Protocol
 import structlog
 import trio
 
+from hsmd.logging import REQUEST_ID
 from hsmd.protocol import (
     MAX_FRAME_LEN,
     NEED_DATA,
@@ -62,20 +63,6 @@ _conn_ids = itertools.count(1)
 # peer); a quicker one leaves it counting from the start of the write, which saves moving
 # the deadline (a few microseconds) on every round.
 _WRITE_SLACK: Final = 0.001
-
-
-def _context_var(key: str) -> contextvars.ContextVar[Any]:
-    """The ContextVar behind ``structlog.contextvars`` for *key*.
-
-    Setting it directly costs a fraction of ``bind_contextvars`` (which looks the variable
-    up by name on every call); bound and reset here, so nothing stays bound.
-    """
-    token = structlog.contextvars.bind_contextvars(**{key: None})[key]
-    token.var.reset(token)
-    return token.var
-
-
-_request_id: Final = _context_var("request_id")
 
 
 class Dispatcher(Protocol):
@@ -300,9 +287,9 @@ class Server:
                 seq += 1
                 # Overwritten by the next frame; the batch's first token unbinds it after.
                 if unbind is None:
-                    unbind = _request_id.set(id_prefix + str(seq))
+                    unbind = REQUEST_ID.set(id_prefix + str(seq))
                 else:
-                    _request_id.set(id_prefix + str(seq))
+                    REQUEST_ID.set(id_prefix + str(seq))
                 if log_requests:
                     started = time.perf_counter_ns()
                 if isinstance(event, ShortFrame):
@@ -329,7 +316,7 @@ class Server:
                 if len(answers) == max_in_flight:
                     break
             if unbind is not None:
-                _request_id.reset(unbind)
+                REQUEST_ID.reset(unbind)
 
             # One cancel scope per round: it bounds the write of the answers (deadline
             # idle_timeout: "peer not reading") and then the next receive (idle_timeout, or

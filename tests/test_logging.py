@@ -16,7 +16,7 @@ import structlog
 from structlog.testing import capture_logs
 
 import hsmd.logging
-from hsmd.logging import configure_logging, redact_secrets
+from hsmd.logging import configure_logging, current_request_id, redact_secrets
 
 TEST_LMK_PAIR = "01010101010101017902CD1FD36EF8BA"  # public test LMK pair 00-01
 PAN = "4012345678909"
@@ -41,7 +41,7 @@ def redact(**event: Any) -> dict[str, Any]:
 
 
 def test_public_api_is_pinned() -> None:
-    assert sorted(hsmd.logging.__all__) == ["configure_logging", "redact_secrets"]
+    assert sorted(hsmd.logging.__all__) == ["REQUEST_ID", "configure_logging", "current_request_id", "redact_secrets"]
 
 
 # --- rule 1: secret key names --------------------------------------------------------
@@ -470,3 +470,10 @@ def test_pan_passed_as_an_int_is_masked() -> None:
     assert event["note"] == "*********8909"
     assert event["count"] == 12345
     assert list(event["lookup"]) == ["*********8909"]
+
+
+def test_current_request_id_reads_the_bound_id_and_none_when_unbound() -> None:
+    assert current_request_id() is None
+    with structlog.contextvars.bound_contextvars(request_id="7-3"):
+        assert current_request_id() == "7-3"
+    assert current_request_id() is None

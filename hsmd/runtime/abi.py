@@ -46,7 +46,6 @@ __all__ = [
     "lower_bool",
     "lower_err_record",
     "lower_ok",
-    "lower_ok_string",
     "lower_record",
     "lower_string",
     "lower_u32",
@@ -174,10 +173,6 @@ def lower_ok(val: Val, lower: Callable[[Val], None]) -> None:
     val.kind = K_RESULT
     val.of.result.is_ok = True
     val.of.result.val = _boxed(inner)
-
-
-def lower_ok_string(val: Val, text: bytes) -> None:
-    lower_ok(val, lambda inner: lower_string(inner, text))
 
 
 def lower_err_record(val: Val, fields: Sequence[tuple[bytes, bytes]]) -> None:

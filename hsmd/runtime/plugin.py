@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import structlog
 import wasmtime
@@ -217,6 +216,3 @@ class Plugin:
     def close(self) -> None:
         """Clean up the live instance (reload, stop). Idempotent."""
         self._retire(clean=True, reason="close")
-
-    def stats(self) -> dict[str, Any]:
-        return {"calls": self.calls, "faults": self.faults, "recycles": self.recycles}
