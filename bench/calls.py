@@ -45,7 +45,7 @@ HOST_KEY_METHODS = (
     "key_generate",
     "key_combine",
     "key_check_value",
-    "key_info",
+    "key_describe",
 )
 LMK_SIDE = frozenset({"key_from_lmk", "key_to_lmk"})  # DES under an LMK pair (+ variant): a fixed key
 

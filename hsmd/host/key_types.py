@@ -7,7 +7,9 @@ moves TMK and TPK off 002 to their own types (80D, 70D); `KeyTypeTable`
 holds either table.
 
 Usage is the host's to enforce: only a key-encryption key (ZMK, TMK) may
-wrap or unwrap another key, and only the types it is meant to carry.
+wrap or unwrap another key, and only the types it is meant to carry; only a
+PIN key (TPK, ZPK) encrypts or decrypts PIN blocks, only a PVK derives PVVs
+and IBM offsets, only a CVK computes card verification values.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ _ZMK_CARRIES: Final = frozenset({"000", "001", "002", "003", "008", "009", "00A"
 _TMK_CARRIES: Final = frozenset({"002", "003", "70D", "80D"})
 
 Mode = Literal["pci", "non-pci"]
+# What else a key may do besides being carried: the host function families that check it.
+Use = Literal["pin", "pvk", "cvk"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,7 @@ class KeyType:
     code: str
     name: str
     carries: frozenset[str] = frozenset()  # non-empty: a key-encryption key for these types
+    uses: frozenset[Use] = frozenset()
 
     @property
     def pair(self) -> int:
@@ -52,18 +57,23 @@ def _table(*types: KeyType) -> dict[str, KeyType]:
 
 _COMMON: Final = (
     KeyType("000", "ZMK", _ZMK_CARRIES),
-    KeyType("001", "ZPK"),
+    KeyType("001", "ZPK", uses=frozenset({"pin"})),
     KeyType("003", "TAK"),
     KeyType("008", "ZAK"),
     KeyType("009", "BDK"),
     KeyType("109", "MK-AC"),
     KeyType("00A", "ZEK"),
     KeyType("00B", "DEK"),
-    KeyType("402", "CVK"),
+    KeyType("402", "CVK", uses=frozenset({"cvk"})),
 )
 TABLES: Final[Mapping[Mode, dict[str, KeyType]]] = {
-    "non-pci": _table(*_COMMON, KeyType("002", "TMK/TPK/PVK", _TMK_CARRIES)),
-    "pci": _table(*_COMMON, KeyType("002", "PVK"), KeyType("70D", "TPK"), KeyType("80D", "TMK", _TMK_CARRIES)),
+    "non-pci": _table(*_COMMON, KeyType("002", "TMK/TPK/PVK", _TMK_CARRIES, frozenset({"pin", "pvk"}))),
+    "pci": _table(
+        *_COMMON,
+        KeyType("002", "PVK", uses=frozenset({"pvk"})),
+        KeyType("70D", "TPK", uses=frozenset({"pin"})),
+        KeyType("80D", "TMK", _TMK_CARRIES),
+    ),
 }
 
 
@@ -93,6 +103,12 @@ class KeyTypeTable:
         if key_type is None:
             raise HostError("04", f"key type {code!r} is not in the {self.mode} key type table")
         return key_type
+
+    @staticmethod
+    def check_use(key_type: KeyType, use: Use) -> None:
+        """May a key of `key_type` be used for `use`? Error 29 if not."""
+        if use not in key_type.uses:
+            raise HostError("29", f"a {key_type.name} ({key_type.code}) may not be used as a {use.upper()}")
 
     def check_carries(self, kek: KeyType, target: KeyType) -> None:
         """May a key of type `kek` wrap/unwrap a key of type `target`? Error 29 if not."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from hsmd_sdk import HsmError, KeyHandle, KeyInfo
+from hsmd_sdk import HsmError, KeyHandle, KeyInfo, PinHandle
 from hsmd_sdk.hsm import LogLevel
 
 from hsmd.host.errors import HostError
@@ -66,8 +66,47 @@ class NativeHsm:
         return _call(self._host.key_check_value, self._scope, key)
 
     def key_info(self, key: KeyHandle) -> KeyInfo:
-        info = _call(self._host.key_info, self._scope, key)
+        info = _call(self._host.key_describe, self._scope, key)
         return KeyInfo(key_type=info.key_type, length=info.length, odd_parity=info.odd_parity)
 
     def key_type_code(self, role: str) -> str:
         return _call(self._host.key_type_code, self._scope, role)
+
+    def pin_from_block(self, key: KeyHandle, block: str, pin_format: str, account: str) -> PinHandle:
+        return PinHandle(_call(self._host.pin_from_block, self._scope, key, block, pin_format, account))
+
+    def pin_to_block(self, key: KeyHandle, pin: PinHandle, pin_format: str, account: str) -> str:
+        return _call(self._host.pin_to_block, self._scope, key, pin, pin_format, account)
+
+    def pin_from_lmk(self, pin: str, account: str, lmk_id: int | None = None) -> PinHandle:
+        return PinHandle(_call(self._host.pin_from_lmk, self._scope, pin, account, lmk_id))
+
+    def pin_to_lmk(self, pin: PinHandle, account: str, lmk_id: int | None = None) -> str:
+        return _call(self._host.pin_to_lmk, self._scope, pin, account, lmk_id)
+
+    def pin_generate(self, length: int) -> PinHandle:
+        return PinHandle(_call(self._host.pin_generate, self._scope, length))
+
+    def pin_from_clear(self, pin: str) -> PinHandle:
+        return PinHandle(_call(self._host.pin_from_clear, self._scope, pin))
+
+    def pin_reveal(self, pin: PinHandle) -> str:
+        return _call(self._host.pin_reveal, self._scope, pin)
+
+    def pin_length(self, pin: PinHandle) -> int:
+        return _call(self._host.pin_length, self._scope, pin)
+
+    def pin_compare(self, a: PinHandle, b: PinHandle) -> bool:
+        return _call(self._host.pin_compare, self._scope, a, b)
+
+    def pin_ibm_offset(self, pvk: KeyHandle, pin: PinHandle, table: str, validation_data: str, lmk_id: int | None = None) -> str:
+        return _call(self._host.pin_ibm_offset, self._scope, pvk, pin, table, validation_data, lmk_id)
+
+    def pin_ibm_derive(self, pvk: KeyHandle, offset: str, table: str, validation_data: str, lmk_id: int | None = None) -> PinHandle:
+        return PinHandle(_call(self._host.pin_ibm_derive, self._scope, pvk, offset, table, validation_data, lmk_id))
+
+    def pin_pvv(self, pvk: KeyHandle, pin: PinHandle, account: str, pvki: int) -> str:
+        return _call(self._host.pin_pvv, self._scope, pvk, pin, account, pvki)
+
+    def card_cvv(self, cvk: KeyHandle, pan: str, expiry: str, service_code: str) -> str:
+        return _call(self._host.card_cvv, self._scope, cvk, pan, expiry, service_code)

@@ -13,10 +13,13 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from hsmd.host import keys
+from hsmd.host import cards, des, keys, pins
 from hsmd.host.errors import HostError
-from hsmd.host.key_types import KeyType, KeyTypeTable
+from hsmd.host.key_types import KeyType, KeyTypeTable, Use
 from hsmd.host.lmk import LmkSet
+
+PIN_LMK_PAIR = 1  # LMK pair 02-03 protects PINs
+DECTABLE_LMK_PAIR = 7  # LMK pair 14-15 protects encrypted decimalisation tables (hsmd's choice: no public source names one)
 
 MAX_RANDOM_BYTES = 4096
 LOG_LEVELS = frozenset({"debug", "info", "warning", "error"})
@@ -40,6 +43,32 @@ class HeldKey:
         return f"HeldKey(<{len(self.clear)} bytes>, {self.key_type.code}, odd_parity={self.odd_parity})"
 
 
+class HeldPin:
+    """A clear PIN the host holds for one request; plugins see only its handle.
+
+    `source` is the PIN block format it arrived in (None: from the LMK, generated
+    or derived), for the PCI HSM rule on which formats it may leave in.
+    """
+
+    __slots__ = ("digits", "source")
+
+    def __init__(self, digits: str, source: str | None = None) -> None:
+        self.digits = digits
+        self.source = source
+
+    def __repr__(self) -> str:
+        return f"HeldPin(<{len(self.digits)} digits>)"
+
+
+@dataclass(frozen=True)
+class PinSettings:
+    """The unit's PIN security settings (hsm.toml [hsm])."""
+
+    authorised: bool = False  # may commands carry clear PINs (BA, NG)?
+    pin_under_lmk: str = "encrypted"  # or "simulator": ThalesSim's "0" + PIN, for replaying its vectors
+    decimalisation_tables: str = "plaintext"  # or "encrypted": 16 H under LMK pair 14-15
+
+
 @dataclass(frozen=True)
 class KeyInfo:
     key_type: str
@@ -52,30 +81,42 @@ class RequestScope:
     """Per-request host state; `close()` invalidates everything issued in it."""
 
     request_id: str
-    handles: dict[int, HeldKey] = field(default_factory=dict)
+    handles: dict[int, HeldKey | HeldPin] = field(default_factory=dict)
     closed: bool = False
 
     def close(self) -> None:
         self.handles.clear()
         self.closed = True
 
-    def issue(self, key: HeldKey) -> int:
+    def issue(self, held: HeldKey | HeldPin) -> int:
         handle = len(self.handles) + 1
-        self.handles[handle] = key
+        self.handles[handle] = held
         return handle
 
-    def key(self, handle: int) -> HeldKey:
+    def key(self, handle: int, use: Use | None = None) -> HeldKey:
+        """The key behind `handle`; with `use`, error 29 unless its type allows that use."""
         held = self.handles.get(handle)
-        if held is None:
+        if not isinstance(held, HeldKey):
             raise HostError("41", f"key handle {handle} was not issued in this request")
+        if use is not None:
+            KeyTypeTable.check_use(held.key_type, use)
+        return held
+
+    def pin(self, handle: int) -> HeldPin:
+        held = self.handles.get(handle)
+        if not isinstance(held, HeldPin):
+            raise HostError("41", f"PIN handle {handle} was not issued in this request")
         return held
 
 
 class Host:
-    def __init__(self, lmks: LmkSet, firmware_number: str, key_types: KeyTypeTable | None = None) -> None:
+    def __init__(
+        self, lmks: LmkSet, firmware_number: str, key_types: KeyTypeTable | None = None, pin_settings: PinSettings | None = None
+    ) -> None:
         self._lmks = lmks
         self._firmware_number = firmware_number
         self.key_types = key_types or KeyTypeTable()
+        self.pin_settings = pin_settings or PinSettings()
         self._variant_pairs: dict[tuple[int, int, int], bytes] = {}
         self._plugin_log = structlog.get_logger("hsmd.plugin")
 
@@ -165,6 +206,90 @@ class Host:
     def key_check_value(self, scope: RequestScope, handle: int) -> str:
         return keys.check_value(scope.key(handle).clear)
 
-    def key_info(self, scope: RequestScope, handle: int) -> KeyInfo:
+    def key_describe(self, scope: RequestScope, handle: int) -> KeyInfo:
         held = scope.key(handle)
         return KeyInfo(held.key_type.code, len(held.clear), held.odd_parity)
+
+    # --- PINs: every clear PIN stays in here, behind a handle ---
+
+    def _pin_pair(self, lmk_id: int | None) -> bytes:
+        return self._lmks.select(lmk_id).pairs[PIN_LMK_PAIR]
+
+    def _check_authorised(self, what: str) -> None:
+        if not self.pin_settings.authorised:
+            raise HostError("17", f"{what} needs the authorised state (hsm.authorised)")
+
+    def pin_from_block(self, scope: RequestScope, key: int, block: str, pin_format: str, account: str) -> int:
+        """Decrypt a PIN block under a TPK or ZPK and decode it (20 invalid, 23 format, 24 length)."""
+        clear = pins.decrypt_block(scope.key(key, "pin").clear, pin_format, block, account)
+        return scope.issue(HeldPin(clear, pin_format))
+
+    def pin_to_block(self, scope: RequestScope, key: int, pin: int, pin_format: str, account: str) -> str:
+        """Encode a PIN in `pin_format` and encrypt it under a TPK or ZPK (16 H)."""
+        held = scope.pin(pin)
+        wrapping = scope.key(key, "pin")
+        if self.key_types.mode == "pci" and held.source in pins.PCI_ISO_ONLY and pin_format not in pins.PCI_ISO_ONLY:
+            raise HostError("23", f"PCI HSM: a PIN from format {held.source} may not leave in format {pin_format}")
+        return pins.encrypt_block(wrapping.clear, pin_format, held.digits, account)
+
+    def pin_from_lmk(self, scope: RequestScope, pin: str, account: str, lmk_id: int | None) -> int:
+        """A PIN encrypted under LMK pair 02-03 (n + 1 digits, bound to the account; 14 if invalid)."""
+        simulator = self.pin_settings.pin_under_lmk == "simulator"
+        return scope.issue(HeldPin(pins.from_lmk(self._pin_pair(lmk_id), pin, account, simulator=simulator)))
+
+    def pin_to_lmk(self, scope: RequestScope, pin: int, account: str, lmk_id: int | None) -> str:
+        simulator = self.pin_settings.pin_under_lmk == "simulator"
+        return pins.to_lmk(self._pin_pair(lmk_id), scope.pin(pin).digits, account, simulator=simulator)
+
+    def pin_generate(self, scope: RequestScope, length: int) -> int:
+        return scope.issue(HeldPin(pins.random_pin(length)))
+
+    def pin_from_clear(self, scope: RequestScope, pin: str) -> int:
+        """A clear PIN from the wire (BA): only in the authorised state (17 otherwise)."""
+        self._check_authorised("a clear PIN in a request")
+        if not pins.DIGITS.issuperset(pin):
+            raise HostError("15", "clear PIN is not decimal")
+        if not pins.MIN_PIN <= len(pin) <= pins.MAX_PIN:
+            raise HostError("24", f"PIN of {len(pin)} digits (4 to 12)")
+        return scope.issue(HeldPin(pin))
+
+    def pin_reveal(self, scope: RequestScope, pin: int) -> str:
+        """The clear PIN for the wire (NG): only in the authorised state (17 otherwise)."""
+        self._check_authorised("a clear PIN in a response")
+        return scope.pin(pin).digits
+
+    def pin_length(self, scope: RequestScope, pin: int) -> int:
+        return len(scope.pin(pin).digits)
+
+    def pin_compare(self, scope: RequestScope, a: int, b: int) -> bool:
+        return secrets.compare_digest(scope.pin(a).digits, scope.pin(b).digits)
+
+    def _dectable(self, table: str, lmk_id: int | None) -> str:
+        if self.pin_settings.decimalisation_tables == "encrypted":
+            if len(table) != 16 or not keys.HEX.issuperset(table):
+                raise HostError("25", "encrypted decimalisation table must be 16 hex characters")
+            pair = self._lmks.select(lmk_id).pairs[DECTABLE_LMK_PAIR]
+            table = des.decrypt_ecb(pair, bytes.fromhex(table), lmk_key=True).hex().upper()
+        pins.check_plain_table(table)
+        return table
+
+    def pin_ibm_offset(self, scope: RequestScope, pvk: int, pin: int, table: str, validation_data: str, lmk_id: int | None) -> str:
+        """IBM 3624: the offset of the PIN (as many digits as the PIN) from the natural PIN."""
+        natural = pins.natural_pin(scope.key(pvk, "pvk").clear, validation_data, self._dectable(table, lmk_id))
+        return pins.ibm_offset(natural, scope.pin(pin).digits)
+
+    def pin_ibm_derive(self, scope: RequestScope, pvk: int, offset: str, table: str, validation_data: str, lmk_id: int | None) -> int:
+        """IBM 3624: the PIN of natural PIN + offset (as many digits as the offset)."""
+        if not pins.MIN_PIN <= len(offset) <= pins.MAX_PIN or not pins.DIGITS.issuperset(offset):
+            raise HostError("15", "offset must be 4 to 12 decimal digits")
+        natural = pins.natural_pin(scope.key(pvk, "pvk").clear, validation_data, self._dectable(table, lmk_id))
+        return scope.issue(HeldPin(pins.ibm_pin(natural, offset)))
+
+    def pin_pvv(self, scope: RequestScope, pvk: int, pin: int, account: str, pvki: int) -> str:
+        """Visa PVV: 4 digits from the PVK pair, the account number, PVKI and the PIN."""
+        return pins.visa_pvv(scope.key(pvk, "pvk").clear, account, pvki, scope.pin(pin).digits)
+
+    # --- card verification values ---
+
+    def card_cvv(self, scope: RequestScope, cvk: int, pan: str, expiry: str, service_code: str) -> str:
+        return cards.cvv(scope.key(cvk, "cvk").clear, pan, expiry, service_code)

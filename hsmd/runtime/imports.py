@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from hsmd.host import Host, HostError, RequestScope
 from hsmd.host.services import KeyInfo
-from hsmd.runtime import abi
+from hsmd.runtime import abi, wit
 
 MAX_LOG_FIELDS = 64
 MAX_KEY_PARTS = 9
@@ -73,8 +73,52 @@ def _text(val: abi.Val) -> str:
     return abi.lift_string(val, MAX_STRING).decode(errors="replace")
 
 
+# How each WIT type the contract uses crosses the boundary.
+_LIFT: dict[str, Callable[[abi.Val], Any]] = {
+    "string": _text,
+    "u32": abi.lift_u32,
+    "key-handle": abi.lift_u32,
+    "pin-handle": abi.lift_u32,
+    "option<u32>": abi.lift_option_u32,
+    "list<key-handle>": lambda val: abi.lift_u32_list(val, MAX_KEY_PARTS),
+}
+_LOWER: dict[str, Callable[[abi.Val, Any], None]] = {
+    "string": _string,
+    "u32": abi.lower_u32,
+    "key-handle": abi.lower_u32,
+    "pin-handle": abi.lower_u32,
+    "bool": abi.lower_bool,
+    "key-info": _key_info,
+}
+
+
+def _bound(method: Callable[..., Any], func: wit.WitFunc, state: CallState) -> abi.HostFunc:
+    """The raw host function for `func`: lift its parameters, call the host in the request's scope, lower the answer."""
+    try:
+        lifts = tuple(_LIFT[kind] for _, kind in func.params)
+        ok = func.ok_type
+        lower = _LOWER[ok if ok is not None else func.result or ""]
+    except KeyError as exc:
+        raise TypeError(f"host function {func.name}: WIT type {exc} has no binding") from None
+
+    if ok is None:
+
+        def plain(args: Any, results: Any) -> None:
+            values = [lift(args[i]) for i, lift in enumerate(lifts)]
+            lower(results[0], method(state.require(), *values))
+
+        return plain
+
+    def answering(args: Any, results: Any) -> None:
+        values = [lift(args[i]) for i, lift in enumerate(lifts)]
+        scope = state.require()
+        _answer(results, lambda: method(scope, *values), lower)
+
+    return answering
+
+
 def bind(host: Host, state: CallState) -> dict[str, abi.HostFunc]:
-    """name -> raw host function, for every function of `hsmd:plugin/host`."""
+    """name -> raw host function, for every function of `hsmd:plugin/host`, as the WIT declares it."""
 
     def log(args: Any, results: Any) -> None:
         level = abi.lift_enum(args[0]).decode()
@@ -85,76 +129,7 @@ def bind(host: Host, state: CallState) -> dict[str, abi.HostFunc]:
         with contextlib.suppress(HostError):
             host.log(state.require(), level, event, fields)
 
-    def random_hex(args: Any, results: Any) -> None:
-        n = abi.lift_u32(args[0])
-        scope = state.require()
-        _answer(results, lambda: host.random_hex(scope, n), _string)
-
-    def lmk_check_value(args: Any, results: Any) -> None:
-        lmk_id = abi.lift_option_u32(args[0])
-        scope = state.require()
-        _answer(results, lambda: host.lmk_check_value(scope, lmk_id), _string)
-
-    def firmware_number(args: Any, results: Any) -> None:
-        abi.lower_string(results[0], host.firmware_number(state.require()).encode())
-
-    def key_from_lmk(args: Any, results: Any) -> None:
-        key_type, key, lmk_id = _text(args[0]), _text(args[1]), abi.lift_option_u32(args[2])
-        scope = state.require()
-        _answer(results, lambda: host.key_from_lmk(scope, key_type, key, lmk_id), abi.lower_u32)
-
-    def key_to_lmk(args: Any, results: Any) -> None:
-        handle, scheme, lmk_id = abi.lift_u32(args[0]), _text(args[1]), abi.lift_option_u32(args[2])
-        scope = state.require()
-        _answer(results, lambda: host.key_to_lmk(scope, handle, scheme, lmk_id), _string)
-
-    def key_from_kek(args: Any, results: Any) -> None:
-        kek, key_type, key = abi.lift_u32(args[0]), _text(args[1]), _text(args[2])
-        scope = state.require()
-        _answer(results, lambda: host.key_from_kek(scope, kek, key_type, key), abi.lower_u32)
-
-    def key_to_kek(args: Any, results: Any) -> None:
-        kek, handle, scheme = abi.lift_u32(args[0]), abi.lift_u32(args[1]), _text(args[2])
-        scope = state.require()
-        _answer(results, lambda: host.key_to_kek(scope, kek, handle, scheme), _string)
-
-    def key_generate(args: Any, results: Any) -> None:
-        key_type, scheme = _text(args[0]), _text(args[1])
-        scope = state.require()
-        _answer(results, lambda: host.key_generate(scope, key_type, scheme), abi.lower_u32)
-
-    def key_combine(args: Any, results: Any) -> None:
-        key_type, parts = _text(args[0]), abi.lift_u32_list(args[1], MAX_KEY_PARTS)
-        scope = state.require()
-        _answer(results, lambda: host.key_combine(scope, key_type, parts), abi.lower_u32)
-
-    def key_check_value(args: Any, results: Any) -> None:
-        handle = abi.lift_u32(args[0])
-        scope = state.require()
-        _answer(results, lambda: host.key_check_value(scope, handle), _string)
-
-    def key_info(args: Any, results: Any) -> None:
-        handle = abi.lift_u32(args[0])
-        scope = state.require()
-        _answer(results, lambda: host.key_info(scope, handle), _key_info)
-
-    def key_type_code(args: Any, results: Any) -> None:
-        role = _text(args[0])
-        scope = state.require()
-        _answer(results, lambda: host.key_type_code(scope, role), _string)
-
-    return {
-        "log": log,
-        "random-hex": random_hex,
-        "lmk-check-value": lmk_check_value,
-        "firmware-number": firmware_number,
-        "key-from-lmk": key_from_lmk,
-        "key-to-lmk": key_to_lmk,
-        "key-from-kek": key_from_kek,
-        "key-to-kek": key_to_kek,
-        "key-generate": key_generate,
-        "key-combine": key_combine,
-        "key-check-value": key_check_value,
-        "key-describe": key_info,
-        "key-type-code": key_type_code,
-    }
+    bound: dict[str, abi.HostFunc] = {}
+    for func in wit.host_functions():
+        bound[func.name] = log if func.name == "log" else _bound(getattr(host, func.python_name), func, state)
+    return bound

@@ -9,7 +9,7 @@ the difference, which is what the parity tests check.
 
 from hsmd_sdk.errors import HsmError, answering
 from hsmd_sdk.fields import Fields
-from hsmd_sdk.hsm import Hsm, KeyHandle, KeyInfo
+from hsmd_sdk.hsm import Hsm, KeyHandle, KeyInfo, PinHandle
 from hsmd_sdk.response import Execute, Reply, respond
 
-__all__ = ["Execute", "Fields", "Hsm", "HsmError", "KeyHandle", "KeyInfo", "Reply", "answering", "respond"]
+__all__ = ["Execute", "Fields", "Hsm", "HsmError", "KeyHandle", "KeyInfo", "PinHandle", "Reply", "answering", "respond"]

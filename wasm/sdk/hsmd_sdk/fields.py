@@ -126,6 +126,17 @@ class Fields:
             return None
         return self.numeric(2, error="13", what="LMK identifier")
 
+    def before(self, tail: int, *, error: str = "15", what: str = "field") -> bytes:
+        """A variable-width field: everything up to the last `tail` bytes and an optional final `%nn` LMK identifier."""
+        end = len(self._data) - tail
+        if self._data[-3:-2] == b"%" and self._data[-2:].isdigit():
+            end -= 3  # the %nn comes after the fixed fields: it is the request's last field
+        if end < self._pos:
+            raise HsmError(error, f"{what}: {self.remaining} bytes left, {tail} needed after it")
+        value = self._data[self._pos : end]
+        self._pos = end
+        return value
+
     def rest(self) -> bytes:
         value = self._data[self._pos :]
         self._pos = len(self._data)

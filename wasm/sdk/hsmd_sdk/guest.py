@@ -16,7 +16,7 @@ from componentize_py_types import Err  # type: ignore[import-not-found]
 from wit_world.imports import host, types  # type: ignore[import-not-found]
 
 from hsmd_sdk.errors import HsmError
-from hsmd_sdk.hsm import KeyHandle, KeyInfo, LogLevel
+from hsmd_sdk.hsm import KeyHandle, KeyInfo, LogLevel, PinHandle
 from hsmd_sdk.response import Execute, respond
 
 T = TypeVar("T")
@@ -79,6 +79,45 @@ class GuestHsm:
 
     def key_type_code(self, role: str) -> str:
         return str(_call(host.key_type_code, role))
+
+    def pin_from_block(self, key: KeyHandle, block: str, pin_format: str, account: str) -> PinHandle:
+        return PinHandle(_call(host.pin_from_block, key, block, pin_format, account))
+
+    def pin_to_block(self, key: KeyHandle, pin: PinHandle, pin_format: str, account: str) -> str:
+        return str(_call(host.pin_to_block, key, pin, pin_format, account))
+
+    def pin_from_lmk(self, pin: str, account: str, lmk_id: int | None = None) -> PinHandle:
+        return PinHandle(_call(host.pin_from_lmk, pin, account, lmk_id))
+
+    def pin_to_lmk(self, pin: PinHandle, account: str, lmk_id: int | None = None) -> str:
+        return str(_call(host.pin_to_lmk, pin, account, lmk_id))
+
+    def pin_generate(self, length: int) -> PinHandle:
+        return PinHandle(_call(host.pin_generate, length))
+
+    def pin_from_clear(self, pin: str) -> PinHandle:
+        return PinHandle(_call(host.pin_from_clear, pin))
+
+    def pin_reveal(self, pin: PinHandle) -> str:
+        return str(_call(host.pin_reveal, pin))
+
+    def pin_length(self, pin: PinHandle) -> int:
+        return int(_call(host.pin_length, pin))
+
+    def pin_compare(self, a: PinHandle, b: PinHandle) -> bool:
+        return bool(_call(host.pin_compare, a, b))
+
+    def pin_ibm_offset(self, pvk: KeyHandle, pin: PinHandle, table: str, validation_data: str, lmk_id: int | None = None) -> str:
+        return str(_call(host.pin_ibm_offset, pvk, pin, table, validation_data, lmk_id))
+
+    def pin_ibm_derive(self, pvk: KeyHandle, offset: str, table: str, validation_data: str, lmk_id: int | None = None) -> PinHandle:
+        return PinHandle(_call(host.pin_ibm_derive, pvk, offset, table, validation_data, lmk_id))
+
+    def pin_pvv(self, pvk: KeyHandle, pin: PinHandle, account: str, pvki: int) -> str:
+        return str(_call(host.pin_pvv, pvk, pin, account, pvki))
+
+    def card_cvv(self, cvk: KeyHandle, pan: str, expiry: str, service_code: str) -> str:
+        return str(_call(host.card_cvv, cvk, pan, expiry, service_code))
 
 
 def world(*, command: str, version: str, description: str, execute: Execute) -> type:

@@ -11,6 +11,7 @@ from typing import Literal, NewType, Protocol
 
 LogLevel = Literal["debug", "info", "warning", "error"]
 KeyHandle = NewType("KeyHandle", int)
+PinHandle = NewType("PinHandle", int)
 
 
 @dataclass(frozen=True)
@@ -59,3 +60,42 @@ class Hsm(Protocol):
 
     def key_type_code(self, role: str) -> str:
         """The key type code of a role ("TMK", "TPK", "PVK", ...) in the unit's key type table."""
+
+    def pin_from_block(self, key: KeyHandle, block: str, pin_format: str, account: str) -> PinHandle:
+        """A PIN block (16 H) under a TPK or ZPK, decoded in `pin_format` (20 invalid, 23 format, 24 length; 29 if `key` is no PIN key)."""
+
+    def pin_to_block(self, key: KeyHandle, pin: PinHandle, pin_format: str, account: str) -> str:
+        """The PIN as a 16 H block in `pin_format` under a TPK or ZPK."""
+
+    def pin_from_lmk(self, pin: str, account: str, lmk_id: int | None = None) -> PinHandle:
+        """A PIN encrypted under LMK pair 02-03 (14 if it is not one)."""
+
+    def pin_to_lmk(self, pin: PinHandle, account: str, lmk_id: int | None = None) -> str:
+        """The PIN encrypted under LMK pair 02-03: PIN length + 1 digits."""
+
+    def pin_generate(self, length: int) -> PinHandle:
+        """A random PIN of `length` digits (24 outside 4-12)."""
+
+    def pin_from_clear(self, pin: str) -> PinHandle:
+        """A clear PIN from the request; 17 unless the unit is authorised."""
+
+    def pin_reveal(self, pin: PinHandle) -> str:
+        """The clear PIN for the response; 17 unless the unit is authorised."""
+
+    def pin_length(self, pin: PinHandle) -> int:
+        """How many digits the PIN has."""
+
+    def pin_compare(self, a: PinHandle, b: PinHandle) -> bool:
+        """Whether two PINs are equal."""
+
+    def pin_ibm_offset(self, pvk: KeyHandle, pin: PinHandle, table: str, validation_data: str, lmk_id: int | None = None) -> str:
+        """IBM 3624 offset of the PIN (as many digits as the PIN); `validation_data` is 16 H."""
+
+    def pin_ibm_derive(self, pvk: KeyHandle, offset: str, table: str, validation_data: str, lmk_id: int | None = None) -> PinHandle:
+        """IBM 3624: natural PIN plus `offset` (decimal digits)."""
+
+    def pin_pvv(self, pvk: KeyHandle, pin: PinHandle, account: str, pvki: int) -> str:
+        """Visa PVV (4 digits) under a PVK pair (27 if single length)."""
+
+    def card_cvv(self, cvk: KeyHandle, pan: str, expiry: str, service_code: str) -> str:
+        """Visa CVV / Mastercard CVC (3 digits) under a CVK pair (27 if not double length)."""

@@ -1,0 +1,67 @@
+"""The host interface as the WIT contract declares it: the one declaration of every host function.
+
+The runtime binds each import from this reading of wasm/wit/plugin.wit (the
+parameter and result types decide how values are lifted and lowered), and a
+test checks that the host, the SDK's `Hsm` protocol and its guest and native
+forms have one method per function with the same parameters. Only the subset
+of WIT the contract uses is understood; anything else is an error at start.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+WIT_FILE: Final = Path(__file__).resolve().parents[2] / "wasm" / "wit" / "plugin.wit"
+
+_FUNC_RE = re.compile(r"^\s*(?P<name>[a-z][a-z0-9-]*): func\((?P<params>.*)\)(?: -> (?P<result>.+))?;\s*$")
+
+
+@dataclass(frozen=True)
+class WitFunc:
+    name: str  # kebab-case, as imported
+    params: tuple[tuple[str, str], ...]  # (name, type)
+    result: str | None  # e.g. "result<string, hsm-error>", "string", None
+
+    @property
+    def python_name(self) -> str:
+        return self.name.replace("-", "_")
+
+    @property
+    def ok_type(self) -> str | None:
+        """T of result<T, hsm-error>; None if the function does not answer with a result."""
+        if self.result and self.result.startswith("result<") and self.result.endswith(", hsm-error>"):
+            return self.result[len("result<") : -len(", hsm-error>")]
+        return None
+
+
+def _split_params(text: str) -> list[str]:
+    """Split on the commas that are not inside <...>."""
+    parts, depth, current = [], 0, ""
+    for char in text:
+        depth += char == "<"
+        depth -= char == ">"
+        if char == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    if current.strip():
+        parts.append(current)
+    return [p.strip() for p in parts]
+
+
+def host_functions(text: str | None = None) -> tuple[WitFunc, ...]:
+    """Every function of the `host` interface, in declaration order."""
+    source = WIT_FILE.read_text() if text is None else text
+    body = source.split("interface host {", 1)[1].split("\n}", 1)[0]
+    funcs = []
+    for line in body.splitlines():
+        match = _FUNC_RE.match(line)
+        if match is None:
+            continue
+        params = tuple((name.strip(), kind.strip()) for name, kind in (p.split(":", 1) for p in _split_params(match["params"])))
+        funcs.append(WitFunc(match["name"], params, match["result"]))
+    return tuple(funcs)
