@@ -21,6 +21,7 @@ from hsmd.dispatch import Dispatcher
 from hsmd.host import TEST_LMK, Host, LmkSet
 from hsmd.host.key_types import KeyTypeTable
 from hsmd.host.lmk_file import LmkFileError, load_lmk_file
+from hsmd.host.services import PinSettings
 from hsmd.runtime import CONTRACT_VERSION, Limits, Plugin, Runtime
 from hsmd.server import Limits as ServerLimits
 from hsmd.server import Server
@@ -58,7 +59,9 @@ def load_lmks(config: Config) -> LmkSet:
 
 
 def build_host(config: Config) -> Host:
-    return Host(load_lmks(config), config.hsm.firmware_number, KeyTypeTable(config.hsm.key_type_table))
+    h = config.hsm
+    pin_settings = PinSettings(h.authorised, h.pin_under_lmk, h.decimalisation_tables)
+    return Host(load_lmks(config), h.firmware_number, KeyTypeTable(h.key_type_table), pin_settings)
 
 
 def runtime_limits(config: Config) -> Limits:
@@ -112,6 +115,10 @@ async def run(config: Config, *, task_status: trio.TaskStatus[list[tuple[str, in
         log.info("LMK loaded", lmk_id=f"{lmk_id:02d}", check_value=check_value, default=lmk_id == config.lmk.default)
     if host.lmks.any_test:
         log.warning("TEST LMK LOADED: this unit's keys are public; never use it with live keys or cards", source="built-in public test LMK")
+    if config.hsm.pin_under_lmk == "simulator":
+        log.warning("PINs under the LMK are NOT encrypted (hsm.pin_under_lmk = simulator): for replaying simulator vectors only")
+    if config.hsm.authorised:
+        log.warning("authorised state: commands may carry clear PINs (hsm.authorised = true)")
     with Runtime(host, runtime_limits(config), config.plugins.cache_dir) as runtime:
         plugins, refusals = await trio.to_thread.run_sync(runtime.load_dir, config.plugins.dir)
         if not plugins:
@@ -181,6 +188,10 @@ def list_plugins(config: Config) -> list[PluginInfo]:
     """Entry point of `hsmd plugins list`: load every plugin as serve would, report each."""
     # Loading runs only metadata and init, which use no key: no need to read the LMK files.
     host = Host(LmkSet({0: TEST_LMK}), config.hsm.firmware_number)
+    if config.hsm.pin_under_lmk == "simulator":
+        log.warning("PINs under the LMK are NOT encrypted (hsm.pin_under_lmk = simulator): for replaying simulator vectors only")
+    if config.hsm.authorised:
+        log.warning("authorised state: commands may carry clear PINs (hsm.authorised = true)")
     with Runtime(host, runtime_limits(config), config.plugins.cache_dir) as runtime:
         plugins, refusals = runtime.load_dir(config.plugins.dir)
         infos = [PluginInfo(p.command, p.meta.version, p.contract, "ok", str(p.path)) for p in plugins.values()]

@@ -154,6 +154,14 @@ def build_parser() -> argparse.ArgumentParser:
         "Name the file in [lmk] files to load it.",
     )
     generate.add_argument("file", type=Path, metavar="FILE")
+    dectable = lmk_commands.add_parser(
+        "dectable",
+        help="encrypt a decimalisation table under an LMK",
+        description="Print TABLE (16 digits) encrypted under LMK pair 14-15 of the configured LMK (--lmk-id, "
+        'default [lmk] default), as IBM 3624 commands take it when [hsm] decimalisation_tables = "encrypted".',
+    )
+    dectable.add_argument("table", metavar="TABLE")
+    dectable.add_argument("--lmk-id", type=int, default=None, help="LMK identifier (00-99)")
     return parser
 
 
@@ -208,6 +216,19 @@ def _lmk_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _lmk_dectable(args: argparse.Namespace) -> int:
+    from hsmd.app import build_host
+    from hsmd.host.errors import HostError
+
+    config = _load(args, ())
+    try:
+        print(build_host(config).encrypt_dectable(args.table, args.lmk_id))
+    except HostError as exc:
+        print(f"hsmd: {exc.reason}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     config = _load(args, _SERVE_FLAGS)
     return _app().serve(config)
@@ -220,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "serve":
             return _serve(args)
         if args.command == "lmk":
-            return _lmk_generate(args)
+            return _lmk_dectable(args) if args.lmk_command == "dectable" else _lmk_generate(args)
         return _plugins_list(args)
     except ConfigError as e:
         print(f"hsmd: config error: {e}", file=sys.stderr)

@@ -41,6 +41,8 @@ __all__ = [
 LogFormat = Literal["console", "json"]
 LogLevel = Literal["debug", "info", "warning", "error"]
 KeyTypeMode = Literal["non-pci", "pci"]
+PinUnderLmk = Literal["encrypted", "simulator"]
+DecimalisationTables = Literal["plaintext", "encrypted"]
 
 
 class ConfigError(Exception):
@@ -63,6 +65,12 @@ class HsmConfig:
     firmware_number: str = "0007-E000"
     # Which key types exist and which LMK pair protects each (PCI HSM compliance mode or not).
     key_type_table: KeyTypeMode = "non-pci"
+    # The authorised state: commands that carry a clear PIN (BA, NG) answer 17 without it.
+    authorised: bool = False
+    # "simulator": a PIN under the LMK is ThalesSim's "0" + clear PIN (replays its vectors; no secrecy).
+    pin_under_lmk: PinUnderLmk = "encrypted"
+    # Decimalisation tables arrive as 16 clear digits, or as 16 H encrypted under LMK pair 14-15.
+    decimalisation_tables: DecimalisationTables = "plaintext"
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +165,17 @@ def _choice_rule(*choices: str) -> _Rule:
     return _Rule("one of " + ", ".join(f'"{c}"' for c in choices), parse)
 
 
+def _bool_rule() -> _Rule:
+    def parse(raw: object, text: bool) -> object:
+        if text and isinstance(raw, str) and raw.strip().lower() in ("true", "false"):
+            return raw.strip().lower() == "true"
+        if not isinstance(raw, bool):
+            raise _Invalid
+        return raw
+
+    return _Rule("true or false", parse)
+
+
 def _string_rule(must: str, ok: Callable[[str], bool]) -> _Rule:
     def parse(raw: object, text: bool) -> object:
         if not isinstance(raw, str) or not ok(raw):
@@ -217,6 +236,9 @@ _RULES: dict[str, dict[str, _Rule]] = {
     "hsm": {
         "firmware_number": _string_rule("exactly 9 printable ASCII characters", _is_firmware_number),
         "key_type_table": _choice_rule("non-pci", "pci"),
+        "authorised": _bool_rule(),
+        "pin_under_lmk": _choice_rule("encrypted", "simulator"),
+        "decimalisation_tables": _choice_rule("plaintext", "encrypted"),
     },
     "lmk": {
         "files": _path_list_rule(),

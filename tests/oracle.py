@@ -135,3 +135,86 @@ def generated_key(text: str, kek: bytes, kek_scheme: str, key_type: str, lmk_sch
     assert len(clear) == LENGTHS[lmk_scheme]
     assert odd_parity(clear)
     return clear, rest
+
+
+# --- PIN translation and comparison (CA, CC, BC, BE): PIN blocks by payShield format code ---
+#
+# From the payShield host command reference, "PIN block formats" (and ISO 9564-1): psec encodes
+# and decodes ISO 0 (01; 04 is ISO 0 bound to the PAN's leftmost 12 digits), ISO 2 (34) and ISO 3
+# (47); the others are written out here. 35 is the ISO 2 PIN field XORed with 0000 + account 12;
+# 05 (ISO 1) is 1 · length · PIN · any fill; 03 (IBM 3624) is the PIN · F fill; 02 (Docutel) is
+# hsmd's reading, length · PIN · decimal fill (no public manual text was found for it).
+
+
+def _pan_for_psec(account12: str) -> str:
+    """psec binds to pan[-13:-1]: the 12 account digits followed by a (dummy) check digit."""
+    return account12 + "0"
+
+
+def _xor_account(clear: bytes, account12: str) -> bytes:
+    return (int.from_bytes(clear, "big") ^ int(account12, 16)).to_bytes(8, "big")
+
+
+def pinblock_encode(fmt: str, pin: str, account12: str = "000000000000", fill: str = "") -> str:
+    """The clear PIN block (16 H) of `pin` in payShield format `fmt`; `fill` overrides 05/02 fill."""
+    n = len(pin)
+    if fmt in ("01", "04"):
+        clear = psec.pinblock.encode_pinblock_iso_0(pin, _pan_for_psec(account12))
+    elif fmt == "34":
+        clear = psec.pinblock.encode_pinblock_iso_2(pin)
+    elif fmt == "35":
+        clear = _xor_account(psec.pinblock.encode_pinblock_iso_2(pin), account12)
+    elif fmt == "47":
+        clear = psec.pinblock.encode_pinblock_iso_3(pin, _pan_for_psec(account12))
+    elif fmt == "05":
+        clear = bytes.fromhex(f"1{n:X}{pin}{(fill or '0123456789ABCD')[: 14 - n]}")
+    elif fmt == "03":
+        clear = bytes.fromhex(pin.ljust(16, "F"))
+    elif fmt == "02":
+        clear = bytes.fromhex(f"{n}{pin}{(fill or '987654321098765')[: 15 - n]}")
+    else:
+        raise ValueError(fmt)
+    return clear.hex().upper()
+
+
+def pinblock_decode(fmt: str, clear_hex: str, account12: str = "000000000000") -> str:
+    """The PIN in clear PIN block `clear_hex` of payShield format `fmt` (ValueError if malformed)."""
+    clear = bytes.fromhex(clear_hex)
+    if fmt in ("01", "04"):
+        return psec.pinblock.decode_pinblock_iso_0(clear, _pan_for_psec(account12))
+    if fmt == "34":
+        return psec.pinblock.decode_pinblock_iso_2(clear)
+    if fmt == "35":
+        return psec.pinblock.decode_pinblock_iso_2(_xor_account(clear, account12))
+    if fmt == "47":
+        return psec.pinblock.decode_pinblock_iso_3(clear, _pan_for_psec(account12))
+    text = clear_hex.upper()
+    if fmt == "05":
+        if text[0] != "1":
+            raise ValueError("ISO 1 control nibble")
+        pin = text[2 : 2 + int(text[1], 16)]
+    elif fmt == "03":
+        pin = text.split("F", 1)[0]
+        if text[len(pin) :].strip("F"):
+            raise ValueError("IBM 3624 fill")
+    elif fmt == "02":
+        pin = text[1 : 1 + int(text[0])]
+    else:
+        raise ValueError(fmt)
+    if not pin.isdigit() or not 4 <= len(pin) <= 12:
+        raise ValueError("PIN digits")
+    return pin
+
+
+def pinblock_encrypt(key_type: str, key_field: str, clear_hex: str) -> str:
+    """A clear PIN block encrypted under the PIN key `key_field` (under the test LMK as `key_type`)."""
+    key = from_lmk(key_type, key_field)
+    key = key if len(key) > 8 else key * 2
+    return psec.des.encrypt_tdes_ecb(key, bytes.fromhex(clear_hex)).hex().upper()
+
+
+def pinblock_decrypt(key_type: str, key_field: str, block: str) -> str:
+    """The clear PIN block (16 H) of `block` under the PIN key `key_field`."""
+    key = from_lmk(key_type, key_field)
+    key = key if len(key) > 8 else key * 2
+    return psec.des.decrypt_tdes_ecb(key, bytes.fromhex(block)).hex().upper()

@@ -160,8 +160,8 @@ class Host:
             raise HostError("10", f"{kt.name} under the LMK fails the parity check")
         return scope.issue(HeldKey(clear, kt, odd_parity=True))
 
-    def key_to_lmk(self, scope: RequestScope, handle: int, scheme: str, lmk_id: int | None) -> str:
-        held = scope.key(handle)
+    def key_to_lmk(self, scope: RequestScope, key: int, scheme: str, lmk_id: int | None) -> str:
+        held = scope.key(key)
         return keys.encrypt(self._lmk_pair(held.key_type, lmk_id), scheme, held.clear, lmk_key=True).text()
 
     def key_from_kek(self, scope: RequestScope, kek: int, key_type: str, key: str) -> int:
@@ -174,9 +174,9 @@ class Host:
             raise HostError("11", "received key is all zeros")
         return scope.issue(HeldKey(keys.force_odd_parity(clear), kt, odd_parity=keys.odd_parity(clear)))
 
-    def key_to_kek(self, scope: RequestScope, kek: int, handle: int, scheme: str) -> str:
+    def key_to_kek(self, scope: RequestScope, kek: int, key: int, scheme: str) -> str:
         wrapping = scope.key(kek)
-        held = scope.key(handle)
+        held = scope.key(key)
         self.key_types.check_carries(wrapping.key_type, held.key_type)
         return keys.encrypt(wrapping.clear, scheme, held.clear).text()
 
@@ -203,11 +203,11 @@ class Host:
     def key_type_code(self, scope: RequestScope, role: str) -> str:
         return self.key_types.code_for(role)
 
-    def key_check_value(self, scope: RequestScope, handle: int) -> str:
-        return keys.check_value(scope.key(handle).clear)
+    def key_check_value(self, scope: RequestScope, key: int) -> str:
+        return keys.check_value(scope.key(key).clear)
 
-    def key_describe(self, scope: RequestScope, handle: int) -> KeyInfo:
-        held = scope.key(handle)
+    def key_describe(self, scope: RequestScope, key: int) -> KeyInfo:
+        held = scope.key(key)
         return KeyInfo(held.key_type.code, len(held.clear), held.odd_parity)
 
     # --- PINs: every clear PIN stays in here, behind a handle ---
@@ -263,6 +263,12 @@ class Host:
 
     def pin_compare(self, scope: RequestScope, a: int, b: int) -> bool:
         return secrets.compare_digest(scope.pin(a).digits, scope.pin(b).digits)
+
+    def encrypt_dectable(self, table: str, lmk_id: int | None) -> str:
+        """A clear decimalisation table as 16 H under LMK pair 14-15 (for `hsmd lmk dectable`)."""
+        pins.check_plain_table(table)
+        pair = self._lmks.select(lmk_id).pairs[DECTABLE_LMK_PAIR]
+        return des.encrypt_ecb(pair, bytes.fromhex(table), lmk_key=True).hex().upper()
 
     def _dectable(self, table: str, lmk_id: int | None) -> str:
         if self.pin_settings.decimalisation_tables == "encrypted":

@@ -92,7 +92,7 @@ _LOWER: dict[str, Callable[[abi.Val, Any], None]] = {
 }
 
 
-def _bound(method: Callable[..., Any], func: wit.WitFunc, state: CallState) -> abi.HostFunc:
+def bound_function(method: Callable[..., Any], func: wit.WitFunc, state: CallState) -> abi.HostFunc:
     """The raw host function for `func`: lift its parameters, call the host in the request's scope, lower the answer."""
     try:
         lifts = tuple(_LIFT[kind] for _, kind in func.params)
@@ -131,5 +131,5 @@ def bind(host: Host, state: CallState) -> dict[str, abi.HostFunc]:
 
     bound: dict[str, abi.HostFunc] = {}
     for func in wit.host_functions():
-        bound[func.name] = log if func.name == "log" else _bound(getattr(host, func.python_name), func, state)
+        bound[func.name] = log if func.name == "log" else bound_function(getattr(host, func.python_name), func, state)
     return bound

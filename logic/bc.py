@@ -1,0 +1,53 @@
+"""BC — Verify a terminal PIN using the comparison method.
+
+The PIN in a PIN block received from a terminal under its TPK is compared
+with the PIN the host database holds encrypted under LMK pair 02-03.
+
+Request:  BC · TPK (16 H, or U/X + 32 H, or T/Y + 48 H, under LMK 14-15;
+          key type 70D in PCI HSM compliance mode)
+          · PIN block (16 H) · PIN block format (2 N)
+          · account number (12 N; 18 characters with format 04)
+          · PIN under LMK 02-03 (PIN length + 1 N, 5-13 digits)
+          · [%nn LMK identifier]
+Response: BD 00 (the PINs agree) or BD 01 (verification failure)
+
+The PIN under the LMK is bound to the account number's 12 rightmost digits
+excluding the check digit (with format 04, taken from the 18-character field).
+
+Errors: 01 verification failure · 10 TPK parity · 13 LMK identifier · 14 PIN
+under the LMK not valid · 15 malformed field · 20 PIN block not valid · 23
+PIN block format code · 24 PIN of fewer than 4 or more than 12 digits. The
+manual page for BC was not available: the list follows BE's (with 10 for the
+TPK) and what ThalesSim's BC answers (00, 01, 10, 23, 24).
+
+Sources: nickntg/thalessimulatorlibrary
+`HostCommands/VerifyTerminalPinUsingComparisonMethod_BC.xml` (field layout)
+and `ThalesCore.Tests/HostCommandTests.vb` (`TestVerifyTerminalPINUsingComparisonMethod`);
+payShield host command reference, "Verify an Interchange PIN Using the
+Comparison Method" (BE, the sibling's error list) and "PIN block formats"
+(BC accepts format 04).
+"""
+
+from __future__ import annotations
+
+from hsmd_sdk import Fields, Hsm, Reply
+from hsmd_sdk import pins
+
+COMMAND = "BC"
+VERSION = "1.0.0"
+
+
+def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
+    fields = Fields(request)
+    tpk_field = fields.key(what="TPK")
+    block = fields.hex(16, what="PIN block")
+    pin_format = pins.read_format(fields)
+    account = pins.read_account(fields, pin_format)
+    lmk_pin = pins.read_lmk_pin(fields)
+    lmk_id = fields.lmk_id()
+    fields.end()
+
+    tpk = hsm.key_from_lmk(hsm.key_type_code("TPK"), tpk_field, lmk_id)
+    received = hsm.pin_from_block(tpk, block, pin_format, pins.account_for(pin_format, account))
+    stored = hsm.pin_from_lmk(lmk_pin, pins.account_for("01", account), lmk_id)
+    return b"" if hsm.pin_compare(received, stored) else Reply("01")

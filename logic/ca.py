@@ -1,0 +1,61 @@
+"""CA — Translate a PIN from TPK to ZPK.
+
+A PIN block received from a terminal under its TPK is decrypted, decoded in
+its format and re-encoded in the destination format under a ZPK, for sending
+on to another node.
+
+Request:  CA · source TPK (16 H, or U/X + 32 H, or T/Y + 48 H, under LMK 14-15;
+          key type 70D in PCI HSM compliance mode)
+          · destination ZPK (16 H, or U/X + 32 H, or T/Y + 48 H, under LMK 06-07)
+          · maximum PIN length (2 N: 12) · source PIN block (16 H)
+          · source PIN block format (2 N) · destination PIN block format (2 N)
+          · account number (12 N; 18 characters when either format is 04)
+          · [%nn LMK identifier]
+Response: CB 00 · PIN length (2 N) · destination PIN block (16 H)
+          · destination PIN block format (2 N, as received)
+
+Formats 01 02 03 04 05 34 35 47 (the host's table). In PCI HSM compliance
+mode a PIN received in format 01 or 47 may leave only in 01 or 47 (23).
+
+Errors: 10 TPK parity · 11 ZPK parity · 13 LMK identifier · 15 malformed
+field or maximum PIN length not 12 · 20 PIN block not valid · 23 PIN block
+format code (or disallowed in PCI mode) · 24 PIN of fewer than 4 or more
+than 12 digits. The 20/24 split for formats other than 05 follows the
+manual's format-05 rule (the manual states it for 05 only).
+
+Sources: payShield host command reference, "Translate a PIN from TPK to ZPK"
+(field layout, response, error list) and "PIN block formats" (format 04's
+18-character account field); nickntg/thalessimulatorlibrary
+`ThalesCore/HostCommands/BuildIn/TranslatePINFromTPKToZPK_CA.vb` (order of
+checks) and `ThalesCore.Tests/HostCommandTests.vb` (vectors in
+tests/test_cmd_ca.py); krestfield/docs `ezsign/payshield_error_codes.md`
+(23 for a PCI HSM disallowed format).
+"""
+
+from __future__ import annotations
+
+from hsmd_sdk import Fields, Hsm, Reply, answering
+from hsmd_sdk import pins
+
+COMMAND = "CA"
+VERSION = "1.0.0"
+
+
+def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
+    fields = Fields(request)
+    tpk_field = fields.key(what="TPK")
+    zpk_field = fields.key(what="ZPK")
+    pins.read_max_pin_length(fields)
+    block = fields.hex(16, what="PIN block")
+    source_format = pins.read_format(fields, "source PIN block format")
+    destination_format = pins.read_format(fields, "destination PIN block format")
+    account = pins.read_account(fields, source_format, destination_format)
+    lmk_id = fields.lmk_id()
+    fields.end()
+
+    tpk = hsm.key_from_lmk(hsm.key_type_code("TPK"), tpk_field, lmk_id)
+    with answering("11", instead_of="10"):
+        zpk = hsm.key_from_lmk("001", zpk_field, lmk_id)
+    pin = hsm.pin_from_block(tpk, block, source_format, pins.account_for(source_format, account))
+    translated = hsm.pin_to_block(zpk, pin, destination_format, pins.account_for(destination_format, account))
+    return f"{hsm.pin_length(pin):02d}{translated}{destination_format}".encode("ascii")

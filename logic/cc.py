@@ -1,0 +1,61 @@
+"""CC — Translate a PIN from one ZPK to another.
+
+A PIN block received from one node under the ZPK shared with it is decrypted,
+decoded in its format and re-encoded in the destination format under the ZPK
+shared with the next node. The two ZPKs may be the same (only the format
+changes) and so may the formats (only the key changes).
+
+Request:  CC · source ZPK (16 H, or U/X + 32 H, or T/Y + 48 H, under LMK 06-07)
+          · destination ZPK (the same forms, under LMK 06-07)
+          · maximum PIN length (2 N: 12) · source PIN block (16 H)
+          · source PIN block format (2 N) · destination PIN block format (2 N)
+          · account number (12 N; 18 characters when either format is 04)
+          · [%nn LMK identifier]
+Response: CD 00 · PIN length (2 N) · destination PIN block (16 H)
+          · destination PIN block format (2 N, as received)
+
+Formats 01 02 03 04 05 34 35 47 (the host's table). In PCI HSM compliance
+mode a PIN received in format 01 or 47 may leave only in 01 or 47 (23).
+
+Errors: 10 source ZPK parity · 11 destination ZPK parity · 13 LMK identifier
+· 15 malformed field or maximum PIN length not 12 · 20 PIN block not valid
+· 23 PIN block format code (or disallowed in PCI mode) · 24 PIN of fewer
+than 4 or more than 12 digits. The 20/24 split for formats other than 05
+follows the manual's format-05 rule (the manual states it for 05 only).
+
+Sources: payShield host command reference, "Translate a PIN from ZPK to ZPK"
+(field layout, response, error list, same-key/same-format note) and "PIN
+block formats" (format 04's 18-character account field);
+nickntg/thalessimulatorlibrary `ThalesCore.Tests/HostCommandTests.vb`
+(vectors in tests/test_cmd_cc.py); softwaregroup-bg/ut-codec-payshield
+`messages.json` (response framing); krestfield/docs
+`ezsign/payshield_error_codes.md` (23 for a PCI HSM disallowed format).
+"""
+
+from __future__ import annotations
+
+from hsmd_sdk import Fields, Hsm, Reply, answering
+from hsmd_sdk import pins
+
+COMMAND = "CC"
+VERSION = "1.0.0"
+
+
+def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
+    fields = Fields(request)
+    source_field = fields.key(what="source ZPK")
+    destination_field = fields.key(what="destination ZPK")
+    pins.read_max_pin_length(fields)
+    block = fields.hex(16, what="PIN block")
+    source_format = pins.read_format(fields, "source PIN block format")
+    destination_format = pins.read_format(fields, "destination PIN block format")
+    account = pins.read_account(fields, source_format, destination_format)
+    lmk_id = fields.lmk_id()
+    fields.end()
+
+    source = hsm.key_from_lmk("001", source_field, lmk_id)
+    with answering("11", instead_of="10"):
+        destination = hsm.key_from_lmk("001", destination_field, lmk_id)
+    pin = hsm.pin_from_block(source, block, source_format, pins.account_for(source_format, account))
+    translated = hsm.pin_to_block(destination, pin, destination_format, pins.account_for(destination_format, account))
+    return f"{hsm.pin_length(pin):02d}{translated}{destination_format}".encode("ascii")

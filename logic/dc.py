@@ -1,0 +1,75 @@
+"""DC — Verify a terminal PIN using the Visa PVV method.
+
+A PIN block under a TPK is decrypted and its Visa PVV, computed under the PVK
+pair from the account number and the PVK index, is compared with the PVV the
+request gives.
+
+Request:  DC · TPK (16 H, or U/X + 32 H, or T/Y + 48 H, under LMK 14-15)
+          · PVK pair (32 H: PVK A · PVK B, each single length under LMK 14-15; or U/X + 32 H)
+          · PIN block (16 H, under the TPK) · PIN block format code (2 N)
+          · account number (12 N; 18 characters with format 04)
+          · PVKI (1 N) · PVV (4 N) · [%nn LMK identifier]
+Response: DD 00 (the PVV matches) or DD 01 (verification failure); no fields.
+
+A bare PVK field is 32 H (PVK A · PVK B) when the request has room for it and
+the fixed fields after it; otherwise it is read as a single-length 16 H PVK,
+which the unit refuses with 27 (a PVK pair must be double length; a
+triple-length PVK is refused the same way). The manual says the PVKI "should
+be between 0 and 6"; every digit is accepted here (hsmd's choice: the manual
+gives no error code for 7-9).
+
+Errors: 01 verification failure · 10 TPK parity · 11 PVK parity · 13 LMK
+identifier · 15 malformed field · 20 PIN block invalid · 23 PIN block format
+code · 24 PIN length outside 4-12 · 27 PVK not double length · 29 key type
+(a TPK that may not carry PINs: not reachable with the unit's key type table).
+
+Sources: payShield host command reference, "Verify a terminal PIN using the
+VISA method" (DC: layout, error codes); ThalesSim (nickntg/thalessimulatorlibrary,
+ThalesCore.Tests/HostCommandTests.vb, TestVerifyTerminalPINUsingVISAAlgorithm) vectors
+in tests/test_cmd_dc.py.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from hsmd_sdk import Fields, Hsm, HsmError, Reply, answering
+from hsmd_sdk.pins import account_for, read_account, read_format
+
+COMMAND = "DC"
+VERSION = "1.0.0"
+
+_SCHEMES = (b"U", b"X", b"T", b"Y")
+# PIN block 16 · format 2 · account 12 · PVKI 1 · PVV 4: the least that follows the PVK pair.
+_TAIL = 35
+
+
+def _pvk_pair_field(fields: Fields, tail: int) -> str:
+    """U/X + 32 H (or T/Y + 48 H); bare: 32 H if `tail` bytes still fit after it, else 16 H (single length)."""
+    if fields.peek(1).upper() in _SCHEMES:
+        return fields.key(what="PVK pair")
+    rest = fields.peek(fields.remaining)
+    room = len(rest) - (3 if rest[-3:-2] == b"%" else 0)
+    return fields.hex(32 if room >= 32 + tail else 16, what="PVK pair")
+
+
+def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
+    fields = Fields(request)
+    tpk_field = fields.key(what="TPK")
+    pvk_field = _pvk_pair_field(fields, _TAIL)
+    block = fields.hex(16, what="PIN block")
+    pin_format = read_format(fields)
+    account = read_account(fields, pin_format)
+    pvki = fields.numeric(1, what="PVKI")
+    pvv = fields.numeric(4, what="PVV")
+    lmk_id = fields.lmk_id()
+    fields.end()
+
+    tpk = hsm.key_from_lmk(hsm.key_type_code("TPK"), tpk_field, lmk_id)
+    with answering("11", instead_of="10"):
+        pvk = hsm.key_from_lmk(hsm.key_type_code("PVK"), pvk_field, lmk_id)
+    if hsm.key_info(pvk).length != 16:
+        raise HsmError("27", "the PVK pair must be double length")
+    pin = hsm.pin_from_block(tpk, block, pin_format, account_for(pin_format, account))
+    computed = hsm.pin_pvv(pvk, pin, account_for("01", account), pvki)
+    return b"" if hmac.compare_digest(computed, f"{pvv:04d}") else Reply("01")

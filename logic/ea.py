@@ -1,0 +1,68 @@
+"""EA — Verify an interchange PIN using the IBM method.
+
+A PIN block under a ZPK is checked against the IBM 3624 offset on file: the
+offset of the PIN it holds (from the natural PIN, i.e. the validation data
+encrypted under the PVK and decimalised) must equal the offset given.
+
+Request:  EA · ZPK (16 H, or U/X + 32 H, or T/Y + 48 H, under LMK 06-07)
+          · PVK (16 H, or U/X + 32 H, or T/Y + 48 H, under LMK 14-15)
+          · maximum PIN length (2 N, 12) · PIN block under the ZPK (16 H)
+          · PIN block format code (2 N) · check length (2 N, 04-12)
+          · account number (12 N) · decimalisation table (16 N, or 16 H when
+          the unit keeps encrypted tables) · PIN validation data (12 A: hex
+          and one N) · offset (12 H, left-justified, padded with F)
+          · [%nn LMK identifier]
+Response: EB 00 (verified; 02 when the PVK is double or triple length, as a
+          warning: TDES is used in place of DES) · EB 01 (verification failure)
+
+The PIN has as many digits as the offset field has before its F padding; a
+PIN of another length fails verification (01). An offset with fewer digits
+than the check length (the minimum PIN length) is malformed input (15: hsmd's
+choice, no source states it). No excluded-PIN table, no user-storage (`K`)
+decimalisation tables.
+
+Errors: 01 verification failure · 10 ZPK parity · 11 PVK parity · 13 LMK
+identifier · 15 malformed field · 20 PIN block invalid · 23 PIN block format
+· 24 PIN length · 25 decimalisation table · 29 key not a ZPK / PVK.
+
+Sources: softwaregroup-bg/ut-codec-payshield `messages.json` (verifyInterPinIbm
+layout and error codes); Shulyaka/iso8583tools `parser/formats/fields_thales.frm`
+("Verify an Interchange PIN Using the IBM Method"); nickntg/thalessimulatorlibrary
+`HostCommands` XML (EA layout, maximum PIN length 12) and
+`ThalesCore.Tests/HostCommandTests.vb` (EE → JG → EA chain); payShield host command
+reference, "Generate an IBM PIN Offset" (02 for a double or triple length PVK,
+25 table check); vectors in tests/test_cmd_ea.py.
+"""
+
+from __future__ import annotations
+
+from hsmd_sdk import Fields, Hsm, HsmError, Reply, answering, pins
+
+COMMAND = "EA"
+VERSION = "1.0.0"
+
+
+def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
+    fields = Fields(request)
+    zpk_field = fields.key(what="ZPK")
+    pvk_field = fields.key(what="PVK")
+    pins.read_max_pin_length(fields)
+    block = fields.hex(16, what="PIN block")
+    pin_format = pins.read_format(fields)
+    check_length = pins.read_check_length(fields)
+    account = pins.read_account(fields)
+    table = fields.text(16, what="decimalisation table").upper()
+    validation_data = pins.read_validation_data(fields, account)
+    offset = pins.read_offset(fields)
+    lmk_id = fields.lmk_id()
+    fields.end()
+    if len(offset) < check_length:
+        raise HsmError("15", f"offset of {len(offset)} digits, check length {check_length}")
+
+    zpk = hsm.key_from_lmk(hsm.key_type_code("ZPK"), zpk_field, lmk_id)
+    with answering("11", instead_of="10"):
+        pvk = hsm.key_from_lmk(hsm.key_type_code("PVK"), pvk_field, lmk_id)
+    pin = hsm.pin_from_block(zpk, block, pin_format, account)
+    if hsm.pin_ibm_offset(pvk, pin, table, validation_data, lmk_id) != offset:
+        return Reply("01")
+    return b"" if hsm.key_info(pvk).length == 8 else Reply("02")
