@@ -26,11 +26,20 @@ FIRMWARE = "0007-E000"
 HEADER = b"HEAD"
 LOCALHOST = "127.0.0.1"
 
-# Key-management requests (command, body), all valid under the public test LMK (the default).
+# Key-management, PIN and card requests (command, body), all valid under the public test LMK (the default);
+# the PIN and CVV requests are ThalesSim's published vectors (tests/test_cmd_ca.py, _cc, _ec, _cw).
 KEY_COMMANDS: tuple[tuple[str, bytes], ...] = (
     ("A0", b"0001U"),  # generate a double-length ZPK, mode 0: a random key every time
     ("BU", b"011U1EF828AA8F6B80EB83E19FBC373F3A85"),  # check value of a ZPK under the LMK
     ("FA", b"U1457FF6ADF6250C66C368416B4C9D3832B930A07119F93A8"),  # ZPK from under a ZMK to under the LMK
+    # PIN from a TPK (ISO 0) to a ZPK (ISO 0)
+    ("CA", b"U8463435FC4B4DAA0C49025272C29B12CU1EF828AA8F6B80EB83E19FBC373F3A85126428EB94035AF53B0101550000025321"),
+    # PIN from one ZPK (IBM 3624 format) to another (ISO 0)
+    ("CC", b"BAB32D775A38E4ABU1EF828AA8F6B80EB83E19FBC373F3A8512F7808F2CBEC631680301550000025321"),
+    # verify an interchange PIN by Visa PVV
+    ("EC", b"U1EF828AA8F6B80EB83E19FBC373F3A85X367930344805B1FAD6146EF4ED7502B391DDDA0A7C12CFAA0155000002532114402"),
+    # generate a CVV
+    ("CW", b"U9B4934384B19946B040CD702B4D581454123456789012345;8701101"),
 )
 RANDOM_ANSWERS = frozenset({"A0"})  # commands whose answer differs per call: check code and length only
 

@@ -30,8 +30,7 @@ Comparison Method" (BE, the sibling's error list) and "PIN block formats"
 
 from __future__ import annotations
 
-from hsmd_sdk import Fields, Hsm, Reply
-from hsmd_sdk import pins
+from hsmd_sdk import Fields, Hsm, Reply, pins
 
 COMMAND = "BC"
 VERSION = "1.0.0"

@@ -25,8 +25,7 @@ the Comparison Method" (field layout, error list) and "PIN block formats"
 
 from __future__ import annotations
 
-from hsmd_sdk import Fields, Hsm, Reply
-from hsmd_sdk import pins
+from hsmd_sdk import Fields, Hsm, Reply, pins
 
 COMMAND = "BE"
 VERSION = "1.0.0"

@@ -34,8 +34,7 @@ tests/test_cmd_ca.py); krestfield/docs `ezsign/payshield_error_codes.md`
 
 from __future__ import annotations
 
-from hsmd_sdk import Fields, Hsm, Reply, answering
-from hsmd_sdk import pins
+from hsmd_sdk import Fields, Hsm, Reply, answering, pins
 
 COMMAND = "CA"
 VERSION = "1.0.0"

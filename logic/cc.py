@@ -34,8 +34,7 @@ nickntg/thalessimulatorlibrary `ThalesCore.Tests/HostCommandTests.vb`
 
 from __future__ import annotations
 
-from hsmd_sdk import Fields, Hsm, Reply, answering
-from hsmd_sdk import pins
+from hsmd_sdk import Fields, Hsm, Reply, answering, pins
 
 COMMAND = "CC"
 VERSION = "1.0.0"

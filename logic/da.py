@@ -25,12 +25,13 @@ Errors: 01 verification failure · 10 TPK parity · 11 PVK parity · 13 LMK
 identifier · 15 malformed field · 20 PIN block invalid · 23 PIN block format
 · 24 PIN length · 25 decimalisation table · 29 key not a TPK / PVK.
 
-Sources: softwaregroup-bg/ut-codec-payshield `messages.json` (verifyTermPinIbm
-layout and error codes); Shulyaka/iso8583tools `parser/formats/fields_thales.frm`
-("Verify a Terminal PIN Using the IBM Method"); nickntg/thalessimulatorlibrary
-`HostCommands` XML (DA layout, maximum PIN length 12); payShield host command
-reference, "Generate an IBM PIN Offset" (02 for a double or triple length PVK,
-25 table check); vectors in tests/test_cmd_da.py.
+Sources: softwaregroup-bg/ut-codec-payshield `messages.json` (verifyTermPinIbm:
+layout, error codes including the 02 warning) and `test/config/test.js`
+(`DB02`, `DB01`); Shulyaka/iso8583tools `parser/formats/fields_thales.frm`
+(DA layout); nickntg/thalessimulatorlibrary `HostCommands` XML (maximum PIN
+length 12); payShield host command reference, "Generate an IBM PIN
+Offset" (02 for a double or triple length PVK, the table check 25); vectors in
+tests/test_cmd_da.py.
 """
 
 from __future__ import annotations

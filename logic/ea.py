@@ -25,13 +25,13 @@ Errors: 01 verification failure · 10 ZPK parity · 11 PVK parity · 13 LMK
 identifier · 15 malformed field · 20 PIN block invalid · 23 PIN block format
 · 24 PIN length · 25 decimalisation table · 29 key not a ZPK / PVK.
 
-Sources: softwaregroup-bg/ut-codec-payshield `messages.json` (verifyInterPinIbm
-layout and error codes); Shulyaka/iso8583tools `parser/formats/fields_thales.frm`
-("Verify an Interchange PIN Using the IBM Method"); nickntg/thalessimulatorlibrary
-`HostCommands` XML (EA layout, maximum PIN length 12) and
-`ThalesCore.Tests/HostCommandTests.vb` (EE → JG → EA chain); payShield host command
-reference, "Generate an IBM PIN Offset" (02 for a double or triple length PVK,
-25 table check); vectors in tests/test_cmd_ea.py.
+Sources: softwaregroup-bg/ut-codec-payshield `messages.json` (verifyInterPinIbm:
+layout, error codes including the 02 warning); Shulyaka/iso8583tools
+`parser/formats/fields_thales.frm` (EA layout); nickntg/thalessimulatorlibrary
+`HostCommands` XML (maximum PIN length 12) and
+`ThalesCore.Tests/HostCommandTests.vb` (the EE → JG → EA chain); payShield
+host command reference, "Generate an IBM PIN Offset" (02 for a double or
+triple length PVK, the table check 25); vectors in tests/test_cmd_ea.py.
 """
 
 from __future__ import annotations

@@ -17,8 +17,9 @@ unit's (002, or 70D in the PCI HSM key type table).
 
 Errors: 10 TPK parity · 13 LMK identifier · 15 malformed field · 20 PIN block
 does not decode · 23 PIN block format · 24 PIN fewer than 4 or more than 12
-digits. The JC manual page was not available: this list follows JE's (whose
-12, 21 and 22 concern user storage and do not arise here).
+digits. The JC manual page was not available: this list follows JE's (whose 12
+and 21 concern user storage, which hsmd does not have; its 22, invalid account
+number, is 15 here as in every PIN command).
 
 Sources: payShield host command reference, "Translate a PIN from TPK to LMK
 Encryption", "Translate a PIN from ZPK to LMK Encryption" (errors) and "PIN

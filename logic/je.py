@@ -12,19 +12,18 @@ Response: JF 00 · PIN under LMK pair 02-03 (PIN length + 1 N)
 Formats: 01 02 03 04 05 47. Formats 34, 35 (and 41, 42) serve EMV PIN change
 and are only available to KU, so they are answered 23. The PIN under the LMK is
 bound to the account number's 12 rightmost digits excluding the check digit
-(with format 04, those of the 18-digit PAN field). The TPK's key type is the
-unit's (002, or 70D in the PCI HSM key type table).
+(with format 04, those of the 18-digit PAN field).
 
-Errors: 10 TPK parity · 13 LMK identifier · 15 malformed field · 20 PIN block
+Errors: 10 ZPK parity · 13 LMK identifier · 15 malformed field · 20 PIN block
 does not decode · 23 PIN block format · 24 PIN fewer than 4 or more than 12
-digits. The JC manual page was not available: this list follows JE's (whose
-12, 21 and 22 concern user storage and do not arise here).
+digits. (The manual's 12 and 21 concern user storage, which hsmd does not
+have; its 22, invalid account number, is 15 here as in every PIN command.)
 
-Sources: payShield host command reference, "Translate a PIN from TPK to LMK
-Encryption", "Translate a PIN from ZPK to LMK Encryption" (errors) and "PIN
-block format 04"; ThalesSim `TranslatePINFromTPKToLMK_JC`
-(nickntg/thalessimulatorlibrary, ThalesCore/HostCommands/BuildIn) and
-ThalesCore.Tests/HostCommandTests.vb (vectors in tests/test_cmd_jc.py).
+Sources: payShield host command reference, "Translate a PIN from ZPK to LMK
+Encryption" (layout, errors) and "PIN block format 04"; ThalesSim
+`TranslatePINFromZPKToLMK_JE` (nickntg/thalessimulatorlibrary,
+ThalesCore/HostCommands/BuildIn) and ThalesCore.Tests/HostCommandTests.vb
+(vectors in tests/test_cmd_je.py).
 """
 
 from __future__ import annotations
@@ -32,7 +31,7 @@ from __future__ import annotations
 from hsmd_sdk import Fields, Hsm, HsmError
 from hsmd_sdk.pins import account_for, read_account, read_format
 
-COMMAND = "JC"
+COMMAND = "JE"
 VERSION = "1.0.0"
 
 KU_ONLY = frozenset({"34", "35", "41", "42"})  # EMV PIN change formats
@@ -40,15 +39,15 @@ KU_ONLY = frozenset({"34", "35", "41", "42"})  # EMV PIN change formats
 
 def execute(request: bytes, hsm: Hsm) -> bytes:
     fields = Fields(request)
-    tpk_field = fields.key(what="TPK")
+    zpk_field = fields.key(what="ZPK")
     block = fields.hex(16, what="PIN block")
     pin_format = read_format(fields)
     account = read_account(fields, pin_format)
     lmk_id = fields.lmk_id()
     fields.end()
 
-    tpk = hsm.key_from_lmk(hsm.key_type_code("TPK"), tpk_field, lmk_id)
+    zpk = hsm.key_from_lmk(hsm.key_type_code("ZPK"), zpk_field, lmk_id)
     if pin_format in KU_ONLY:
         raise HsmError("23", f"PIN block format {pin_format} is for PIN change (KU) only")
-    pin = hsm.pin_from_block(tpk, block, pin_format, account_for(pin_format, account))
+    pin = hsm.pin_from_block(zpk, block, pin_format, account_for(pin_format, account))
     return hsm.pin_to_lmk(pin, account_for("01", account), lmk_id).encode("ascii")

@@ -218,3 +218,80 @@ def pinblock_decrypt(key_type: str, key_field: str, block: str) -> str:
     key = from_lmk(key_type, key_field)
     key = key if len(key) > 8 else key * 2
     return psec.des.decrypt_tdes_ecb(key, bytes.fromhex(block)).hex().upper()
+
+
+# --- PIN blocks for JA BA NG JC JE JG (PIN under the LMK) ---
+#
+# A PIN block (payShield format codes, the host command reference's "PIN block formats"):
+# 01 ISO 9564-1 format 0 (psec, bound to the account's 12 digits), 03 Diebold / IBM 3624
+# (the PIN, F fill), 47 ISO format 3 (psec), under a clear TPK or ZPK with TDES-ECB.
+# psec takes a PAN with its check digit: the 12-digit account number plus any digit.
+
+
+def _pinlmk_tdes(key: bytes) -> bytes:
+    return key if len(key) > 8 else key * 2
+
+
+def pinlmk_encode_block(key: bytes, fmt: str, pin: str, account: str) -> str:
+    """`pin` in PIN block format `fmt` (01, 03), encrypted under the clear `key` (16 H)."""
+    if fmt == "01":
+        clear = psec.pinblock.encode_pinblock_iso_0(pin, account + "0")
+    elif fmt == "03":
+        clear = bytes.fromhex(pin.ljust(16, "F"))
+    else:
+        raise ValueError(f"format {fmt} not in this oracle")
+    return psec.des.encrypt_tdes_ecb(_pinlmk_tdes(key), clear).hex().upper()
+
+
+def pinlmk_decode_block(key: bytes, fmt: str, block: str, account: str) -> str:
+    """The PIN of a PIN block (16 H) of format `fmt` (01, 03, 47) under the clear `key`."""
+    clear = psec.des.decrypt_tdes_ecb(_pinlmk_tdes(key), bytes.fromhex(block))
+    if fmt == "01":
+        return psec.pinblock.decode_pinblock_iso_0(clear, account + "0")
+    if fmt == "47":
+        return psec.pinblock.decode_pinblock_iso_3(clear, account + "0")
+    if fmt == "03":
+        text = clear.hex().upper()
+        pin = text.rstrip("F")
+        assert pin.isdigit() and text == pin.ljust(16, "F"), text
+        return pin
+    raise ValueError(f"format {fmt} not in this oracle")
+
+
+# --- IBM 3624 offsets and PINs for DA EA DE EE BK ---
+#
+# psec's IBM 3624 functions take the validation data as `pan` (offset 0, length 16, pad F),
+# so it must be 16 decimal digits here: the 12-character payShield validation data with its
+# N replaced by the account's last five digits. A single-length PVK is single DES.
+
+
+def ibm_validation_data(data: str, account12: str) -> str:
+    """The 16 characters of payShield PIN validation data: `N` becomes the account's last five digits."""
+    return data.replace("N", account12[-5:])
+
+
+def ibm_offset(pvk: bytes, table: str, pin: str, validation_data: str) -> str:
+    """The IBM 3624 offset of `pin` (as many digits as the PIN) under the clear PVK."""
+    return psec.pin.generate_ibm3624_offset(pvk, table, pin, validation_data, 0, 16, "F")
+
+
+def ibm_pin(pvk: bytes, table: str, offset: str, validation_data: str) -> str:
+    """The IBM 3624 PIN of natural PIN + `offset` (as many digits as the offset) under the clear PVK."""
+    return psec.pin.generate_ibm3624_pin(pvk, table, offset, validation_data, 0, 16, "F")
+
+
+# --- Visa PVV and CVV for DC EC DG CW CY ---
+#
+# psec's Visa PVV takes the full PAN and uses pan[-12:-1]: the 11 rightmost digits before the
+# check digit, i.e. the last 11 of the 12-digit account field (plus a dummy check digit here),
+# and the PIN's first 4 digits. psec's CVV keeps only decimal digits (no A-F fallback).
+
+
+def visa_pvv(pvk: bytes, account12: str, pvki: int, pin: str) -> str:
+    """The Visa PVV (4 digits) of `pin` under the clear PVK pair, for the 12-digit account field."""
+    return psec.pin.generate_visa_pvv(pvk, str(pvki), pin[:4], account12 + "0")
+
+
+def visa_cvv(cvk: bytes, pan: str, expiry: str, service_code: str) -> str:
+    """The Visa CVV (3 digits) under the clear CVK pair (CVV2: service code 000, iCVV: 999)."""
+    return psec.cvv.generate_cvv(cvk, pan, expiry, service_code)

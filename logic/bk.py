@@ -1,0 +1,73 @@
+"""BK — Generate an IBM PIN offset for a customer-selected PIN.
+
+The customer's PIN arrives in a PIN block under a TPK or ZPK; the answer is
+its IBM 3624 offset: digit by digit, the PIN minus the natural PIN (the
+validation data encrypted under the PVK and decimalised), modulo 10.
+
+Request:  BK · key type (3 N: 001 = ZPK under LMK 06-07, 002 = TPK under
+          LMK 14-15; the unit's TPK code, 70D, in PCI HSM mode)
+          · TPK or ZPK (16 H, or U/X + 32 H, or T/Y + 48 H)
+          · PVK (16 H, or U/X + 32 H, or T/Y + 48 H, under LMK 14-15)
+          · PIN block (16 H) · PIN block format code (2 N) · check length
+          (2 N, 04-12) · account number (12 N) · decimalisation table (16 N,
+          or 16 H when the unit keeps encrypted tables) · PIN validation data
+          (12 A: hex and one N) · [%nn LMK identifier]
+Response: BL 00 · offset (12 H: as many digits as the PIN, left-justified,
+          padded with F); 02 in place of 00 when the PVK is double or triple
+          length (a warning: TDES is used in place of DES, the offset follows)
+
+There is no maximum PIN length field (unlike DA/EA). A key type other than
+the ZPK's or TPK's is 04 (invalid key type code: hsmd's choice). A PIN
+shorter than the check length (the minimum PIN length) is 24 (hsmd's choice;
+the 81 "PIN length mismatch" a codec lists is taken to belong to the 10K
+excluded PIN table, which hsmd does not support: a `*` block is 15).
+
+Errors: 02 double or triple length PVK (warning, offset present) · 04 key
+type · 10 TPK/ZPK parity · 11 PVK parity · 13 LMK identifier · 15 malformed
+field · 20 PIN block invalid · 23 PIN block format · 24 PIN length · 25
+decimalisation table · 29 key not a PIN key / PVK.
+
+Sources: Shulyaka/iso8583tools `parser/formats/fields_thales.frm` (BK
+layout); softwaregroup-bg/ut-codec-payshield `messages.json` and
+`test/config/test.js` (generateOffsetIbm: layout, error codes,
+`BL02757798FFFFFF`); payShield host command reference, "Generate an IBM PIN
+Offset" (02 warning, table check 25); vectors in tests/test_cmd_bk.py.
+"""
+
+from __future__ import annotations
+
+from hsmd_sdk import Fields, Hsm, HsmError, Reply, answering, pins
+
+COMMAND = "BK"
+VERSION = "1.0.0"
+
+
+def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
+    fields = Fields(request)
+    key_type = fields.text(3, what="key type").upper()
+    pin_key_field = fields.key(what="TPK or ZPK")
+    pvk_field = fields.key(what="PVK")
+    block = fields.hex(16, what="PIN block")
+    pin_format = pins.read_format(fields)
+    check_length = pins.read_check_length(fields)
+    account = pins.read_account(fields)
+    table = fields.text(16, what="decimalisation table").upper()
+    validation_data = pins.read_validation_data(fields, account)
+    lmk_id = fields.lmk_id()
+    fields.end()
+
+    zpk, tpk = hsm.key_type_code("ZPK"), hsm.key_type_code("TPK")
+    if key_type == zpk:
+        pin_key_type = zpk
+    elif key_type in ("002", tpk):
+        pin_key_type = tpk
+    else:
+        raise HsmError("04", f"key type {key_type!r}: 001 (ZPK) or 002 (TPK)")
+    pin_key = hsm.key_from_lmk(pin_key_type, pin_key_field, lmk_id)
+    with answering("11", instead_of="10"):
+        pvk = hsm.key_from_lmk(hsm.key_type_code("PVK"), pvk_field, lmk_id)
+    pin = hsm.pin_from_block(pin_key, block, pin_format, account)
+    if hsm.pin_length(pin) < check_length:
+        raise HsmError("24", f"PIN shorter than the check length {check_length}")
+    offset = pins.offset_field(hsm.pin_ibm_offset(pvk, pin, table, validation_data, lmk_id))
+    return offset if hsm.key_info(pvk).length == 8 else Reply("02", offset)

@@ -1,0 +1,116 @@
+"""DA — Verify a terminal PIN using the IBM method.
+
+Keys: the single TPK of ThalesSim's DC vectors (nickntg/thalessimulatorlibrary,
+ThalesCore.Tests/HostCommandTests.vb) and its IBM PVK (the EE/EA chain in the
+same file), under the public test LMK, plus a single-length PVK made here with
+the oracle. PIN blocks and offsets are derived independently with
+tests/oracle.py (psec: ISO 9564 format 0, psec.pin.generate_ibm3624_offset),
+using the real payShield decimalisation rule with the clear table
+0123456789123456 (ThalesSim's FFFFFFFFFFFFFFFF is a simulator-private default).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hsmd.host import Host
+from hsmd.runtime import Runtime
+from logic import bk, da
+from tests import oracle
+from tests.commands import in_component, native
+from tests.tcp import exchange
+
+TPK = "0406FBB23A5214DF"  # ThalesSim's single TPK; clear 0B681FC20E62C734
+PVK = "UA8B1520E201412938388191885FFA50A"  # ThalesSim's IBM PVK; clear 91F8983761D9EAC4761FEC58FDF82A43
+PVK1 = "FCBA7CF5972CF0DD"  # single length: clear 0123456789ABCDEF under LMK 14-15
+EVEN = "F38EF4656D399467"  # clear 0123456789ABCDEE (even last byte) under LMK 14-15
+ACCOUNT = "832937216759"
+TABLE = "0123456789123456"
+VD = "4458329372N3"  # 4458329372167593 with the account's last five digits
+BLOCK = "A465BCCDBAA1D540"  # PIN 4584, ISO format 0 (01), under the TPK
+BLOCK_03 = "8E5A3BD4353CAB22"  # PIN 4584, IBM 3624 (03), under the TPK
+BLOCK_6 = "F2AABFA263B31F46"  # PIN 123456, ISO format 0, under the TPK
+BLOCK_LEN3 = "2CF1CCF989971D6E"  # ISO format 0 with length nibble 3
+BLOCK_CTL1 = "1FB32693EEC8EABA"  # ISO format 0 with control nibble 1
+
+HEAD = f"{TPK}{PVK1}12{BLOCK}01"
+TAIL = f"{ACCOUNT}{TABLE}{VD}"
+CASES = [
+    (f"{HEAD}04{TAIL}6256FFFFFFFF", b"00"),  # offset of 4584 under the single PVK
+    (f"{TPK}{PVK1}12{BLOCK_03}0304{TAIL}6256FFFFFFFF", b"00"),
+    (f"{TPK}{PVK1}12{BLOCK_6}0106{TAIL}390612FFFFFF", b"00"),
+    (f"{TPK}{PVK1}12{BLOCK_6}0104{TAIL}390612FFFFFF", b"00"),  # check length below the PIN length
+    (f"{TPK}{PVK}12{BLOCK}0104{TAIL}0000FFFFFFFF", b"02"),  # double-length PVK: TDES, warning 02
+    (f"{TPK}{PVK}12{BLOCK_6}0104{TAIL}775048FFFFFF", b"02"),
+    (f"{HEAD}04{TAIL}6256FFFFFFFF%00", b"00"),
+    (f"{HEAD}04{TAIL}6257FFFFFFFF", b"01"),  # wrong offset
+    (f"{TPK}{PVK}12{BLOCK}0104{TAIL}0001FFFFFFFF", b"01"),  # wrong offset, double PVK: 01 wins
+    (f"{HEAD}04{TAIL}62560FFFFFFF", b"01"),  # 5-digit offset, 4-digit PIN
+    (f"{TPK}{PVK1}12{BLOCK_6}0104{TAIL}3906FFFFFFFF", b"01"),  # 4-digit offset, 6-digit PIN
+    (f"{HEAD}04{TAIL}6256FFFFFFFF%01", b"13"),  # LMK 01 not loaded
+    (f"{EVEN}{PVK1}12{BLOCK}0104{TAIL}6256FFFFFFFF", b"10"),  # TPK parity
+    (f"{TPK}{EVEN}12{BLOCK}0104{TAIL}6256FFFFFFFF", b"11"),  # PVK parity
+    (f"{TPK}{PVK1}11{BLOCK}0104{TAIL}6256FFFFFFFF", b"15"),  # maximum PIN length must be 12
+    (f"{HEAD}05{TAIL}6256FFFFFFFF", b"15"),  # offset shorter than the check length
+    (f"{HEAD}03{TAIL}6256FFFFFFFF", b"15"),  # check length below 04
+    (f"{HEAD}04{TAIL}FFFFFFFFFFFF", b"15"),  # no offset digits
+    (f"{HEAD}04{ACCOUNT}{TABLE}445832937213{'6256FFFFFFFF'}", b"15"),  # validation data without N
+    (f"{HEAD}04{TAIL}6256FFFFFFFF0", b"15"),  # trailing data
+    (f"{HEAD}04{TAIL}6256FFFFFFF", b"15"),  # offset short
+    (f"{TPK}{PVK1}12{BLOCK}0904{TAIL}6256FFFFFFFF", b"23"),  # no format 09
+    (f"{TPK}{PVK1}12{BLOCK_CTL1}0104{TAIL}6256FFFFFFFF", b"20"),
+    (f"{TPK}{PVK1}12{BLOCK_LEN3}0104{TAIL}6256FFFFFFFF", b"24"),
+    (f"{HEAD}04{ACCOUNT}0000000011111111{VD}6256FFFFFFFF", b"25"),  # 2 distinct digits
+    (f"{HEAD}04{ACCOUNT}0123456789ABCDEF{VD}6256FFFFFFFF", b"25"),  # not decimal (plaintext tables)
+    (f"{HEAD}04{ACCOUNT}0123456789000000{VD}6256FFFFFFFF", b"25"),  # 0 seven times
+]
+
+
+def test_vectors_agree_with_an_independent_implementation() -> None:
+    tpk = oracle.from_lmk("002", TPK)
+    assert tpk.hex().upper() == "0B681FC20E62C734"
+    for block, fmt, pin in [(BLOCK, "01", "4584"), (BLOCK_03, "03", "4584"), (BLOCK_6, "01", "123456")]:
+        assert oracle.pinblock_encrypt("002", TPK, oracle.pinblock_encode(fmt, pin, ACCOUNT)) == block
+    assert oracle.pinblock_encrypt("002", TPK, f"{int('03123FFFFFFFFFFF', 16) ^ int(ACCOUNT, 16):016X}") == BLOCK_LEN3
+    assert oracle.pinblock_encrypt("002", TPK, f"{int('1441584FFFFFFFFF', 16) ^ int(ACCOUNT, 16):016X}") == BLOCK_CTL1
+    assert oracle.to_lmk("002", "Z", bytes.fromhex("0123456789ABCDEF")) == PVK1
+    assert oracle.to_lmk("002", "Z", bytes.fromhex("0123456789ABCDEE")) == EVEN
+    vd = oracle.ibm_validation_data(VD, ACCOUNT)
+    assert vd == "4458329372167593"
+    single, double = oracle.from_lmk("002", PVK1), oracle.from_lmk("002", PVK)
+    assert oracle.ibm_offset(single, TABLE, "4584", vd) == "6256"
+    assert oracle.ibm_offset(single, TABLE, "123456", vd) == "390612"
+    assert oracle.ibm_offset(double, TABLE, "4584", vd) == "0000"
+    assert oracle.ibm_offset(double, TABLE, "123456", vd) == "775048"
+
+
+@pytest.mark.parametrize(("request_", "answer"), CASES)
+def test_da_known_answers_and_error_codes(host: Host, request_: str, answer: bytes) -> None:
+    assert native(da, host, request_.encode()) == answer
+
+
+def test_bk_offset_verifies_with_da(host: Host) -> None:
+    """BK gives the offset of a customer-selected PIN; DA accepts the same block with it and refuses others."""
+    for pvk, block, fmt in [(PVK1, BLOCK, "01"), (PVK, BLOCK_6, "01"), (PVK1, BLOCK_03, "03")]:
+        answer = native(bk, host, f"002{TPK}{pvk}{block}{fmt}04{TAIL}".encode())
+        code, offset = answer[:2], answer[2:].decode()
+        assert native(da, host, f"{TPK}{pvk}12{block}{fmt}04{TAIL}{offset}".encode()) == code
+        wrong = f"{(int(offset[0]) + 1) % 10}{offset[1:]}"
+        assert native(da, host, f"{TPK}{pvk}12{block}{fmt}04{TAIL}{wrong}".encode()) == b"01"
+
+
+@pytest.mark.wasm
+def test_da_component_answers_exactly_as_the_logic_does(runtime: Runtime, built_plugins: Path, host: Host) -> None:
+    plugin = runtime.load(built_plugins / "DA.wasm")
+    for request_, _ in CASES:
+        assert in_component(runtime, plugin, request_.encode()) == native(da, host, request_.encode()), request_
+
+
+@pytest.mark.wasm
+async def test_da_over_tcp(built_plugins: Path) -> None:
+    assert await exchange(built_plugins, f"DA{HEAD}04{TAIL}6256FFFFFFFF".encode(), f"DA{HEAD}04{TAIL}6257FFFFFFFF".encode()) == [
+        b"DB00",
+        b"DB01",
+    ]

@@ -1,0 +1,141 @@
+"""JG — Translate a PIN from LMK to ZPK encryption.
+
+Vectors: ThalesSim's host-command tests (nickntg/thalessimulatorlibrary,
+ThalesCore.Tests/HostCommandTests.vb and ThalesSim.Tests.Unit/Commands/HostCommandTests.cs:
+JG with ZPK BAB32D775A38E4AB and with the T-scheme ZPK TA5E…A5CD, PIN "01234"),
+under its "0" + PIN convention, replayed with the simulator-mode host. Every
+output block is re-derived with the independent psec oracle (tests/oracle.py).
+On the default host (hsmd's own encryption of the PIN under the LMK) the PIN
+under the LMK comes from JE, BA or JA, and the output blocks are the same
+published blocks, or are decoded with the oracle.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psec
+import pytest
+
+from hsmd.host import TEST_LMK, Host, LmkSet
+from hsmd.host.services import PinSettings
+from hsmd.runtime import Runtime
+from logic import ba, ja, jg
+from tests import oracle
+from tests.commands import in_component, native
+from tests.conftest import FIRMWARE
+from tests.tcp import exchange
+
+ACCOUNT = "550000025321"
+ZPK = "U1EF828AA8F6B80EB83E19FBC373F3A85"  # under LMK 06-07, clear C7152C20BC2C830EA7EC9E8334ABE3FE
+ZPK1 = "BAB32D775A38E4AB"  # single length, clear 13F10E5D868A529E
+ZPK3 = "TA5E7D4FE829B0D83C5E7352636C16C7827E197349E34A5CD"  # clear 0DF8F7E6D373863729E6451FA8D0981FCE79EA200829E09B
+TPK = "U8463435FC4B4DAA0C49025272C29B12C"  # a TPK (LMK 14-15)
+UNDER_LMK = "41055"  # PIN 1234 for ACCOUNT in hsmd's own encryption (= JE of ThalesSim's blocks; tests/test_cmd_je.py)
+UNDER_LMK_3 = "61940"  # PIN 1234 for 123456789012 in hsmd's own encryption
+
+CASES = [
+    (f"{ZPK1}01{ACCOUNT}{UNDER_LMK}", b"00E98FFDA17099AF55"),
+    (f"{ZPK1}03{ACCOUNT}{UNDER_LMK}", b"00F7808F2CBEC63168"),
+    (f"{ZPK3}01123456789012{UNDER_LMK_3}", b"0098A841D13467F185"),
+    (f"{ZPK}01{ACCOUNT}{UNDER_LMK}", b"0091DDDA0A7C12CFAA"),
+    (f"{ZPK}03{ACCOUNT}{UNDER_LMK}%00", b"0082206CCD872229C2"),
+    (f"{TPK}01{ACCOUNT}{UNDER_LMK}", b"11"),  # a TPK is no ZPK: parity fails under 06-07 (ThalesSim says 10)
+    (f"{ZPK}04{ACCOUNT}{UNDER_LMK}", b"23"),  # PLUS is not a JG format
+    (f"{ZPK}34{ACCOUNT}{UNDER_LMK}", b"23"),  # EMV PIN change formats: KU only
+    (f"{ZPK}35{ACCOUNT}{UNDER_LMK}", b"23"),
+    (f"{ZPK}99{ACCOUNT}{UNDER_LMK}", b"23"),
+    (f"{ZPK}01{ACCOUNT}01234", b"14"),  # ThalesSim's "0" + PIN is no PIN under hsmd's LMK encryption
+    (f"{ZPK}01400000123456{UNDER_LMK}", b"14"),  # bound to ACCOUNT: fails for another account
+    (f"{ZPK}01{ACCOUNT}{UNDER_LMK}%01", b"13"),  # LMK 01 not loaded
+    (f"{ZPK}01{ACCOUNT}4105", b"15"),  # PIN under LMK of 4 digits
+    (f"{ZPK}01{ACCOUNT}41055123456789", b"15"),  # 14 digits
+    (f"{ZPK}01{ACCOUNT}4105A", b"15"),  # not decimal
+    (f"{ZPK}0A{ACCOUNT}{UNDER_LMK}", b"15"),  # format not numeric
+    (f"{ZPK}01{ACCOUNT}", b"15"),  # no PIN
+]
+
+SIM_CASES = [
+    (f"{ZPK1}01{ACCOUNT}01234", b"00E98FFDA17099AF55"),  # ThalesSim HostCommandTests.vb / .cs
+    (f"{ZPK1}03{ACCOUNT}01234", b"00F7808F2CBEC63168"),
+    (f"{ZPK3}0112345678901201234", b"0098A841D13467F185"),
+    (f"{TPK}01{ACCOUNT}01234", b"11"),
+    (f"{ZPK1}01{ACCOUNT}11234", b"14"),  # "0" + PIN: a leading 1 is no PIN under the LMK
+]
+
+
+def simulator_host() -> Host:
+    """ThalesSim's PIN under the LMK ("0" + PIN), to replay its published vectors."""
+    return Host(LmkSet({0: TEST_LMK}), FIRMWARE, pin_settings=PinSettings(pin_under_lmk="simulator"))
+
+
+def test_vectors_agree_with_an_independent_implementation() -> None:
+    zpk1 = oracle.from_lmk("001", ZPK1)
+    assert zpk1.hex().upper() == "13F10E5D868A529E"
+    assert oracle.pinlmk_encode_block(zpk1, "01", "1234", ACCOUNT) == "E98FFDA17099AF55"
+    assert oracle.pinlmk_encode_block(zpk1, "03", "1234", ACCOUNT) == "F7808F2CBEC63168"
+    zpk3 = oracle.from_lmk("001", ZPK3)
+    assert zpk3.hex().upper() == "0DF8F7E6D373863729E6451FA8D0981FCE79EA200829E09B"
+    assert oracle.pinlmk_encode_block(zpk3, "01", "1234", "123456789012") == "98A841D13467F185"
+    zpk = oracle.from_lmk("001", ZPK)
+    assert oracle.pinlmk_encode_block(zpk, "01", "1234", ACCOUNT) == "91DDDA0A7C12CFAA"
+    assert oracle.pinlmk_encode_block(zpk, "03", "1234", ACCOUNT) == "82206CCD872229C2"
+
+
+@pytest.mark.parametrize(("request_", "answer"), CASES)
+def test_jg_known_answers_and_error_codes(host: Host, request_: str, answer: bytes) -> None:
+    assert native(jg, host, request_.encode()) == answer
+
+
+@pytest.mark.parametrize(("request_", "answer"), SIM_CASES)
+def test_jg_thalessim_vectors_in_simulator_mode(request_: str, answer: bytes) -> None:
+    assert native(jg, simulator_host(), request_.encode()) == answer
+
+
+@pytest.mark.parametrize("length", [4, 5, 8, 12])
+def test_ja_then_jg_decodes_with_the_oracle(host: Host, length: int) -> None:
+    zpk = oracle.from_lmk("001", ZPK)
+    under_lmk = native(ja, host, f"{ACCOUNT}{length:02d}".encode())[2:].decode()
+    pins = set()
+    for fmt in ("01", "03", "47"):
+        answer = native(jg, host, f"{ZPK}{fmt}{ACCOUNT}{under_lmk}".encode())
+        assert answer[:2] == b"00", fmt
+        pins.add(oracle.pinlmk_decode_block(zpk, fmt, answer[2:].decode(), ACCOUNT))
+    assert len(pins) == 1 and len(pin := pins.pop()) == length and pin.isdigit()
+
+
+def test_random_fill_formats_decode_to_the_pin(host: Host) -> None:
+    zpk = oracle.from_lmk("001", ZPK)
+    blocks = {native(jg, host, f"{ZPK}47{ACCOUNT}{UNDER_LMK}".encode()) for _ in range(4)}
+    assert len(blocks) > 1  # random fill
+    for answer in blocks:
+        assert oracle.pinlmk_decode_block(zpk, "47", answer[2:].decode(), ACCOUNT) == "1234"
+    # Format 05 (ISO 1): 1 · length · PIN · random fill, not bound to the account.
+    clear = psec.des.decrypt_tdes_ecb(zpk, bytes.fromhex(native(jg, host, f"{ZPK}05{ACCOUNT}{UNDER_LMK}".encode())[2:].decode()))
+    assert clear.hex().upper()[:6] == "141234"
+
+
+def test_docutel_holds_at_most_six_digits() -> None:
+    authorised = Host(LmkSet({0: TEST_LMK}), FIRMWARE, pin_settings=PinSettings(authorised=True))
+    zpk = oracle.from_lmk("001", ZPK)
+    six = native(ba, authorised, f"123456F{ACCOUNT}".encode())[2:].decode()
+    answer = native(jg, authorised, f"{ZPK}02{ACCOUNT}{six}".encode())
+    assert answer[:2] == b"00"
+    assert psec.des.decrypt_tdes_ecb(zpk, bytes.fromhex(answer[2:].decode())).hex()[:7] == "6123456"
+    seven = native(ba, authorised, f"1234567F{ACCOUNT}".encode())[2:].decode()
+    assert native(jg, authorised, f"{ZPK}02{ACCOUNT}{seven}".encode()) == b"24"
+
+
+@pytest.mark.wasm
+def test_jg_component_answers_exactly_as_the_logic_does(runtime: Runtime, built_plugins: Path, host: Host) -> None:
+    plugin = runtime.load(built_plugins / "JG.wasm")
+    for request_, _ in CASES:
+        assert in_component(runtime, plugin, request_.encode()) == native(jg, host, request_.encode()), request_
+
+
+@pytest.mark.wasm
+async def test_jg_over_tcp(built_plugins: Path) -> None:
+    assert await exchange(built_plugins, f"JG{ZPK1}01{ACCOUNT}{UNDER_LMK}".encode(), f"JG{TPK}01{ACCOUNT}{UNDER_LMK}".encode()) == [
+        b"JH00E98FFDA17099AF55",
+        b"JH11",
+    ]
