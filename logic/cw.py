@@ -26,36 +26,17 @@ vectors in tests/test_cmd_cw.py.
 
 from __future__ import annotations
 
-from hsmd_sdk import Fields, Hsm, HsmError, Reply
+from hsmd_sdk import Fields, Hsm, Reply
+from hsmd_sdk.pins import read_pan
 
 COMMAND = "CW"
 VERSION = "1.0.0"
 
-_SCHEMES = (b"U", b"X", b"T", b"Y")
-
-
-def _cvk_field(fields: Fields, before_pan: int) -> str:
-    """U/X + 32 H (or T/Y + 48 H); bare: 32 H, or 16 H when 32 H leaves no PAN before the `;`."""
-    if fields.peek(1).upper() in _SCHEMES:
-        return fields.key(what="CVK A/B")
-    end = fields.peek(fields.remaining).find(b";")
-    return fields.hex(16 if 0 <= end < 32 + before_pan + 1 else 32, what="CVK A/B")
-
-
-def _read_pan(fields: Fields) -> str:
-    """The PAN: 1-19 digits ended by `;`."""
-    if b";" not in fields.peek(20):
-        raise HsmError("15", "PAN of 1-19 digits and ; expected")
-    pan = fields.delimited(b";", what="PAN")
-    if not pan.isdigit():
-        raise HsmError("15", "PAN must be 1-19 digits")
-    return pan.decode("ascii")
-
 
 def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
     fields = Fields(request)
-    cvk_field = _cvk_field(fields, 0)
-    pan = _read_pan(fields)
+    cvk_field = fields.key_pair(after=1, until=b";", what="CVK A/B")
+    pan = read_pan(fields)
     expiry = f"{fields.numeric(4, what='expiry date'):04d}"
     service_code = f"{fields.numeric(3, what='service code'):03d}"
     lmk_id = fields.lmk_id()

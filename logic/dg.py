@@ -31,23 +31,13 @@ from hsmd_sdk.pins import read_account, read_lmk_pin
 COMMAND = "DG"
 VERSION = "1.0.0"
 
-_SCHEMES = (b"U", b"X", b"T", b"Y")
 # The shortest PIN under the LMK (5) · account 12 · PVKI 1: the least that follows the PVK pair.
 _TAIL = 18
 
 
-def _pvk_pair_field(fields: Fields, tail: int) -> str:
-    """U/X + 32 H (or T/Y + 48 H); bare: 32 H if `tail` bytes still fit after it, else 16 H (single length)."""
-    if fields.peek(1).upper() in _SCHEMES:
-        return fields.key(what="PVK pair")
-    rest = fields.peek(fields.remaining)
-    room = len(rest) - (3 if rest[-3:-2] == b"%" else 0)
-    return fields.hex(32 if room >= 32 + tail else 16, what="PVK pair")
-
-
 def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
     fields = Fields(request)
-    pvk_field = _pvk_pair_field(fields, _TAIL)
+    pvk_field = fields.key_pair(after=_TAIL, what="PVK pair")
     encrypted_pin = read_lmk_pin(fields, before=13)
     account = read_account(fields)
     pvki = fields.numeric(1, what="PVKI")

@@ -39,24 +39,14 @@ from hsmd_sdk.pins import account_for, read_account, read_format
 COMMAND = "EC"
 VERSION = "1.0.0"
 
-_SCHEMES = (b"U", b"X", b"T", b"Y")
 # PIN block 16 · format 2 · account 12 · PVKI 1 · PVV 4: the least that follows the PVK pair.
 _TAIL = 35
-
-
-def _pvk_pair_field(fields: Fields, tail: int) -> str:
-    """U/X + 32 H (or T/Y + 48 H); bare: 32 H if `tail` bytes still fit after it, else 16 H (single length)."""
-    if fields.peek(1).upper() in _SCHEMES:
-        return fields.key(what="PVK pair")
-    rest = fields.peek(fields.remaining)
-    room = len(rest) - (3 if rest[-3:-2] == b"%" else 0)
-    return fields.hex(32 if room >= 32 + tail else 16, what="PVK pair")
 
 
 def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
     fields = Fields(request)
     zpk_field = fields.key(what="ZPK")
-    pvk_field = _pvk_pair_field(fields, _TAIL)
+    pvk_field = fields.key_pair(after=_TAIL, what="PVK pair")
     block = fields.hex(16, what="PIN block")
     pin_format = read_format(fields)
     account = read_account(fields, pin_format)

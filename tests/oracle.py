@@ -15,6 +15,7 @@ written out again from shared/reference/payshield.md, "Variant LMK":
 from __future__ import annotations
 
 import psec
+import pyemv
 
 # The public test LMK (shared/reference/payshield.md, "The public test LMK"), by the pair code of
 # the key type table (payshield.md: 00=04-05, 01=06-07, … 0E=38-39).
@@ -295,3 +296,24 @@ def visa_pvv(pvk: bytes, account12: str, pvki: int, pin: str) -> str:
 def visa_cvv(cvk: bytes, pan: str, expiry: str, service_code: str) -> str:
     """The Visa CVV (3 digits) under the clear CVK pair (CVV2: service code 000, iCVV: 999)."""
     return psec.cvv.generate_cvv(cvk, pan, expiry, service_code)
+
+
+# --- dynamic CVV and CVC3 for PM ---
+#
+# pyemv derives the card's key (EMV Option A/B; Option B falls back to A for PANs of 16
+# digits or fewer, as EMV Book 2 A1.4.2 says) and computes CVC3; the Visa dCVV is psec's CVV
+# under that key with the ATC's four digits in place of the PAN's first four.
+
+
+def icc_key(mk: bytes, method: str, pan: str, psn: str) -> bytes:
+    derive = pyemv.kd.derive_icc_mk_a if method == "A" else pyemv.kd.derive_icc_mk_b
+    return bytes(derive(mk, pan, psn))
+
+
+def dcvv(mk: bytes, method: str, pan: str, expiry: str, service_code: str, atc4: str) -> str:
+    return str(psec.cvv.generate_cvv(icc_key(mk, method, pan, "00"), atc4 + pan[4:], expiry, service_code))
+
+
+def cvc3(mk: bytes, method: str, pan: str, psn: str, track: bytes, un: bytes, atc: int) -> str:
+    """Five digits (pyemv returns the number without leading zeros)."""
+    return str(pyemv.cvv.generate_cvc3(icc_key(mk, method, pan, psn), track, atc.to_bytes(2, "big"), un)).zfill(5)

@@ -46,14 +46,14 @@ def derive_icc_key(mk: bytes, method: str, pan: str, psn: str) -> bytes:
     Option A: X = the rightmost 16 digits of PAN · PSN (zero-padded on the left);
     key = TDES(MK, X) · TDES(MK, X xor FF..FF), odd parity. Option B, for a PAN
     longer than 16 digits: X = the first 16 decimal digits of SHA-1(PAN · PSN)
-    (then A-F as 0-5); for shorter PANs Option B is Option A.
+    (then A-F as 0-5); for a PAN of 16 digits or fewer Option B is Option A.
     """
     if len(mk) != 16:
         raise HostError("27", "the master key must be double length")
     digits = pan + psn
     if not DIGITS.issuperset(digits) or not pan or len(psn) != 2:
         raise HostError("15", "PAN and PAN sequence number must be decimal")
-    if method == "B" and len(digits) > 16:
+    if method == "B" and len(pan) > 16:
         packed = bytes.fromhex(digits if len(digits) % 2 == 0 else "0" + digits)
         x = decimal_digits(hashlib.sha1(packed).hexdigest().upper(), 16)  # EMV mandates SHA-1 here
     elif method in ("A", "B"):

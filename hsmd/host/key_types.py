@@ -27,12 +27,12 @@ PAIR_INDEX: Final = {
 }  # fmt: skip
 
 # What a key-encryption key may carry under it (by key type code).
-_ZMK_CARRIES: Final = frozenset({"000", "001", "002", "003", "008", "009", "00A", "00B", "402", "109", "70D", "80D"})
+_ZMK_CARRIES: Final = frozenset({"000", "001", "002", "003", "008", "009", "00A", "00B", "402", "109", "709", "70D", "80D"})
 _TMK_CARRIES: Final = frozenset({"002", "003", "70D", "80D"})
 
 Mode = Literal["pci", "non-pci"]
 # What else a key may do besides being carried: the host function families that check it.
-Use = Literal["pin", "pvk", "cvk"]
+Use = Literal["pin", "pvk", "cvk", "mk-dcvv", "mk-cvc3"]
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,8 @@ _COMMON: Final = (
     KeyType("003", "TAK"),
     KeyType("008", "ZAK"),
     KeyType("009", "BDK"),
-    KeyType("109", "MK-AC"),
+    KeyType("109", "MK-AC", uses=frozenset({"mk-dcvv"})),  # PM derives Visa dCVV keys from an MK-AC
+    KeyType("709", "MK-CVC3", uses=frozenset({"mk-cvc3"})),
     KeyType("00A", "ZEK"),
     KeyType("00B", "DEK"),
     KeyType("402", "CVK", uses=frozenset({"cvk"})),

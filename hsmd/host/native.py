@@ -108,5 +108,14 @@ class NativeHsm:
     def pin_pvv(self, pvk: KeyHandle, pin: PinHandle, account: str, pvki: int) -> str:
         return _call(self._host.pin_pvv, self._scope, pvk, pin, account, pvki)
 
+    def card_dcvv(self, mk: KeyHandle, derivation: str, pan: str, expiry: str, service_code: str, atc: str) -> str:
+        return _call(self._host.card_dcvv, self._scope, mk, derivation, pan, expiry, service_code, atc)
+
+    def card_cvc3(self, mk: KeyHandle, derivation: str, pan: str, psn: str, track: str, un: str, atc: int) -> str:
+        return _call(self._host.card_cvc3, self._scope, mk, derivation, pan, psn, track, un, atc)
+
+    def authorised(self) -> bool:
+        return self._host.authorised(self._scope)
+
     def card_cvv(self, cvk: KeyHandle, pan: str, expiry: str, service_code: str) -> str:
         return _call(self._host.card_cvv, self._scope, cvk, pan, expiry, service_code)

@@ -299,3 +299,16 @@ class Host:
 
     def card_cvv(self, scope: RequestScope, cvk: int, pan: str, expiry: str, service_code: str) -> str:
         return cards.cvv(scope.key(cvk, "cvk").clear, pan, expiry, service_code)
+
+    def card_dcvv(self, scope: RequestScope, mk: int, derivation: str, pan: str, expiry: str, service_code: str, atc: str) -> str:
+        return cards.dcvv(scope.key(mk, "mk-dcvv").clear, derivation, pan, expiry, service_code, atc)
+
+    def card_cvc3(self, scope: RequestScope, mk: int, derivation: str, pan: str, psn: str, track: str, un: str, atc: int) -> str:
+        try:
+            template, unpredictable = bytes.fromhex(track), bytes.fromhex(un)
+        except ValueError:
+            raise HostError("15", "track template and unpredictable number must be hex") from None
+        return cards.cvc3(scope.key(mk, "mk-cvc3").clear, derivation, pan, psn, template, unpredictable, atc)
+
+    def authorised(self, scope: RequestScope) -> bool:
+        return self.pin_settings.authorised

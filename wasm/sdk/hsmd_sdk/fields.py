@@ -74,6 +74,23 @@ class Fields:
             return self.fixed(1).decode("ascii").upper() + self.hex(48, error=error, what=what)
         return self.hex(16, error=error, what=what)
 
+    def key_pair(self, *, after: int, until: bytes | None = None, what: str = "key pair") -> str:
+        """A key pair field (PVK A · B, CVK A · B): U/X + 32 H (T/Y + 48 H), or bare 32 H: two single keys.
+
+        A bare field is 16 H (one single-length key, which the commands refuse
+        with 27) when 32 H would leave fewer than `after` bytes for the fields
+        after it, counted up to `until` if given, else to the end (less a %nn).
+        """
+        if self.peek(1).upper() in (b"U", b"X", b"T", b"Y"):
+            return self.key(what=what)
+        rest = self.peek(self.remaining)
+        if until is not None:
+            end = rest.find(until)
+            room = end if end >= 0 else len(rest)
+        else:
+            room = len(rest) - (3 if rest[-3:-2] == b"%" else 0)
+        return self.hex(32 if room >= 32 + after else 16, what=what)
+
     def key_scheme(self, *, allowed: str = "ZUTXY", error: str = "26", what: str = "key scheme") -> str:
         """A one-letter key scheme (error 26 if not one of `allowed`)."""
         scheme = self.text(1, error="15", what=what).upper()

@@ -116,6 +116,15 @@ class GuestHsm:
     def pin_pvv(self, pvk: KeyHandle, pin: PinHandle, account: str, pvki: int) -> str:
         return str(_call(host.pin_pvv, pvk, pin, account, pvki))
 
+    def card_dcvv(self, mk: KeyHandle, derivation: str, pan: str, expiry: str, service_code: str, atc: str) -> str:
+        return str(_call(host.card_dcvv, mk, derivation, pan, expiry, service_code, atc))
+
+    def card_cvc3(self, mk: KeyHandle, derivation: str, pan: str, psn: str, track: str, un: str, atc: int) -> str:
+        return str(_call(host.card_cvc3, mk, derivation, pan, psn, track, un, atc))
+
+    def authorised(self) -> bool:
+        return bool(host.authorised())
+
     def card_cvv(self, cvk: KeyHandle, pan: str, expiry: str, service_code: str) -> str:
         return str(_call(host.card_cvv, cvk, pan, expiry, service_code))
 

@@ -97,5 +97,14 @@ class Hsm(Protocol):
     def pin_pvv(self, pvk: KeyHandle, pin: PinHandle, account: str, pvki: int) -> str:
         """Visa PVV (4 digits) under a PVK pair (27 if single length)."""
 
+    def card_dcvv(self, mk: KeyHandle, derivation: str, pan: str, expiry: str, service_code: str, atc: str) -> str:
+        """Visa dCVV (3 digits) from an MK-AC, EMV key derivation Option `derivation` (A or B)."""
+
+    def card_cvc3(self, mk: KeyHandle, derivation: str, pan: str, psn: str, track: str, un: str, atc: int) -> str:
+        """Mastercard CVC3 (5 digits) from an MK-CVC3; `track` is the track data template as hex, `un` 8 H."""
+
+    def authorised(self) -> bool:
+        """Whether the unit is in the authorised state."""
+
     def card_cvv(self, cvk: KeyHandle, pan: str, expiry: str, service_code: str) -> str:
         """Visa CVV / Mastercard CVC (3 digits) under a CVK pair (27 if not double length)."""

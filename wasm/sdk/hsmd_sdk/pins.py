@@ -20,6 +20,16 @@ PLUS = "04"
 MAX_PIN_LENGTH = b"12"  # the maximum PIN length field of CA, CC, DA, EA: always 12
 
 
+def read_pan(fields: Fields) -> str:
+    """A primary account number: 1-19 digits ended by `;` (CW, CY, PM)."""
+    if b";" not in fields.peek(20):
+        raise HsmError("15", "PAN of 1-19 digits and ; expected")
+    pan = fields.delimited(b";", what="PAN")
+    if not pan.isdigit():
+        raise HsmError("15", "PAN must be 1-19 digits")
+    return pan.decode("ascii")
+
+
 def read_format(fields: Fields, what: str = "PIN block format") -> str:
     """A PIN block format code: 2 N (15 if not digits; the host answers 23 for an unknown code)."""
     return f"{fields.numeric(2, what=what):02d}"
