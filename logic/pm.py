@@ -63,7 +63,6 @@ def _track_hex(fields: Fields, length: int) -> str:
     return fields.fixed(length, what="track data").hex().upper()
 
 
-
 def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
     fields = Fields(request)
     scheme = fields.text(1, what="scheme ID")

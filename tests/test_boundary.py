@@ -1,4 +1,4 @@
-"""The trust boundary: no clear key and no LMK material ever enters a plugin's memory.
+"""The trust boundary: no clear key, clear PIN, clear PIN block or LMK material ever enters a plugin's memory.
 
 Every key-management command runs inside its component with keys whose clear
 values the test knows (published vectors under the public test LMK, plus every
@@ -12,13 +12,16 @@ memory by a negative control (bytes only the host holds are not found).
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import psec
 import pytest
 
 from hsmd.host import TEST_LMK, Host, RequestScope, keys
 from hsmd.runtime import GuestError, Runtime
-from tests import guest_memory
+from tests import guest_memory, oracle
 from tests.conftest import copy_plugin
 
 pytestmark = pytest.mark.wasm
@@ -105,4 +108,107 @@ def test_no_clear_key_or_lmk_reaches_any_plugin(
     # drop needles too short or too common to mean anything (8 equal bytes could be anything).
     needles = {name: n for name, n in needles.items() if len(set(n)) > 2}
     assert generated, "the run generated no keys: the test would prove nothing about them"
+    assert guest_memory.find(needles) == []
+
+
+def _pin_requests(host: Host) -> tuple[dict[str, list[str]], dict[str, bytes]]:
+    """One or more requests for every command of the PIN issue but BA and NG (which carry clear
+    PINs by definition), with fresh keys and 12-digit PINs the test knows; and the secrets to look for."""
+    from hsmd.host import pins
+
+    def key(length: int) -> bytes:
+        return oracle.with_odd_parity(secrets.token_bytes(length))
+
+    def pin12() -> str:
+        return "".join(secrets.choice("123456789") for _ in range(12))
+
+    tpk, zpk, zpk2, pvk, pvk_pair, cvk, mk_ac, mk_cvc3 = key(16), key(16), key(24), key(8), key(16), key(16), key(16), key(16)
+    tpk_f, zpk_f, zpk2_f = oracle.to_lmk("002", "U", tpk), oracle.to_lmk("001", "U", zpk), oracle.to_lmk("001", "T", zpk2)
+    pvk_f, pair_f, cvk_f = oracle.to_lmk("002", "Z", pvk), oracle.to_lmk("002", "U", pvk_pair), oracle.to_lmk("402", "U", cvk)
+    mk_ac_f, mk_cvc3_f = oracle.to_lmk("109", "U", mk_ac), oracle.to_lmk("709", "U", mk_cvc3)
+    account, table, vd_field = "400000123456", "0123456789012345", "4000001234N2"
+    vd = oracle.ibm_validation_data(vd_field, account)
+    pin = pin12()
+    clear_block = pins.encode("01", pin, account)
+    under_tpk = psec.des.encrypt_tdes_ecb(tpk, clear_block).hex().upper()
+    under_zpk = psec.des.encrypt_tdes_ecb(zpk, clear_block).hex().upper()
+    scope = RequestScope("boundary")
+    under_lmk = host.pin_to_lmk(scope, _issue_pin(scope, pin), account, None)
+    offset = oracle.ibm_offset(pvk, table, pin, vd).ljust(12, "F")
+    pvv = oracle.visa_pvv(pvk_pair, account, 1, pin)
+    requests = {
+        "JA": [f"{account}12"],
+        "JC": [f"{tpk_f}{under_tpk}01{account}"],
+        "JE": [f"{zpk_f}{under_zpk}01{account}"],
+        "JG": [f"{zpk2_f}01{account}{under_lmk}", f"{zpk2_f}47{account}{under_lmk}"],
+        "CA": [f"{tpk_f}{zpk_f}12{under_tpk}0103{account}", f"{tpk_f}{zpk2_f}12{under_tpk}0105{account}"],
+        "CC": [f"{zpk_f}{zpk2_f}12{under_zpk}0147{account}"],
+        "BC": [f"{tpk_f}{under_tpk}01{account}{under_lmk}"],
+        "BE": [f"{zpk_f}{under_zpk}01{account}{under_lmk}"],
+        "DA": [f"{tpk_f}{pvk_f}12{under_tpk}0104{account}{table}{vd_field}{offset}"],
+        "EA": [f"{zpk_f}{pvk_f}12{under_zpk}0104{account}{table}{vd_field}{offset}"],
+        "DE": [f"{pvk_f}{under_lmk}04{account}{table}{vd_field}"],
+        "EE": [f"{pvk_f}{offset}04{account}{table}{vd_field}"],
+        "BK": [f"001{zpk_f}{pvk_f}{under_zpk}0104{account}{table}{vd_field}"],
+        "DC": [f"{tpk_f}{pair_f}{under_tpk}01{account}1{pvv}"],
+        "EC": [f"{zpk_f}{pair_f}{under_zpk}01{account}1{pvv}"],
+        "DG": [f"{pair_f}{under_lmk}{account}1"],
+        "CW": [f"{cvk_f}4000001234562;2512101"],
+        "CY": [f"{cvk_f}0004000001234562;2512101"],  # a wrong CVV (01) most of the time: the host computes it all the same
+        "PM": [
+            f"00{mk_ac_f}A4000001234562;2512101000123456",
+            f"10{mk_cvc3_f}A4000001234562;00019{'4000001234562D2512101000000000000F'.ljust(38, 'F')}0000000100001XX123",
+        ],
+    }
+    secrets_ = {"PIN": pin.encode(), "PIN block": clear_block, "TPK": tpk, "ZPK": zpk, "ZPK 2": zpk2, "PVK": pvk}
+    secrets_ |= {"PVK pair": pvk_pair, "CVK": cvk, "MK-AC": mk_ac, "MK-CVC3": mk_cvc3}
+    return requests, secrets_
+
+
+def _issue_pin(scope: RequestScope, pin: str) -> int:
+    from hsmd.host.services import HeldPin
+
+    return scope.issue(HeldPin(pin))
+
+
+def test_no_clear_pin_pin_block_or_key_reaches_any_plugin(
+    host: Host, runtime: Runtime, built_plugins: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hsmd.host import cards, pins
+
+    seen: dict[str, bytes] = {}
+
+    def recording(name: str, fn: Callable[..., Any], pick: Callable[[Any, tuple[Any, ...]], bytes]) -> Callable[..., Any]:
+        def wrapper(*args: Any) -> Any:
+            result = fn(*args)
+            seen[f"{name} {len(seen)}"] = pick(result, args)
+            return result
+
+        return wrapper
+
+    # Every clear PIN, PIN block and derived key the host makes while the commands run.
+    monkeypatch.setattr(pins, "random_pin", recording("random PIN", pins.random_pin, lambda r, a: r.encode()))
+    monkeypatch.setattr(pins, "encode", recording("encoded block", pins.encode, lambda r, a: r))
+    monkeypatch.setattr(pins, "decode", recording("decoded block", pins.decode, lambda r, a: a[1]))
+    monkeypatch.setattr(pins, "ibm_pin", recording("derived PIN", pins.ibm_pin, lambda r, a: r.encode()))
+    monkeypatch.setattr(cards, "derive_icc_key", recording("card key", cards.derive_icc_key, lambda r, a: r))
+    requests, known = _pin_requests(host)
+    for command in requests:
+        copy_plugin(built_plugins / f"{command}.wasm", tmp_path, f"{command}.wasm")
+    plugins, refused = runtime.load_dir(tmp_path)
+    assert refused == [] and sorted(plugins) == sorted(requests)
+    for command, command_requests in requests.items():
+        for request in command_requests:
+            try:
+                answer = runtime.execute(plugins[command], request.encode(), RequestScope(command))
+            except GuestError as exc:
+                raise AssertionError(f"{command} {request}: error {exc.code} {exc.reason}") from None
+            assert answer[:2] in (b"00", b"01", b"02"), (command, request, answer)
+
+    by_value: dict[bytes, str] = {}  # blocks repeat (the same PIN encoded again): look for each once
+    for name, value in (known | seen).items():
+        for form_name, form in (forms(name, value) if not value.isdigit() else {name: value}).items():
+            by_value.setdefault(form, form_name)
+    needles = {name: n for n, name in by_value.items() if len(set(n)) > 2 and len(n) >= 8}
+    assert any(name.startswith("random PIN") for name in seen) and any(name.startswith("derived PIN") for name in seen)
     assert guest_memory.find(needles) == []

@@ -92,8 +92,13 @@ _LOWER: dict[str, Callable[[abi.Val, Any], None]] = {
 }
 
 
-def bound_function(method: Callable[..., Any], func: wit.WitFunc, state: CallState) -> abi.HostFunc:
-    """The raw host function for `func`: lift its parameters, call the host in the request's scope, lower the answer."""
+def bound_function(host: Host, func: wit.WitFunc, state: CallState) -> abi.HostFunc:
+    """The raw host function for `func`: lift its parameters, call the host in the request's scope, lower the answer.
+
+    The host's method is looked up at each call, not bound once, so a host
+    method replaced later (tests, instrumentation) is the one that runs.
+    """
+    name = func.python_name
     try:
         lifts = tuple(_LIFT[kind] for _, kind in func.params)
         ok = func.ok_type
@@ -105,14 +110,14 @@ def bound_function(method: Callable[..., Any], func: wit.WitFunc, state: CallSta
 
         def plain(args: Any, results: Any) -> None:
             values = [lift(args[i]) for i, lift in enumerate(lifts)]
-            lower(results[0], method(state.require(), *values))
+            lower(results[0], getattr(host, name)(state.require(), *values))
 
         return plain
 
     def answering(args: Any, results: Any) -> None:
         values = [lift(args[i]) for i, lift in enumerate(lifts)]
         scope = state.require()
-        _answer(results, lambda: method(scope, *values), lower)
+        _answer(results, lambda: getattr(host, name)(scope, *values), lower)
 
     return answering
 
@@ -131,5 +136,5 @@ def bind(host: Host, state: CallState) -> dict[str, abi.HostFunc]:
 
     bound: dict[str, abi.HostFunc] = {}
     for func in wit.host_functions():
-        bound[func.name] = log if func.name == "log" else bound_function(getattr(host, func.python_name), func, state)
+        bound[func.name] = log if func.name == "log" else bound_function(host, func, state)
     return bound
