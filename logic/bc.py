@@ -37,8 +37,13 @@ VERSION = "1.0.0"
 
 
 def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
+    return compare(request, hsm, pin_key="TPK")
+
+
+def compare(request: bytes, hsm: Hsm, *, pin_key: str) -> bytes | Reply:
+    """BC with its TPK, BE (logic/be.py) with a ZPK: the only difference."""
     fields = Fields(request)
-    tpk_field = fields.key(what="TPK")
+    pin_key_field = fields.key(what=pin_key)
     block = fields.hex(16, what="PIN block")
     pin_format = pins.read_format(fields)
     account = pins.read_account(fields, pin_format)
@@ -46,7 +51,7 @@ def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
     lmk_id = fields.lmk_id()
     fields.end()
 
-    tpk = hsm.key_from_lmk(hsm.key_type_code("TPK"), tpk_field, lmk_id)
-    received = hsm.pin_from_block(tpk, block, pin_format, pins.account_for(pin_format, account))
+    pin_key_handle = hsm.key_from_lmk(hsm.key_type_code(pin_key), pin_key_field, lmk_id)
+    received = hsm.pin_from_block(pin_key_handle, block, pin_format, pins.account_for(pin_format, account))
     stored = hsm.pin_from_lmk(lmk_pin, pins.account_for("01", account), lmk_id)
     return b"" if hsm.pin_compare(received, stored) else Reply("01")

@@ -25,23 +25,13 @@ the Comparison Method" (field layout, error list) and "PIN block formats"
 
 from __future__ import annotations
 
-from hsmd_sdk import Fields, Hsm, Reply, pins
+from hsmd_sdk import Hsm, Reply
+
+from logic.bc import compare
 
 COMMAND = "BE"
 VERSION = "1.0.0"
 
 
 def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
-    fields = Fields(request)
-    zpk_field = fields.key(what="ZPK")
-    block = fields.hex(16, what="PIN block")
-    pin_format = pins.read_format(fields)
-    account = pins.read_account(fields, pin_format)
-    lmk_pin = pins.read_lmk_pin(fields)
-    lmk_id = fields.lmk_id()
-    fields.end()
-
-    zpk = hsm.key_from_lmk("001", zpk_field, lmk_id)
-    received = hsm.pin_from_block(zpk, block, pin_format, pins.account_for(pin_format, account))
-    stored = hsm.pin_from_lmk(lmk_pin, pins.account_for("01", account), lmk_id)
-    return b"" if hsm.pin_compare(received, stored) else Reply("01")
+    return compare(request, hsm, pin_key="ZPK")

@@ -41,8 +41,13 @@ VERSION = "1.0.0"
 
 
 def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
+    return translate(request, hsm, source="TPK")
+
+
+def translate(request: bytes, hsm: Hsm, *, source: str) -> bytes | Reply:
+    """CA with its TPK, CC (logic/cc.py) with a ZPK: the only difference."""
     fields = Fields(request)
-    tpk_field = fields.key(what="TPK")
+    source_field = fields.key(what=source)
     zpk_field = fields.key(what="ZPK")
     pins.read_max_pin_length(fields)
     block = fields.hex(16, what="PIN block")
@@ -52,9 +57,9 @@ def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
     lmk_id = fields.lmk_id()
     fields.end()
 
-    tpk = hsm.key_from_lmk(hsm.key_type_code("TPK"), tpk_field, lmk_id)
+    source_handle = hsm.key_from_lmk(hsm.key_type_code(source), source_field, lmk_id)
     with answering("11", instead_of="10"):
         zpk = hsm.key_from_lmk("001", zpk_field, lmk_id)
-    pin = hsm.pin_from_block(tpk, block, source_format, pins.account_for(source_format, account))
+    pin = hsm.pin_from_block(source_handle, block, source_format, pins.account_for(source_format, account))
     translated = hsm.pin_to_block(zpk, pin, destination_format, pins.account_for(destination_format, account))
     return f"{hsm.pin_length(pin):02d}{translated}{destination_format}".encode("ascii")

@@ -34,27 +34,13 @@ nickntg/thalessimulatorlibrary `ThalesCore.Tests/HostCommandTests.vb`
 
 from __future__ import annotations
 
-from hsmd_sdk import Fields, Hsm, Reply, answering, pins
+from hsmd_sdk import Hsm, Reply
+
+from logic.ca import translate
 
 COMMAND = "CC"
 VERSION = "1.0.0"
 
 
 def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
-    fields = Fields(request)
-    source_field = fields.key(what="source ZPK")
-    destination_field = fields.key(what="destination ZPK")
-    pins.read_max_pin_length(fields)
-    block = fields.hex(16, what="PIN block")
-    source_format = pins.read_format(fields, "source PIN block format")
-    destination_format = pins.read_format(fields, "destination PIN block format")
-    account = pins.read_account(fields, source_format, destination_format)
-    lmk_id = fields.lmk_id()
-    fields.end()
-
-    source = hsm.key_from_lmk("001", source_field, lmk_id)
-    with answering("11", instead_of="10"):
-        destination = hsm.key_from_lmk("001", destination_field, lmk_id)
-    pin = hsm.pin_from_block(source, block, source_format, pins.account_for(source_format, account))
-    translated = hsm.pin_to_block(destination, pin, destination_format, pins.account_for(destination_format, account))
-    return f"{hsm.pin_length(pin):02d}{translated}{destination_format}".encode("ascii")
+    return translate(request, hsm, source="ZPK")

@@ -43,8 +43,13 @@ VERSION = "1.0.0"
 
 
 def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
+    return verify(request, hsm, pin_key="TPK")
+
+
+def verify(request: bytes, hsm: Hsm, *, pin_key: str) -> bytes | Reply:
+    """DA with its TPK, EA (logic/ea.py) with a ZPK: the only difference."""
     fields = Fields(request)
-    tpk_field = fields.key(what="TPK")
+    pin_key_field = fields.key(what=pin_key)
     pvk_field = fields.key(what="PVK")
     pins.read_max_pin_length(fields)
     block = fields.hex(16, what="PIN block")
@@ -59,10 +64,10 @@ def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
     if len(offset) < check_length:
         raise HsmError("15", f"offset of {len(offset)} digits, check length {check_length}")
 
-    tpk = hsm.key_from_lmk(hsm.key_type_code("TPK"), tpk_field, lmk_id)
+    pin_key_handle = hsm.key_from_lmk(hsm.key_type_code(pin_key), pin_key_field, lmk_id)
     with answering("11", instead_of="10"):
         pvk = hsm.key_from_lmk(hsm.key_type_code("PVK"), pvk_field, lmk_id)
-    pin = hsm.pin_from_block(tpk, block, pin_format, account)
+    pin = hsm.pin_from_block(pin_key_handle, block, pin_format, account)
     if hsm.pin_ibm_offset(pvk, pin, table, validation_data, lmk_id) != offset:
         return Reply("01")
     return b"" if hsm.key_info(pvk).length == 8 else Reply("02")

@@ -44,8 +44,13 @@ _TAIL = 35
 
 
 def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
+    return verify(request, hsm, pin_key="TPK")
+
+
+def verify(request: bytes, hsm: Hsm, *, pin_key: str) -> bytes | Reply:
+    """DC with its TPK, EC (logic/ec.py) with a ZPK: the only difference."""
     fields = Fields(request)
-    tpk_field = fields.key(what="TPK")
+    pin_key_field = fields.key(what=pin_key)
     pvk_field = fields.key_pair(after=_TAIL, what="PVK pair")
     block = fields.hex(16, what="PIN block")
     pin_format = read_format(fields)
@@ -55,11 +60,11 @@ def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
     lmk_id = fields.lmk_id()
     fields.end()
 
-    tpk = hsm.key_from_lmk(hsm.key_type_code("TPK"), tpk_field, lmk_id)
+    pin_key_handle = hsm.key_from_lmk(hsm.key_type_code(pin_key), pin_key_field, lmk_id)
     with answering("11", instead_of="10"):
         pvk = hsm.key_from_lmk(hsm.key_type_code("PVK"), pvk_field, lmk_id)
     if hsm.key_info(pvk).length != 16:
         raise HsmError("27", "the PVK pair must be double length")
-    pin = hsm.pin_from_block(tpk, block, pin_format, account_for(pin_format, account))
+    pin = hsm.pin_from_block(pin_key_handle, block, pin_format, account_for(pin_format, account))
     computed = hsm.pin_pvv(pvk, pin, account_for("01", account), pvki)
     return b"" if hmac.compare_digest(computed, f"{pvv:04d}") else Reply("01")

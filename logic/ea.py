@@ -36,33 +36,13 @@ triple length PVK, the table check 25); vectors in tests/test_cmd_ea.py.
 
 from __future__ import annotations
 
-from hsmd_sdk import Fields, Hsm, HsmError, Reply, answering, pins
+from hsmd_sdk import Hsm, Reply
+
+from logic.da import verify
 
 COMMAND = "EA"
 VERSION = "1.0.0"
 
 
 def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
-    fields = Fields(request)
-    zpk_field = fields.key(what="ZPK")
-    pvk_field = fields.key(what="PVK")
-    pins.read_max_pin_length(fields)
-    block = fields.hex(16, what="PIN block")
-    pin_format = pins.read_format(fields)
-    check_length = pins.read_check_length(fields)
-    account = pins.read_account(fields)
-    table = fields.text(16, what="decimalisation table").upper()
-    validation_data = pins.read_validation_data(fields, account)
-    offset = pins.read_offset(fields)
-    lmk_id = fields.lmk_id()
-    fields.end()
-    if len(offset) < check_length:
-        raise HsmError("15", f"offset of {len(offset)} digits, check length {check_length}")
-
-    zpk = hsm.key_from_lmk(hsm.key_type_code("ZPK"), zpk_field, lmk_id)
-    with answering("11", instead_of="10"):
-        pvk = hsm.key_from_lmk(hsm.key_type_code("PVK"), pvk_field, lmk_id)
-    pin = hsm.pin_from_block(zpk, block, pin_format, account)
-    if hsm.pin_ibm_offset(pvk, pin, table, validation_data, lmk_id) != offset:
-        return Reply("01")
-    return b"" if hsm.key_info(pvk).length == 8 else Reply("02")
+    return verify(request, hsm, pin_key="ZPK")

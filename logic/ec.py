@@ -31,35 +31,13 @@ in tests/test_cmd_ec.py.
 
 from __future__ import annotations
 
-import hmac
+from hsmd_sdk import Hsm, Reply
 
-from hsmd_sdk import Fields, Hsm, HsmError, Reply, answering
-from hsmd_sdk.pins import account_for, read_account, read_format
+from logic.dc import verify
 
 COMMAND = "EC"
 VERSION = "1.0.0"
 
-# PIN block 16 · format 2 · account 12 · PVKI 1 · PVV 4: the least that follows the PVK pair.
-_TAIL = 35
-
 
 def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
-    fields = Fields(request)
-    zpk_field = fields.key(what="ZPK")
-    pvk_field = fields.key_pair(after=_TAIL, what="PVK pair")
-    block = fields.hex(16, what="PIN block")
-    pin_format = read_format(fields)
-    account = read_account(fields, pin_format)
-    pvki = fields.numeric(1, what="PVKI")
-    pvv = fields.numeric(4, what="PVV")
-    lmk_id = fields.lmk_id()
-    fields.end()
-
-    zpk = hsm.key_from_lmk(hsm.key_type_code("ZPK"), zpk_field, lmk_id)
-    with answering("11", instead_of="10"):
-        pvk = hsm.key_from_lmk(hsm.key_type_code("PVK"), pvk_field, lmk_id)
-    if hsm.key_info(pvk).length != 16:
-        raise HsmError("27", "the PVK pair must be double length")
-    pin = hsm.pin_from_block(zpk, block, pin_format, account_for(pin_format, account))
-    computed = hsm.pin_pvv(pvk, pin, account_for("01", account), pvki)
-    return b"" if hmac.compare_digest(computed, f"{pvv:04d}") else Reply("01")
+    return verify(request, hsm, pin_key="ZPK")

@@ -40,16 +40,21 @@ KU_ONLY = frozenset({"34", "35", "41", "42"})  # EMV PIN change formats
 
 
 def execute(request: bytes, hsm: Hsm) -> bytes:
+    return to_lmk(request, hsm, pin_key="TPK")
+
+
+def to_lmk(request: bytes, hsm: Hsm, *, pin_key: str) -> bytes:
+    """JC with its TPK, JE (logic/je.py) with a ZPK: the only difference."""
     fields = Fields(request)
-    tpk_field = fields.key(what="TPK")
+    pin_key_field = fields.key(what=pin_key)
     block = fields.hex(16, what="PIN block")
     pin_format = read_format(fields)
     account = read_account(fields, pin_format)
     lmk_id = fields.lmk_id()
     fields.end()
 
-    tpk = hsm.key_from_lmk(hsm.key_type_code("TPK"), tpk_field, lmk_id)
+    pin_key_handle = hsm.key_from_lmk(hsm.key_type_code(pin_key), pin_key_field, lmk_id)
     if pin_format in KU_ONLY:
         raise HsmError("23", f"PIN block format {pin_format} is for PIN change (KU) only")
-    pin = hsm.pin_from_block(tpk, block, pin_format, account_for(pin_format, account))
+    pin = hsm.pin_from_block(pin_key_handle, block, pin_format, account_for(pin_format, account))
     return hsm.pin_to_lmk(pin, account_for("01", account), lmk_id).encode("ascii")

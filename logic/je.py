@@ -28,26 +28,13 @@ ThalesCore/HostCommands/BuildIn) and ThalesCore.Tests/HostCommandTests.vb
 
 from __future__ import annotations
 
-from hsmd_sdk import Fields, Hsm, HsmError
-from hsmd_sdk.pins import account_for, read_account, read_format
+from hsmd_sdk import Hsm
+
+from logic.jc import to_lmk
 
 COMMAND = "JE"
 VERSION = "1.0.0"
 
-KU_ONLY = frozenset({"34", "35", "41", "42"})  # EMV PIN change formats
-
 
 def execute(request: bytes, hsm: Hsm) -> bytes:
-    fields = Fields(request)
-    zpk_field = fields.key(what="ZPK")
-    block = fields.hex(16, what="PIN block")
-    pin_format = read_format(fields)
-    account = read_account(fields, pin_format)
-    lmk_id = fields.lmk_id()
-    fields.end()
-
-    zpk = hsm.key_from_lmk(hsm.key_type_code("ZPK"), zpk_field, lmk_id)
-    if pin_format in KU_ONLY:
-        raise HsmError("23", f"PIN block format {pin_format} is for PIN change (KU) only")
-    pin = hsm.pin_from_block(zpk, block, pin_format, account_for(pin_format, account))
-    return hsm.pin_to_lmk(pin, account_for("01", account), lmk_id).encode("ascii")
+    return to_lmk(request, hsm, pin_key="ZPK")

@@ -82,8 +82,24 @@ def discover(
     return targets
 
 
+def _sibling_imports(source: Path, package: str) -> list[str]:
+    """Modules of the logic module's own package that it imports (`from logic.dc import verify`)."""
+    found = set()
+    for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith(package + "."):
+            found.add(node.module)
+        elif isinstance(node, ast.ImportFrom) and node.module == package:
+            found.update(f"{package}.{alias.name}" for alias in node.names)
+    return sorted(found)
+
+
 def _staged_files(target: Target) -> Iterator[tuple[str, Path]]:
-    """(path inside the stage, source file) for everything the component imports."""
+    """(path inside the stage, source file) for everything the component imports.
+
+    That is the adapter, the logic module with its package's __init__ files and
+    the sibling modules it imports (an interchange command reusing its terminal
+    twin, one import deep), and the guest SDK.
+    """
     yield "app.py", target.adapter
     parts = target.logic_module.split(".")
     source = target.root.joinpath(*parts).with_suffix(".py")
@@ -93,6 +109,10 @@ def _staged_files(target: Target) -> Iterator[tuple[str, Path]]:
         init = target.root.joinpath(*parts[:depth], "__init__.py")
         yield "/".join(parts[:depth]) + "/__init__.py", init
     yield "/".join(parts) + ".py", source
+    for module in _sibling_imports(source, ".".join(parts[:-1])) if len(parts) > 1 else []:
+        sibling = target.root.joinpath(*module.split(".")).with_suffix(".py")
+        if module != target.logic_module and sibling.is_file():
+            yield module.replace(".", "/") + ".py", sibling
     for path in sorted(SDK_DIR.glob("*.py")):
         yield f"hsmd_sdk/{path.name}", path
 

@@ -128,6 +128,15 @@ def test_build_stages_only_what_the_component_imports(tmp_path: Path) -> None:
     assert staged == sorted(["app.py", "logic/__init__.py", "logic/b2.py", *sdk])
 
 
+def test_build_stages_the_sibling_logic_module_an_interchange_command_reuses(tmp_path: Path) -> None:
+    (tmp_path / "commands/EC").mkdir(parents=True)
+    (tmp_path / "commands/EC/app.py").write_text((ROOT / "commands/EC/app.py").read_text())
+    (target,) = plugin_build.discover(tmp_path / "commands", tmp_path / "out", root=ROOT)
+    staged = {name for name, _ in plugin_build._staged_files(target)}
+    assert {"logic/ec.py", "logic/dc.py"} <= staged
+    assert "logic/ca.py" not in staged
+
+
 def test_adapter_without_logic_line_is_a_build_error(tmp_path: Path) -> None:
     (tmp_path / "commands/XX").mkdir(parents=True)
     (tmp_path / "commands/XX/app.py").write_text(textwrap.dedent("WitWorld = None\n"))
