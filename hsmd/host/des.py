@@ -62,3 +62,18 @@ def lmk_check_value(pairs: Sequence[bytes]) -> str:
     different LMKs are told apart; it does not match a real unit's value.
     """
     return key_check_value(pairs[0]).hex().upper()[:6] + "0" * 10
+
+
+_MODES = {"ECB": None, "CBC": modes.CBC, "CFB8": modes.CFB8, "CFB64": modes.CFB}
+
+
+def crypt(key: bytes, mode: str, iv: bytes, data: bytes, *, encrypt: bool) -> bytes:
+    """Data under a request's key (never cached): ECB, CBC, CFB8 or CFB64 (the IV unused in ECB)."""
+    make = _MODES[mode]
+    cipher = Cipher(TripleDES(_tdes_key(key)), modes.ECB() if make is None else make(iv))
+    context = cipher.encryptor() if encrypt else cipher.decryptor()
+    return context.update(data) + context.finalize()
+
+
+def encrypt_cbc(key: bytes, iv: bytes, data: bytes) -> bytes:
+    return crypt(key, "CBC", iv, data, encrypt=True)

@@ -32,7 +32,7 @@ _TMK_CARRIES: Final = frozenset({"002", "003", "70D", "80D"})
 
 Mode = Literal["pci", "non-pci"]
 # What else a key may do besides being carried: the host function families that check it.
-Use = Literal["pin", "pvk", "cvk", "mk-dcvv", "mk-cvc3"]
+Use = Literal["pin", "pvk", "cvk", "mk-dcvv", "mk-cvc3", "mk-ac", "ac", "emv-card", "mac", "data", "bdk"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,7 @@ class KeyType:
     name: str
     carries: frozenset[str] = frozenset()  # non-empty: a key-encryption key for these types
     uses: frozenset[Use] = frozenset()
+    exportable: bool = True  # False: a key the host derived (card, session, DUKPT keys) never leaves it
 
     @property
     def pair(self) -> int:
@@ -58,15 +59,23 @@ def _table(*types: KeyType) -> dict[str, KeyType]:
 _COMMON: Final = (
     KeyType("000", "ZMK", _ZMK_CARRIES),
     KeyType("001", "ZPK", uses=frozenset({"pin"})),
-    KeyType("003", "TAK"),
-    KeyType("008", "ZAK"),
-    KeyType("009", "BDK"),
-    KeyType("109", "MK-AC", uses=frozenset({"mk-dcvv"})),  # PM derives Visa dCVV keys from an MK-AC
+    KeyType("003", "TAK", uses=frozenset({"mac"})),
+    KeyType("008", "ZAK", uses=frozenset({"mac"})),
+    KeyType("009", "BDK", uses=frozenset({"bdk"})),
+    KeyType("109", "MK-AC", uses=frozenset({"mk-ac", "mk-dcvv"})),  # PM derives Visa dCVV keys from an MK-AC
     KeyType("709", "MK-CVC3", uses=frozenset({"mk-cvc3"})),
-    KeyType("00A", "ZEK"),
-    KeyType("00B", "DEK"),
+    KeyType("00A", "ZEK", uses=frozenset({"data"})),
+    KeyType("00B", "DEK", uses=frozenset({"data"})),
     KeyType("402", "CVK", uses=frozenset({"cvk"})),
 )
+# Keys the host derives for one request and never lets out (no LMK pair protects them).
+ICC_MK_AC: Final = KeyType("ICC", "ICC MK-AC", uses=frozenset({"ac", "emv-card"}), exportable=False)
+SK_AC: Final = KeyType("SKA", "AC session key", uses=frozenset({"ac"}), exportable=False)
+DUKPT_PIN: Final = KeyType("DKP", "DUKPT PIN key", uses=frozenset({"pin"}), exportable=False)
+DUKPT_DES_PIN: Final = KeyType("DKS", "DUKPT PIN key (single DES)", uses=frozenset({"pin"}), exportable=False)
+DUKPT_MAC: Final = KeyType("DKM", "DUKPT MAC key", uses=frozenset({"mac"}), exportable=False)
+DUKPT_DATA: Final = KeyType("DKD", "DUKPT data key", uses=frozenset({"data"}), exportable=False)
+
 TABLES: Final[Mapping[Mode, dict[str, KeyType]]] = {
     "non-pci": _table(*_COMMON, KeyType("002", "TMK/TPK/PVK", _TMK_CARRIES, frozenset({"pin", "pvk"}))),
     "pci": _table(
@@ -113,6 +122,8 @@ class KeyTypeTable:
 
     def check_carries(self, kek: KeyType, target: KeyType) -> None:
         """May a key of type `kek` wrap/unwrap a key of type `target`? Error 29 if not."""
+        if not target.exportable:
+            raise HostError("29", f"a {target.name} never leaves the host")
         if not kek.carries:
             raise HostError("29", f"a {kek.name} ({kek.code}) may not encrypt or decrypt keys")
         if target.code not in kek.carries:

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from hsmd.host import cards, des, keys, pins
+from hsmd.host import cards, des, dukpt, emv, hashes, keys, macs, pins
 from hsmd.host.errors import HostError
-from hsmd.host.key_types import KeyType, KeyTypeTable, Use
+from hsmd.host.key_types import DUKPT_DATA, DUKPT_DES_PIN, DUKPT_MAC, DUKPT_PIN, ICC_MK_AC, SK_AC, KeyType, KeyTypeTable, Use
 from hsmd.host.lmk import LmkSet
 
 PIN_LMK_PAIR = 1  # LMK pair 02-03 protects PINs
@@ -162,6 +162,8 @@ class Host:
 
     def key_to_lmk(self, scope: RequestScope, key: int, scheme: str, lmk_id: int | None) -> str:
         held = scope.key(key)
+        if not held.key_type.exportable:
+            raise HostError("29", f"a {held.key_type.name} never leaves the host")
         return keys.encrypt(self._lmk_pair(held.key_type, lmk_id), scheme, held.clear, lmk_key=True).text()
 
     def key_from_kek(self, scope: RequestScope, kek: int, key_type: str, key: str) -> int:
@@ -221,7 +223,8 @@ class Host:
 
     def pin_from_block(self, scope: RequestScope, key: int, block: str, pin_format: str, account: str) -> int:
         """Decrypt a PIN block under a TPK or ZPK and decode it (20 invalid, 23 format, 24 length)."""
-        clear = pins.decrypt_block(scope.key(key, "pin").clear, pin_format, block, account)
+        held = scope.key(key, "pin")
+        clear = pins.decrypt_block(held.clear, pin_format, block, account, whitened=held.key_type is DUKPT_DES_PIN)
         return scope.issue(HeldPin(clear, pin_format))
 
     def pin_to_block(self, scope: RequestScope, key: int, pin: int, pin_format: str, account: str) -> str:
@@ -230,7 +233,7 @@ class Host:
         wrapping = scope.key(key, "pin")
         if self.key_types.mode == "pci" and held.source in pins.PCI_ISO_ONLY and pin_format not in pins.PCI_ISO_ONLY:
             raise HostError("23", f"PCI HSM: a PIN from format {held.source} may not leave in format {pin_format}")
-        return pins.encrypt_block(wrapping.clear, pin_format, held.digits, account)
+        return pins.encrypt_block(wrapping.clear, pin_format, held.digits, account, whitened=wrapping.key_type is DUKPT_DES_PIN)
 
     def pin_from_lmk(self, scope: RequestScope, pin: str, account: str, lmk_id: int | None) -> int:
         """A PIN encrypted under LMK pair 02-03 (n + 1 digits, bound to the account; 14 if invalid)."""
@@ -312,3 +315,65 @@ class Host:
 
     def authorised(self, scope: RequestScope) -> bool:
         return self.pin_settings.authorised
+
+    # --- MACs, data encryption, hashing (payShield MA ... M8, M0 ... M4, GM) ---
+
+    def mac_compute(self, scope: RequestScope, key: int, algorithm: int, padding: int, iv: str, data: bytes, final: bool) -> str:
+        """ISO 9797-1 MAC algorithm 1 or 3 under a TAK or ZAK: the MAC (final) or the chaining value, 16 H."""
+        return macs.mac(scope.key(key, "mac").clear, algorithm, padding, _hex_bytes(iv, 8, "IV"), data, final=final).hex().upper()
+
+    def data_crypt(self, scope: RequestScope, key: int, encrypt: bool, mode: str, iv: str, data: bytes) -> str:
+        """Data under a ZEK or DEK in ECB, CBC, CFB8 or CFB64 (80: not whole blocks), as hex."""
+        held = scope.key(key, "data")
+        if mode not in ("ECB", "CBC", "CFB8", "CFB64"):
+            raise HostError("15", f"cipher mode {mode!r} unknown")
+        if mode in ("ECB", "CBC") and len(data) % 8:
+            raise HostError("80", f"{len(data)} bytes is not a whole number of 8-byte blocks")
+        initial = bytes(8) if mode == "ECB" else _hex_bytes(iv, 8, "IV")
+        return des.crypt(held.clear, mode, initial, data, encrypt=encrypt).hex().upper()
+
+    def hash(self, scope: RequestScope, algorithm: str, data: bytes) -> str:
+        return hashes.digest(algorithm, data).hex().upper()
+
+    # --- EMV: card and session keys stay here; plugins get cryptograms ---
+
+    def emv_card_key(self, scope: RequestScope, mk: int, derivation: str, pan: str, psn: str) -> int:
+        """The card's key (ICC MK-AC) from an issuer MK-AC, EMV Option A or B."""
+        clear = cards.derive_icc_key(scope.key(mk, "mk-ac").clear, derivation, pan, psn)
+        return scope.issue(HeldKey(clear, ICC_MK_AC, odd_parity=True))
+
+    def emv_session_key(self, scope: RequestScope, card_key: int, method: str, atc: str, un: str, iv: str) -> int:
+        clear = emv.session_key(
+            scope.key(card_key, "emv-card").clear, method, _hex_bytes(atc, 2, "ATC"), _hex_bytes(un, None, "UN"), _hex_bytes(iv, None, "IV")
+        )
+        return scope.issue(HeldKey(clear, SK_AC, odd_parity=True))
+
+    def emv_ac(self, scope: RequestScope, key: int, data: bytes, padding: int) -> str:
+        return emv.cryptogram(scope.key(key, "ac").clear, data, padding).hex().upper()
+
+    def emv_arpc(self, scope: RequestScope, key: int, arqc: str, method: int, response: str, proprietary: str) -> str:
+        clear = scope.key(key, "ac").clear
+        value = emv.arpc(
+            clear, _hex_bytes(arqc, 8, "ARQC"), method, _hex_bytes(response, None, "ARC/CSU"), _hex_bytes(proprietary, None, "data")
+        )
+        return value.hex().upper()
+
+    # --- DUKPT ---
+
+    def dukpt_key(self, scope: RequestScope, bdk: int, ksn: str, usage: str) -> int:
+        """A terminal's working key from the BDK and the KSN: pin, pin-des (X9.24-1998), mac-request/-response, data-request/-response."""
+        clear_bdk, register = scope.key(bdk, "bdk").clear, dukpt.parse_ksn(ksn)
+        if usage == "pin-des":
+            return scope.issue(HeldKey(dukpt.des_pin_key(clear_bdk, register), DUKPT_DES_PIN, odd_parity=True))
+        kind = DUKPT_PIN if usage == "pin" else DUKPT_MAC if usage.startswith("mac") else DUKPT_DATA
+        return scope.issue(HeldKey(dukpt.tdes_key(clear_bdk, register, usage), kind, odd_parity=True))
+
+
+def _hex_bytes(text: str, length: int | None, what: str) -> bytes:
+    try:
+        value = bytes.fromhex(text)
+    except ValueError:
+        raise HostError("15", f"{what} is not hex") from None
+    if length is not None and len(value) != length:
+        raise HostError("15", f"{what} must be {length} bytes")
+    return value

@@ -36,6 +36,7 @@ __all__ = [
     "call",
     "check_layout",
     "define_host_func",
+    "lift_bool",
     "lift_bytes",
     "lift_enum",
     "lift_option_u32",
@@ -212,6 +213,11 @@ def lift_bytes(val: Val, limit: int) -> bytes:
     if raw[0::VAL_SIZE] != _U8_KIND * n:
         raise TypeError("list<u8> holds a value that is not a u8")
     return raw[PAYLOAD::VAL_SIZE]
+
+
+def lift_bool(val: Val) -> bool:
+    _expect(val, K_BOOL)
+    return bool(val.of.boolean)
 
 
 def lift_u32(val: Val) -> int:

@@ -128,6 +128,30 @@ class GuestHsm:
     def card_cvv(self, cvk: KeyHandle, pan: str, expiry: str, service_code: str) -> str:
         return str(_call(host.card_cvv, cvk, pan, expiry, service_code))
 
+    def mac_compute(self, key: KeyHandle, algorithm: int, padding: int, iv: str, data: bytes, final: bool) -> str:
+        return str(_call(host.mac_compute, key, algorithm, padding, iv, data, final))
+
+    def data_crypt(self, key: KeyHandle, encrypt: bool, mode: str, iv: str, data: bytes) -> str:
+        return str(_call(host.data_crypt, key, encrypt, mode, iv, data))
+
+    def hash(self, algorithm: str, data: bytes) -> str:
+        return str(_call(host.hash, algorithm, data))
+
+    def emv_card_key(self, mk: KeyHandle, derivation: str, pan: str, psn: str) -> KeyHandle:
+        return KeyHandle(_call(host.emv_card_key, mk, derivation, pan, psn))
+
+    def emv_session_key(self, card_key: KeyHandle, method: str, atc: str, un: str, iv: str) -> KeyHandle:
+        return KeyHandle(_call(host.emv_session_key, card_key, method, atc, un, iv))
+
+    def emv_ac(self, key: KeyHandle, data: bytes, padding: int) -> str:
+        return str(_call(host.emv_ac, key, data, padding))
+
+    def emv_arpc(self, key: KeyHandle, arqc: str, method: int, response: str, proprietary: str) -> str:
+        return str(_call(host.emv_arpc, key, arqc, method, response, proprietary))
+
+    def dukpt_key(self, bdk: KeyHandle, ksn: str, usage: str) -> KeyHandle:
+        return KeyHandle(_call(host.dukpt_key, bdk, ksn, usage))
+
 
 def world(*, command: str, version: str, description: str, execute: Execute) -> type:
     """The `WitWorld` class for one command."""

@@ -108,3 +108,27 @@ class Hsm(Protocol):
 
     def card_cvv(self, cvk: KeyHandle, pan: str, expiry: str, service_code: str) -> str:
         """Visa CVV / Mastercard CVC (3 digits) under a CVK pair (27 if not double length)."""
+
+    def mac_compute(self, key: KeyHandle, algorithm: int, padding: int, iv: str, data: bytes, final: bool) -> str:
+        """ISO 9797-1 MAC algorithm 1 or 3 under a TAK/ZAK after `iv` (16 H): the MAC block if `final`, else the chaining value (16 H)."""
+
+    def data_crypt(self, key: KeyHandle, encrypt: bool, mode: str, iv: str, data: bytes) -> str:
+        """`data` encrypted or decrypted under a ZEK/DEK in ECB, CBC, CFB8 or CFB64, as hex (80: not whole blocks)."""
+
+    def hash(self, algorithm: str, data: bytes) -> str:
+        """The digest by payShield hash identifier (01 SHA-1 ... 08 SHA-512), as hex (05: unknown identifier)."""
+
+    def emv_card_key(self, mk: KeyHandle, derivation: str, pan: str, psn: str) -> KeyHandle:
+        """The card's key from an issuer MK-AC, EMV Option A or B; it never leaves the host."""
+
+    def emv_session_key(self, card_key: KeyHandle, method: str, atc: str, un: str, iv: str) -> KeyHandle:
+        """An AC session key: none, mchip, common, tree-2-16 or tree-4-8 (ATC, UN and IV as hex)."""
+
+    def emv_ac(self, key: KeyHandle, data: bytes, padding: int) -> str:
+        """The application cryptogram (16 H) over the transaction data, padding method 1 or 2."""
+
+    def emv_arpc(self, key: KeyHandle, arqc: str, method: int, response: str, proprietary: str) -> str:
+        """The ARPC: method 1 over the ARC (16 H), method 2 over the CSU and proprietary data (8 H)."""
+
+    def dukpt_key(self, bdk: KeyHandle, ksn: str, usage: str) -> KeyHandle:
+        """A DUKPT working key (pin, pin-des, mac-request, mac-response, data-request, data-response)."""

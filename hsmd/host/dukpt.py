@@ -1,0 +1,98 @@
+"""DUKPT working keys (ANSI X9.24-1): a terminal's per-transaction key from the BDK and the KSN.
+
+- The KSN is 10 bytes (20 H); a shorter one is padded on the left with F. Its
+  rightmost 21 bits are the transaction counter.
+- TDES DUKPT (X9.24-1:2004 Annex A): the initial key is TDES(BDK, the KSN's left 8 bytes, counter cleared)
+  and TDES(BDK xor C0C0C0C0 00000000 C0C0C0C0 00000000, the same); each set
+  counter bit, from the left, steps the key with the non-reversible function
+  (right half DES_KL(R xor KR) xor KR, left half the same under K xor C0C0..).
+  Working keys are variants: PIN ..FF in bytes 7 and 15; MAC request ..FF00;
+  MAC response FF000000 in bytes 4 and 12; data request FF0000 in bytes 5 and 13,
+  then TDES-encrypted under itself (X9.24-1:2009 A.4.1); data response byte 3 and 11.
+- Single-DES DUKPT (X9.24-1:1998), which the legacy CI command uses: the
+  initial key is the left half of the TDES initial key, each step is
+  DES_K(R xor K) xor K, and the PIN key is K xor ..FF.
+Vectors: BDK 0123456789ABCDEFFEDCBA9876543210, KSN FFFF9876543210E00000:
+initial key 6AC292FAA1315B4D858AB3A3D7D5933A (X9.24-1 and tests/test_dukpt.py).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from hsmd.host import des
+from hsmd.host.errors import HostError
+
+_C0: Final = bytes.fromhex("C0C0C0C000000000C0C0C0C000000000")
+_COUNTER_BITS: Final = 21
+VARIANTS: Final = {
+    "pin": bytes.fromhex("00000000000000FF00000000000000FF"),
+    "mac-request": bytes.fromhex("000000000000FF00000000000000FF00"),
+    "mac-response": bytes.fromhex("00000000FF00000000000000FF000000"),
+    "data-request": bytes.fromhex("0000000000FF00000000000000FF0000"),
+    "data-response": bytes.fromhex("000000FF00000000000000FF00000000"),
+}
+
+
+def _xor(a: bytes, b: bytes) -> bytes:
+    return bytes(x ^ y for x, y in zip(a, b, strict=True))
+
+
+def parse_ksn(ksn: str) -> bytes:
+    """10 bytes from 10-20 hex characters, padded on the left with F."""
+    if not 10 <= len(ksn) <= 20:
+        raise HostError("15", f"KSN of {len(ksn)} hex characters (10-20)")
+    try:
+        return bytes.fromhex(ksn.rjust(20, "F"))
+    except ValueError:
+        raise HostError("15", "KSN is not hex") from None
+
+
+def _base(ksn: bytes) -> bytes:
+    """The initial key's input: the KSN's leftmost 8 bytes once the counter is cleared."""
+    return ksn[:7] + bytes([ksn[7] & 0xE0])
+
+
+def _steps(ksn: bytes) -> list[bytes]:
+    """The KSN registers (8 bytes) at each set counter bit, left to right."""
+    counter = int.from_bytes(ksn[-3:], "big") & ((1 << _COUNTER_BITS) - 1)
+    register = int.from_bytes(ksn[2:], "big") & ~((1 << _COUNTER_BITS) - 1)
+    out = []
+    for bit in range(_COUNTER_BITS - 1, -1, -1):
+        if counter >> bit & 1:
+            register |= 1 << bit
+            out.append(register.to_bytes(8, "big"))
+    return out
+
+
+def _one_way(key8: bytes, data: bytes) -> bytes:
+    return _xor(des.encrypt_ecb(key8, _xor(data, key8)), key8)
+
+
+def tdes_key(bdk: bytes, ksn: bytes, usage: str) -> bytes:
+    if len(bdk) not in (16, 24):
+        raise HostError("27", "the BDK must be double or triple length")
+    base = _base(ksn)
+    key = des.encrypt_ecb(bdk, base) + des.encrypt_ecb(_xor(bdk[:16], _C0) + bdk[16:], base)
+    for register in _steps(ksn):
+        right = _xor(des.encrypt_ecb(key[:8], _xor(register, key[8:])), key[8:])
+        other = _xor(key, _C0)
+        left = _xor(des.encrypt_ecb(other[:8], _xor(register, other[8:])), other[8:])
+        key = left + right
+    variant = VARIANTS.get(usage)
+    if variant is None:
+        raise HostError("15", f"DUKPT key usage {usage!r} unknown")
+    key = _xor(key, variant)
+    if usage == "data-request" or usage == "data-response":
+        key = des.encrypt_ecb(key, key[:8]) + des.encrypt_ecb(key, key[8:])
+    return key
+
+
+def des_pin_key(bdk: bytes, ksn: bytes) -> bytes:
+    """Single-DES DUKPT PIN key (X9.24-1:1998)."""
+    if len(bdk) not in (16, 24):
+        raise HostError("27", "the BDK must be double or triple length")
+    key = des.encrypt_ecb(bdk, _base(ksn))
+    for register in _steps(ksn):
+        key = _one_way(key, register)
+    return _xor(key, bytes.fromhex("00000000000000FF"))
