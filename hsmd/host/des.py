@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 
+from cryptography.hazmat.decrepit.ciphers import modes as decrepit_modes
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, modes
 
@@ -64,7 +65,7 @@ def lmk_check_value(pairs: Sequence[bytes]) -> str:
     return key_check_value(pairs[0]).hex().upper()[:6] + "0" * 10
 
 
-_MODES = {"ECB": None, "CBC": modes.CBC, "CFB8": modes.CFB8, "CFB64": modes.CFB}
+_MODES = {"ECB": None, "CBC": modes.CBC, "CFB8": decrepit_modes.CFB8, "CFB64": decrepit_modes.CFB}
 
 
 def crypt(key: bytes, mode: str, iv: bytes, data: bytes, *, encrypt: bool) -> bytes:
