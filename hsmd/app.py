@@ -22,6 +22,7 @@ from hsmd.host import TEST_LMK, Host, LmkSet
 from hsmd.host.key_types import KeyTypeTable
 from hsmd.host.lmk_file import LmkFileError, load_lmk_file
 from hsmd.host.services import PinSettings
+from hsmd.host.status import UnitStatus
 from hsmd.runtime import CONTRACT_VERSION, Limits, Plugin, Runtime
 from hsmd.server import Limits as ServerLimits
 from hsmd.server import Server
@@ -61,7 +62,8 @@ def load_lmks(config: Config) -> LmkSet:
 def build_host(config: Config) -> Host:
     h = config.hsm
     pin_settings = PinSettings(h.authorised, h.pin_under_lmk, h.decimalisation_tables)
-    return Host(load_lmks(config), h.firmware_number, KeyTypeTable(h.key_type_table), pin_settings)
+    status = UnitStatus(h.serial_number, config.server.max_connections)
+    return Host(load_lmks(config), h.firmware_number, KeyTypeTable(h.key_type_table), pin_settings, status)
 
 
 def runtime_limits(config: Config) -> Limits:

@@ -71,6 +71,8 @@ class HsmConfig:
     pin_under_lmk: PinUnderLmk = "encrypted"
     # Decimalisation tables arrive as 16 clear digits, or as 16 H encrypted under LMK pair 14-15.
     decimalisation_tables: DecimalisationTables = "plaintext"
+    # The serial number the status commands (J2, J4, J8, JK) report: 12 printable characters.
+    serial_number: str = "HSMD00000001"
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +241,7 @@ _RULES: dict[str, dict[str, _Rule]] = {
         "authorised": _bool_rule(),
         "pin_under_lmk": _choice_rule("encrypted", "simulator"),
         "decimalisation_tables": _choice_rule("plaintext", "encrypted"),
+        "serial_number": _string_rule("exactly 12 printable ASCII characters", lambda v: len(v) == 12 and all(" " <= c <= "~" for c in v)),
     },
     "lmk": {
         "files": _path_list_rule(),

@@ -15,6 +15,7 @@ the old set or the new one, never a mix.
 from __future__ import annotations
 
 import itertools
+import time
 from collections import Counter
 from collections.abc import Mapping
 
@@ -34,6 +35,7 @@ INTERNAL_ERROR = b"41"
 class Dispatcher:
     def __init__(self, runtime: Runtime, plugins: Mapping[str, Plugin]) -> None:
         self._runtime = runtime
+        self._status = runtime.host.status
         self._plugins = self._by_code(plugins)
         self._ids = itertools.count(1)
         self.faults: Counter[str] = Counter()  # fault kind -> count, for `plugins list` and tests
@@ -62,6 +64,7 @@ class Dispatcher:
             return frame.reply(DISABLED)
         # The server sets the request id; a direct caller (tests) gets one of the dispatcher's own.
         request_id = current_request_id() or f"d{next(self._ids)}"
+        started = time.perf_counter()
         try:
             payload = self._runtime.execute(plugin, frame.body, RequestScope(request_id))
         except GuestError as error:
@@ -71,4 +74,7 @@ class Dispatcher:
             self.faults[fault.kind] += 1
             log.error("plugin fault", command=plugin.command, kind=fault.kind, reason=fault.message, exc_info=fault.__cause__ is not None)
             return frame.reply(INTERNAL_ERROR)
+        finally:
+            # What the status commands (J2, J4, J8) report: every request a plugin handled, and its time.
+            self._status.record(plugin.command, time.perf_counter() - started)
         return frame.reply_raw(payload)

@@ -115,8 +115,8 @@ def test_the_pin_under_the_lmk_is_bound_to_the_account(host: Host) -> None:
     assert native(bc, host, f"{TPK_U}{block}03123456789012{LMK_PIN_1234}".encode()) == b"01"
 
 
-def simulator_host(**kwargs: KeyTypeTable) -> Host:
-    return Host(LmkSet({0: TEST_LMK}), "0007-E000", pin_settings=PinSettings(pin_under_lmk="simulator"), **kwargs)
+def simulator_host(key_types: KeyTypeTable | None = None) -> Host:
+    return Host(LmkSet({0: TEST_LMK}), "0007-E000", key_types, PinSettings(pin_under_lmk="simulator"))
 
 
 def test_thalessim_vectors_on_a_simulator_mode_host() -> None:

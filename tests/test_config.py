@@ -66,7 +66,7 @@ def test_public_api_is_pinned() -> None:
             "frame_timeout",
             "max_in_flight",
         ],
-        "hsm": ["firmware_number", "key_type_table", "authorised", "pin_under_lmk", "decimalisation_tables"],
+        "hsm": ["firmware_number", "key_type_table", "authorised", "pin_under_lmk", "decimalisation_tables", "serial_number"],
         "lmk": ["files", "default"],
         "plugins": ["dir", "cache_dir", "fuel", "deadline_ms", "memory_mb", "recycle_after"],
         "logging": ["format", "level"],

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from hsmd_sdk import HsmError, KeyHandle, KeyInfo, PinHandle
-from hsmd_sdk.hsm import LogLevel
+from hsmd_sdk.hsm import CommandCount, LmkStatus, LoadBand, LogLevel, UnitStatus, converted
 
 from hsmd.host.errors import HostError
 from hsmd.host.services import Host, RequestScope
@@ -143,3 +143,15 @@ class NativeHsm:
 
     def dukpt_key(self, bdk: KeyHandle, ksn: str, usage: str) -> KeyHandle:
         return KeyHandle(_call(self._host.dukpt_key, self._scope, bdk, ksn, usage))
+
+    def unit_status(self) -> UnitStatus:
+        return converted(UnitStatus, self._host.unit_status(self._scope))
+
+    def command_counts(self) -> list[CommandCount]:
+        return [converted(CommandCount, item) for item in self._host.command_counts(self._scope)]
+
+    def unit_loading(self) -> list[LoadBand]:
+        return [converted(LoadBand, item) for item in self._host.unit_loading(self._scope)]
+
+    def lmk_table(self) -> list[LmkStatus]:
+        return [converted(LmkStatus, item) for item in self._host.lmk_table(self._scope)]

@@ -9,6 +9,7 @@ plugin was given outlives its request.
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import dataclass, field
 
 import structlog
@@ -17,6 +18,7 @@ from hsmd.host import cards, des, dukpt, emv, hashes, keys, macs, pins
 from hsmd.host.errors import HostError
 from hsmd.host.key_types import DUKPT_DATA, DUKPT_DES_PIN, DUKPT_MAC, DUKPT_PIN, ICC_MK_AC, SK_AC, KeyType, KeyTypeTable, Use
 from hsmd.host.lmk import LmkSet
+from hsmd.host.status import CommandCount, LoadBand, UnitStatus, UnitStatusView, stamp
 
 PIN_LMK_PAIR = 1  # LMK pair 02-03 protects PINs
 DECTABLE_LMK_PAIR = 7  # LMK pair 14-15 protects encrypted decimalisation tables (hsmd's choice: no public source names one)
@@ -70,6 +72,15 @@ class PinSettings:
 
 
 @dataclass(frozen=True)
+class LmkStatus:
+    id: int
+    scheme: str  # V: variant
+    algorithm: str  # 0: 3DES double length
+    live: bool
+    check_value: str
+
+
+@dataclass(frozen=True)
 class KeyInfo:
     key_type: str
     length: int
@@ -111,12 +122,18 @@ class RequestScope:
 
 class Host:
     def __init__(
-        self, lmks: LmkSet, firmware_number: str, key_types: KeyTypeTable | None = None, pin_settings: PinSettings | None = None
+        self,
+        lmks: LmkSet,
+        firmware_number: str,
+        key_types: KeyTypeTable | None = None,
+        pin_settings: PinSettings | None = None,
+        status: UnitStatus | None = None,
     ) -> None:
         self._lmks = lmks
         self._firmware_number = firmware_number
         self.key_types = key_types or KeyTypeTable()
         self.pin_settings = pin_settings or PinSettings()
+        self.status = status or UnitStatus()
         self._variant_pairs: dict[tuple[int, int, int], bytes] = {}
         self._plugin_log = structlog.get_logger("hsmd.plugin")
 
@@ -367,6 +384,33 @@ class Host:
             return scope.issue(HeldKey(dukpt.des_pin_key(clear_bdk, register), DUKPT_DES_PIN, odd_parity=True))
         kind = DUKPT_PIN if usage == "pin" else DUKPT_MAC if usage.startswith("mac") else DUKPT_DATA
         return scope.issue(HeldKey(dukpt.tdes_key(clear_bdk, register, usage), kind, odd_parity=True))
+
+    # --- the unit's state, read-only, for the status commands ---
+
+    def unit_status(self, scope: RequestScope) -> UnitStatusView:
+        per_minute, per_hour = self.status.verifications()
+        return UnitStatusView(
+            serial_number=self.status.serial_number,
+            started=stamp(self.status.started),
+            now=stamp(time.time()),
+            max_connections=self.status.max_connections,
+            pci_mode=self.key_types.mode == "pci",
+            authorised=self.pin_settings.authorised,
+            pin_verifies_minute=per_minute,
+            pin_verifies_hour=per_hour,
+        )
+
+    def command_counts(self, scope: RequestScope) -> list[CommandCount]:
+        return self.status.command_counts()
+
+    def unit_loading(self, scope: RequestScope) -> list[LoadBand]:
+        return self.status.loading()
+
+    def lmk_table(self, scope: RequestScope) -> list[LmkStatus]:
+        return [
+            LmkStatus(id=lmk_id, scheme="V", algorithm="0", live=not self._lmks.select(lmk_id).is_test, check_value=check_value)
+            for lmk_id, check_value in sorted(self._lmks.check_values().items())
+        ]
 
 
 def _hex_bytes(text: str, length: int | None, what: str) -> bytes:

@@ -46,10 +46,12 @@ __all__ = [
     "lift_u32_list",
     "lower_bool",
     "lower_err_record",
+    "lower_list",
     "lower_ok",
     "lower_record",
     "lower_string",
     "lower_u32",
+    "lower_u64",
 ]
 
 # The wasmtime release this module's struct offsets were written against.
@@ -64,6 +66,7 @@ PAYLOAD: Final = Val.of.offset  # where a val's union starts (its u8 lives here)
 K_BOOL: Final = ffi.WASMTIME_COMPONENT_BOOL.value
 K_U8: Final = ffi.WASMTIME_COMPONENT_U8.value
 K_U32: Final = ffi.WASMTIME_COMPONENT_U32.value
+K_U64: Final = ffi.WASMTIME_COMPONENT_U64.value
 K_STRING: Final = ffi.WASMTIME_COMPONENT_STRING.value
 K_LIST: Final = ffi.WASMTIME_COMPONENT_LIST.value
 K_RECORD: Final = ffi.WASMTIME_COMPONENT_RECORD.value
@@ -100,7 +103,8 @@ def check_layout() -> None:
         problems.append(f"wasmtime {WASMTIME_VERSION} (this runtime is written for {ABI_WASMTIME_VERSION})")
     if VAL_SIZE != 32 or PAYLOAD != 8:
         problems.append(f"wasmtime_component_val_t size {VAL_SIZE}/offset {PAYLOAD}, expected 32/8")
-    expected = {"BOOL": 0, "U8": 2, "U32": 6, "STRING": 12, "LIST": 13, "RECORD": 14, "TUPLE": 15, "ENUM": 17, "OPTION": 18, "RESULT": 19}
+    expected = {"BOOL": 0, "U8": 2, "U32": 6, "U64": 8, "STRING": 12, "LIST": 13, "RECORD": 14}
+    expected |= {"TUPLE": 15, "ENUM": 17, "OPTION": 18, "RESULT": 19}
     for name, kind in expected.items():
         if getattr(ffi, f"WASMTIME_COMPONENT_{name}").value != kind:
             problems.append(f"value kind {name} changed")
@@ -150,6 +154,21 @@ def _boxed(inner: Val) -> Any:
 def lower_u32(val: Val, number: int) -> None:
     val.kind = K_U32
     val.of.u32 = number
+
+
+def lower_u64(val: Val, number: int) -> None:
+    val.kind = K_U64
+    val.of.u64 = number
+
+
+def lower_list(val: Val, items: Sequence[Callable[[Val], None]]) -> None:
+    """A list of values, each written by its own lowering function."""
+    vec = ffi.wasmtime_component_vallist_t()
+    ffi.wasmtime_component_vallist_new_uninit(byref(vec), len(items))
+    for i, lower in enumerate(items):
+        lower(vec.data[i])
+    val.kind = K_LIST
+    val.of.list = vec
 
 
 def lower_bool(val: Val, flag: bool) -> None:

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from hsmd.host import Host, HostError, RequestScope
-from hsmd.host.services import KeyInfo
 from hsmd.runtime import abi, wit
 
 MAX_LOG_FIELDS = 64
@@ -59,17 +58,6 @@ def _string(val: abi.Val, text: str) -> None:
     abi.lower_string(val, text.encode())
 
 
-def _key_info(val: abi.Val, info: KeyInfo) -> None:
-    abi.lower_record(
-        val,
-        [
-            (b"key-type", lambda v: abi.lower_string(v, info.key_type.encode())),
-            (b"length", lambda v: abi.lower_u32(v, info.length)),
-            (b"odd-parity", lambda v: abi.lower_bool(v, info.odd_parity)),
-        ],
-    )
-
-
 def _text(val: abi.Val) -> str:
     return abi.lift_string(val, MAX_STRING).decode(errors="replace")
 
@@ -88,11 +76,33 @@ _LIFT: dict[str, Callable[[abi.Val], Any]] = {
 _LOWER: dict[str, Callable[[abi.Val, Any], None]] = {
     "string": _string,
     "u32": abi.lower_u32,
+    "u64": abi.lower_u64,
     "key-handle": abi.lower_u32,
     "pin-handle": abi.lower_u32,
     "bool": abi.lower_bool,
-    "key-info": _key_info,
 }
+
+
+def _bound_value(lower: Callable[[abi.Val, Any], None], value: Any) -> Callable[[abi.Val], None]:
+    return lambda val: lower(val, value)
+
+
+def _lowering(kind: str, records: dict[str, tuple[tuple[str, str], ...]]) -> Callable[[abi.Val, Any], None]:
+    """How a result of WIT type `kind` is written: a scalar, a list of them, or a record read off
+    the host's value by attribute (the field name in snake case: key-type -> key_type)."""
+    if kind in _LOWER:
+        return _LOWER[kind]
+    if kind.startswith("list<") and kind.endswith(">"):
+        item = _lowering(kind[5:-1], records)
+        return lambda val, values: abi.lower_list(val, [_bound_value(item, v) for v in values])
+    if kind in records:
+        fields = [(name.encode(), name.replace("-", "_"), _lowering(field_kind, records)) for name, field_kind in records[kind]]
+
+        def record(val: abi.Val, value: Any) -> None:
+            abi.lower_record(val, [(encoded, _bound_value(lower, getattr(value, attr))) for encoded, attr, lower in fields])
+
+        return record
+    raise KeyError(kind)
 
 
 def bound_function(host: Host, func: wit.WitFunc, state: CallState) -> abi.HostFunc:
@@ -105,7 +115,7 @@ def bound_function(host: Host, func: wit.WitFunc, state: CallState) -> abi.HostF
     try:
         lifts = tuple(_LIFT[kind] for _, kind in func.params)
         ok = func.ok_type
-        lower = _LOWER[ok if ok is not None else func.result or ""]
+        lower = _lowering(ok if ok is not None else func.result or "", wit.records())
     except KeyError as exc:
         raise TypeError(f"host function {func.name}: WIT type {exc} has no binding") from None
 

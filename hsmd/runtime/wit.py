@@ -53,6 +53,24 @@ def _split_params(text: str) -> list[str]:
     return [p.strip() for p in parts]
 
 
+_RECORD_RE = re.compile(r"record (?P<name>[a-z][a-z0-9-]*) \{(?P<body>.*?)\}", re.S)
+
+
+def records(text: str | None = None) -> dict[str, tuple[tuple[str, str], ...]]:
+    """Every record of the contract: name -> ((field, type), ...) in declaration order."""
+    source = WIT_FILE.read_text() if text is None else text
+    out = {}
+    for match in _RECORD_RE.finditer(source):
+        fields = []
+        for line in match["body"].splitlines():
+            line = line.split("//")[0].strip().rstrip(",")
+            if ":" in line:
+                name, kind = line.split(":", 1)
+                fields.append((name.strip(), kind.strip()))
+        out[match["name"]] = tuple(fields)
+    return out
+
+
 def host_functions(text: str | None = None) -> tuple[WitFunc, ...]:
     """Every function of the `host` interface, in declaration order."""
     source = WIT_FILE.read_text() if text is None else text

@@ -16,7 +16,7 @@ from componentize_py_types import Err  # type: ignore[import-not-found]
 from wit_world.imports import host, types  # type: ignore[import-not-found]
 
 from hsmd_sdk.errors import HsmError
-from hsmd_sdk.hsm import KeyHandle, KeyInfo, LogLevel, PinHandle
+from hsmd_sdk.hsm import CommandCount, KeyHandle, KeyInfo, LmkStatus, LoadBand, LogLevel, PinHandle, UnitStatus, converted
 from hsmd_sdk.response import Execute, respond
 
 T = TypeVar("T")
@@ -151,6 +151,18 @@ class GuestHsm:
 
     def dukpt_key(self, bdk: KeyHandle, ksn: str, usage: str) -> KeyHandle:
         return KeyHandle(_call(host.dukpt_key, bdk, ksn, usage))
+
+    def unit_status(self) -> UnitStatus:
+        return converted(UnitStatus, host.unit_status())
+
+    def command_counts(self) -> list[CommandCount]:
+        return [converted(CommandCount, item) for item in host.command_counts()]
+
+    def unit_loading(self) -> list[LoadBand]:
+        return [converted(LoadBand, item) for item in host.unit_loading()]
+
+    def lmk_table(self) -> list[LmkStatus]:
+        return [converted(LmkStatus, item) for item in host.lmk_table()]
 
 
 def world(*, command: str, version: str, description: str, execute: Execute) -> type:

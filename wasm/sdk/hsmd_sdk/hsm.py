@@ -6,8 +6,8 @@ the current request only, and does every operation on the key itself.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal, NewType, Protocol
+from dataclasses import dataclass, fields
+from typing import Literal, NewType, Protocol, TypeVar
 
 LogLevel = Literal["debug", "info", "warning", "error"]
 KeyHandle = NewType("KeyHandle", int)
@@ -19,6 +19,48 @@ class KeyInfo:
     key_type: str  # e.g. "001"
     length: int  # 8, 16 or 24
     odd_parity: bool  # False: the key arrived without odd parity (held parity-adjusted)
+
+
+@dataclass(frozen=True)
+class UnitStatus:
+    serial_number: str  # 12 characters
+    started: str  # local time, YYYYMMDDhhmmss
+    now: str
+    max_connections: int
+    pci_mode: bool
+    authorised: bool
+    pin_verifies_minute: int  # PIN verification commands answered in the last minute
+    pin_verifies_hour: int
+
+
+@dataclass(frozen=True)
+class CommandCount:
+    command: str
+    count: int
+
+
+@dataclass(frozen=True)
+class LoadBand:
+    low: int  # percent, inclusive
+    high: int  # percent, exclusive
+    seconds: int  # seconds since start whose load fell in the band
+
+
+@dataclass(frozen=True)
+class LmkStatus:
+    id: int
+    scheme: str  # V variant, K key block
+    algorithm: str  # 0 3DES double length, 1 3DES triple, 2 AES-256
+    live: bool
+    check_value: str
+
+
+T = TypeVar("T")
+
+
+def converted(kind: type[T], value: object) -> T:
+    """`value` (the host's or the WIT binding's record) as the SDK's dataclass `kind`, field by field."""
+    return kind(**{f.name: getattr(value, f.name) for f in fields(kind)})  # type: ignore[arg-type]
 
 
 class Hsm(Protocol):
@@ -132,3 +174,15 @@ class Hsm(Protocol):
 
     def dukpt_key(self, bdk: KeyHandle, ksn: str, usage: str) -> KeyHandle:
         """A DUKPT working key (pin, pin-des, mac-request, mac-response, data-request, data-response)."""
+
+    def unit_status(self) -> UnitStatus:
+        """The unit's state for the status commands."""
+
+    def command_counts(self) -> list[CommandCount]:
+        """Requests answered per command code since start."""
+
+    def unit_loading(self) -> list[LoadBand]:
+        """Seconds since start by load band (ten bands of 10 %)."""
+
+    def lmk_table(self) -> list[LmkStatus]:
+        """The loaded LMKs in identifier order."""
