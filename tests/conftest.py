@@ -31,7 +31,7 @@ def _reset_structlog() -> Iterator[None]:
 
 
 def _build(commands: Path, out: Path, *, wit: Path = build.WIT_DIR, stage: Path | None = None) -> None:
-    build.build(build.discover(commands, out, root=ROOT, wit_dir=wit, stage_dir=stage), jobs=2, stream=sys.stderr)
+    build.build(build.discover(commands, out, root=ROOT, wit_dir=wit, stage_dir=stage), jobs=2, stream=sys.stderr, cache_dir=CACHE)
 
 
 @pytest.fixture(scope="session")

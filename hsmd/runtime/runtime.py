@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -43,18 +43,37 @@ class Refusal:
     reason: str
 
 
+# Settings that change compiled code: a cached artifact is valid only for these.
+ENGINE_FINGERPRINT = "fuel=1;epoch=1;opt=speed;abi=1"
+
+
+def make_engine() -> wasmtime.Engine:
+    """The engine every plugin is compiled for (fuel and epoch deadlines), as ENGINE_FINGERPRINT names it."""
+    config = wasmtime.Config()
+    config.consume_fuel = True
+    config.epoch_interruption = True
+    config.parallel_compilation = True
+    return wasmtime.Engine(config)
+
+
+def precompile(paths: Iterable[Path], cache_dir: Path) -> int:
+    """Compile components into the cache `Runtime` loads from, so serving only loads; returns how many were compiled."""
+    compile_cache = cache.CompileCache(cache_dir, make_engine(), ENGINE_FINGERPRINT)
+    compiled = 0
+    for path in paths:
+        wasm = path.read_bytes()
+        _component, cached = compile_cache.load(wasm, cache.digest(wasm))
+        compiled += not cached
+    return compiled
+
+
 class Runtime:
     def __init__(self, host: Host, limits: Limits, cache_dir: Path) -> None:
         abi.check_layout()
         self.host = host
         self.limits = limits
-        config = wasmtime.Config()
-        config.consume_fuel = True
-        config.epoch_interruption = True
-        config.parallel_compilation = True
-        self.engine = wasmtime.Engine(config)
-        # Settings that change compiled code: a cached artifact is valid only for these.
-        self._cache = cache.CompileCache(cache_dir, self.engine, "fuel=1;epoch=1;opt=speed;abi=1")
+        self.engine = make_engine()
+        self._cache = cache.CompileCache(cache_dir, self.engine, ENGINE_FINGERPRINT)
         self._ticks = max(1, math.ceil(limits.deadline_ms / 1000 / TICK_SECONDS)) + 1
         self._state = CallState()
         self._keepalive: list[object] = []
