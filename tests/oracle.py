@@ -317,3 +317,214 @@ def dcvv(mk: bytes, method: str, pan: str, expiry: str, service_code: str, atc4:
 def cvc3(mk: bytes, method: str, pan: str, psn: str, track: bytes, un: bytes, atc: int) -> str:
     """Five digits (pyemv returns the number without leading zeros)."""
     return str(pyemv.cvv.generate_cvc3(icc_key(mk, method, pan, psn), track, atc.to_bytes(2, "big"), un)).zfill(5)
+
+
+# --- EMV ARQC verification and ARPC generation for KQ KW ---
+#
+# pyemv (kd, ac) restated per method: the card's key is icc_key above; session keys: none (Visa
+# CVN 10: the card key), M/Chip's own (ATC · 0000 · UN into derive_common_sk, which sets byte 2
+# to F0 / 0F), the EMV common session key (ATC · six zero bytes), the EMV2000 tree (EMV 4.1 Book 2
+# A1.3, branch factor 2 height 16 or 4 and 8, with the IV). The ARQC is ISO 9797-1 MAC algorithm 3
+# with zero padding (pyemv's VISA padding: the host adds any 80 itself).
+
+
+def emv_session_key(card_key: bytes, method: str, atc: bytes, un: bytes = b"", iv: bytes = bytes(16)) -> bytes:
+    if method == "none":
+        return card_key
+    if method == "mchip":
+        return bytes(pyemv.kd.derive_common_sk(card_key, atc + bytes(2) + un))
+    if method == "common":
+        return bytes(pyemv.kd.derive_common_sk(card_key, atc + bytes(6)))
+    branch, height = {"tree-2-16": (2, 16), "tree-4-8": (4, 8)}[method]
+    return bytes(pyemv.kd.derive_emv2000_tree_sk(card_key, atc, height, branch, iv))
+
+
+def emv_arqc(session_key: bytes, data: bytes) -> bytes:
+    return bytes(pyemv.ac.generate_ac(session_key, data, pyemv.ac.PaddingType.VISA))
+
+
+def emv_arpc_1(key: bytes, arqc: bytes, arc: bytes) -> bytes:
+    return bytes(pyemv.ac.generate_arpc_1(key, arqc, arc))
+
+
+def emv_arpc_2(key: bytes, arqc: bytes, csu: bytes, proprietary: bytes = b"") -> bytes:
+    return bytes(pyemv.ac.generate_arpc_2(key, arqc, csu, proprietary or None))
+
+
+# --- DUKPT for CI G0 GO GQ GW (ANSI X9.24-1) ---
+#
+# Written out from ANSI X9.24-1 (2004 Annex A for TDES; 1998 for the single-DES key CI uses),
+# with psec.des only. The KSN is 10 bytes (a shorter one padded on the left with F); its
+# rightmost 21 bits are the transaction counter.
+# - Initial key (IPEK): TDES-encrypt the KSN's leftmost 8 bytes with the counter bits cleared,
+#   under the BDK (left half) and under BDK xor C0C0C0C000000000C0C0C0C000000000 (right half).
+# - For each counter bit set, from the most significant: set that bit in the register
+#   R (the KSN's rightmost 8 bytes, counter cleared, then the bits so far) and replace the
+#   key by the non-reversible function of R: TDES: right = DES_KL(R xor KR) xor KR and left =
+#   the same under K xor C0C0..; single DES (1998): K = DES_K(R xor K) xor K.
+# - Working keys are variants: PIN ..FF in bytes 7 (and 15); MAC request ..FF00 in bytes 6 and 14.
+# - Single-DES DUKPT encrypts the PIN block "whitened": DES_K(P xor K) xor K.
+
+_DUKPT_C0 = bytes.fromhex("C0C0C0C000000000C0C0C0C000000000")
+_DUKPT_VARIANTS = {
+    "pin": bytes.fromhex("00000000000000FF00000000000000FF"),
+    "mac-request": bytes.fromhex("000000000000FF00000000000000FF00"),
+}
+
+
+def _dukpt_xor(a: bytes, b: bytes) -> bytes:
+    return bytes(x ^ y for x, y in zip(a, b, strict=True))
+
+
+def _dukpt_des(key8: bytes, block: bytes) -> bytes:
+    return psec.des.encrypt_tdes_ecb(key8 * 2, block)
+
+
+def _dukpt_ksn(ksn_hex: str) -> int:
+    return int(ksn_hex.rjust(20, "F"), 16)
+
+
+def dukpt_ipek(bdk: bytes, ksn_hex: str) -> bytes:
+    """The initial key (16 bytes) of a terminal from the BDK (double length) and its KSN."""
+    base = ((_dukpt_ksn(ksn_hex) & ~0x1FFFFF) >> 16).to_bytes(8, "big")  # the leftmost 8 bytes, counter cleared
+    bdk = bdk[:16]
+    return psec.des.encrypt_tdes_ecb(bdk, base) + psec.des.encrypt_tdes_ecb(_dukpt_xor(bdk, _DUKPT_C0), base)
+
+
+def _dukpt_registers(ksn_hex: str) -> list[bytes]:
+    ksn = _dukpt_ksn(ksn_hex) & ((1 << 64) - 1)
+    counter, register = ksn & 0x1FFFFF, ksn & ~0x1FFFFF
+    out = []
+    for bit in reversed(range(21)):
+        if counter & (1 << bit):
+            register |= 1 << bit
+            out.append(register.to_bytes(8, "big"))
+    return out
+
+
+def dukpt_key(bdk: bytes, ksn_hex: str, usage: str = "") -> bytes:
+    """The TDES DUKPT key of the KSN (16 bytes), with the `usage` variant (pin, mac-request) or none."""
+    key = dukpt_ipek(bdk, ksn_hex)
+    for register in _dukpt_registers(ksn_hex):
+        left, right = key[:8], key[8:]
+        new_right = _dukpt_xor(_dukpt_des(left, _dukpt_xor(register, right)), right)
+        c_left, c_right = _dukpt_xor(left, _DUKPT_C0[:8]), _dukpt_xor(right, _DUKPT_C0[8:])
+        new_left = _dukpt_xor(_dukpt_des(c_left, _dukpt_xor(register, c_right)), c_right)
+        key = new_left + new_right
+    return _dukpt_xor(key, _DUKPT_VARIANTS[usage]) if usage else key
+
+
+def dukpt_des_pin_key(bdk: bytes, ksn_hex: str) -> bytes:
+    """The single-DES DUKPT PIN key (X9.24-1:1998, 8 bytes): the IPEK's left half stepped with DES."""
+    key = dukpt_ipek(bdk, ksn_hex)[:8]
+    for register in _dukpt_registers(ksn_hex):
+        key = _dukpt_xor(_dukpt_des(key, _dukpt_xor(register, key)), key)
+    return _dukpt_xor(key, bytes.fromhex("00000000000000FF"))
+
+
+def dukpt_encrypt_block(bdk: bytes, ksn_hex: str, clear_hex: str, *, single_des: bool = False) -> str:
+    """A clear PIN block (16 H) encrypted under the KSN's DUKPT PIN key (TDES, or single DES whitened)."""
+    clear = bytes.fromhex(clear_hex)
+    if single_des:
+        key = dukpt_des_pin_key(bdk, ksn_hex)
+        return _dukpt_xor(_dukpt_des(key, _dukpt_xor(clear, key)), key).hex().upper()
+    return psec.des.encrypt_tdes_ecb(dukpt_key(bdk, ksn_hex, "pin"), clear).hex().upper()
+
+
+def dukpt_pinblock(bdk: bytes, ksn_hex: str, pin: str, account12: str, *, single_des: bool = False) -> str:
+    """A terminal's ISO 9564 format 0 PIN block (16 H) under its DUKPT PIN key."""
+    clear = psec.pinblock.encode_pinblock_iso_0(pin, account12 + "0").hex().upper()
+    return dukpt_encrypt_block(bdk, ksn_hex, clear, single_des=single_des)
+
+
+def dukpt_mac(bdk: bytes, ksn_hex: str, data: bytes) -> str:
+    """ANSI X9.19 MAC (16 H, zero padding) under the DUKPT MAC request key of the KSN."""
+    key = dukpt_key(bdk, ksn_hex, "mac-request")
+    return psec.mac.generate_retail_mac(key[:8], key[8:], data, 1).hex().upper()
+
+
+# --- data blocks and hashes for M0 M2 M4 GM ---
+#
+# TDES in ECB and CBC is psec's; CFB (FIPS 81 / SP 800-38A) is written out over psec's ECB:
+# CFB64 encrypts the previous ciphertext block (the IV first) and XORs it with the next 8 bytes;
+# CFB8 does the same a byte at a time, shifting each ciphertext byte into an 8-byte register.
+# A single-length key is single DES: TDES with K1 = K2 = K3.
+# The DUKPT data key (ANSI X9.24-1:2009 A.4.1): the terminal's key (dukpt_key above, no variant)
+# XORed with 0000000000FF0000 in each half ("data encryption, request or both ways"), then each
+# half TDES-encrypted under that variant key itself.
+# Hashes are hashlib's; MDC-2 has no oracle here (the GM test uses its published vector).
+
+_DATA_REQUEST_VARIANT = bytes.fromhex("0000000000FF00000000000000FF0000")
+
+
+def _data_tdes(key: bytes) -> bytes:
+    return key * 3 if len(key) == 8 else key
+
+
+def _data_cfb(key: bytes, iv: bytes, data: bytes, *, encrypt: bool, segment: int) -> bytes:
+    register, out = iv, bytearray()
+    for i in range(0, len(data), segment):
+        chunk = data[i : i + segment]
+        stream = psec.des.encrypt_tdes_ecb(key, register)[: len(chunk)]
+        result = bytes(a ^ b for a, b in zip(chunk, stream, strict=True))
+        out += result
+        register = (register + (result if encrypt else chunk))[-8:]
+    return bytes(out)
+
+
+def data_crypt(key: bytes, mode: str, iv: bytes, data: bytes, *, encrypt: bool) -> bytes:
+    """`data` encrypted (or decrypted) under the clear key in ECB, CBC, CFB8 or CFB64."""
+    key = _data_tdes(key)
+    if mode == "ECB":
+        return (psec.des.encrypt_tdes_ecb if encrypt else psec.des.decrypt_tdes_ecb)(key, data)
+    if mode == "CBC":
+        return (psec.des.encrypt_tdes_cbc if encrypt else psec.des.decrypt_tdes_cbc)(key, iv, data)
+    return _data_cfb(key, iv, data, encrypt=encrypt, segment=1 if mode == "CFB8" else 8)
+
+
+def dukpt_data_variant(bdk: bytes, ksn_hex: str) -> bytes:
+    """The DUKPT key of the KSN XORed with the data (request or both ways) variant."""
+    return _dukpt_xor(dukpt_key(bdk, ksn_hex), _DATA_REQUEST_VARIANT)
+
+
+def dukpt_data_key(bdk: bytes, ksn_hex: str) -> bytes:
+    """The DUKPT data encryption key (16 bytes): the data variant, TDES-encrypted under itself."""
+    variant = dukpt_data_variant(bdk, ksn_hex)
+    return psec.des.encrypt_tdes_ecb(variant, variant)
+
+
+# --- MACs for MA MC ME MS M6 M8 MY ---
+#
+# ISO 9797-1 with DES (ANSI X9.9 = MAC algorithm 1 under a single-length key, ANSI X9.19 = MAC
+# algorithm 3 under a double-length key): psec's generate_cbc_mac (algorithm 1, TDES CBC: a
+# single-length key is single DES) and generate_retail_mac (algorithm 3). Neither chains across
+# requests, so a message MACed in blocks is rebuilt here from psec.des CBC: the chaining value is
+# the last CBC block (algorithm 3 chains with single DES under the left key half), and the final
+# block of algorithm 3 is decrypted under the right half and encrypted under the left.
+
+
+def _mac_tdes(key: bytes) -> bytes:
+    return key if len(key) > 8 else key * 2
+
+
+def mac_iso9797(key: bytes, algorithm: int, padding: int, data: bytes) -> str:
+    """The full MAC block (16 H) of `data` under the clear `key`, zero IV; padding 0 = whole blocks as they are."""
+    if padding == 0:
+        assert data and len(data) % 8 == 0
+        padding = 1  # method 1 adds nothing to whole blocks
+    if algorithm == 1:
+        return psec.mac.generate_cbc_mac(_mac_tdes(key), data, padding).hex().upper()
+    return psec.mac.generate_retail_mac(key[:8], key[8:16], data, padding).hex().upper()
+
+
+def mac_chain(key: bytes, algorithm: int, iv: bytes, blocks: bytes) -> bytes:
+    """The CBC chaining value after whole `blocks` from `iv` (algorithm 3: single DES under the left half)."""
+    chaining_key = _mac_tdes(key) if algorithm == 1 else key[:8] * 2
+    return psec.des.encrypt_tdes_cbc(chaining_key, iv, blocks)[-8:]
+
+
+def mac_finish(key: bytes, algorithm: int, state: bytes) -> bytes:
+    """Algorithm 3's output transformation of the last chaining value: decrypt under K2, encrypt under K1."""
+    if algorithm == 1:
+        return state
+    return psec.des.encrypt_tdes_ecb(key[:8] * 2, psec.des.decrypt_tdes_ecb(key[8:16] * 2, state))

@@ -1,0 +1,63 @@
+"""GW — Generate or verify a MAC with a DUKPT MAC key (ANSI X9.24-1:2004).
+
+The terminal's current key is derived from the BDK and the key serial number
+(TDES DUKPT); the MAC key is it with variant 0000 0000 0000 FF00 0000 0000
+0000 FF00 (the MAC request key). The MAC is ANSI X9.19 (ISO 9797-1 MAC
+algorithm 3, IV zero) over the message data. Base24's approval MAC is the
+MAC's left 4 bytes, its decline MAC the right 4 bytes.
+
+Request:  GW · MAC mode (1 N: 1 verify 8-byte MAC, 2 verify approval MAC,
+          3 verify decline MAC, 4 generate 8-byte MAC, 5 generate approval
+          MAC, 6 generate decline MAC) · MAC method (1 N: 1 = X9.19)
+          · BDK (32 H, or U/X + 32 H, or T/Y + 48 H, under LMK 28-29)
+          · KSN descriptor (3 H) · key serial number (12-20 H)
+          · [verify modes: MAC (16 H in mode 1, 8 H in modes 2 and 3)]
+          · message data length (4 N, bytes: a multiple of 8)
+          · message data (n B) · [%nn LMK identifier]
+Response: GX 00 · [generate modes: MAC (16 H in mode 4, 8 H in modes 5 and 6)]
+          · GX 01 when a MAC does not verify.
+
+The manual gives the MAC field as "32B or 64B": read as 32 or 64 bits, i.e.
+8 H or 16 H, which agrees with ut-codec-payshield's 16 H mode-1 MAC. Its
+response note ("only present for modes 01, 02, 03") is read as the generate
+modes 4-6: a verify answer carries no MAC (ut-codec-payshield: GX00, GX01).
+The data must be a non-zero multiple of 8 bytes (15 otherwise: the manual's
+rule; newer firmware may pad, no public source says how). KSN and
+descriptor as in G0 (logic/g0.py).
+
+Errors: 01 MAC verification failure · 10 BDK parity · 13 LMK identifier ·
+15 malformed field (MAC mode or method, KSN, data length) · 27 BDK not
+double or triple length.
+
+Sources: payShield host command reference, "Generate or Verify a MAC on
+Message Data using a MAC Key derived according to ANSI X9.24-2002 DUKPT
+method" (layout, variant, modes, errors); softwaregroup-bg/ut-codec-payshield
+`messages.json` (generateVerifyMacDukpt: field order, 4-digit length) and
+`test/config/test.js` (GX00 + 16 H, GX01); vectors in tests/test_cmd_gw.py.
+"""
+
+from __future__ import annotations
+
+from hsmd_sdk import Fields, Hsm, Reply
+
+from logic.g0 import MAC_MODES, dukpt_mac, load_bdk, mac_matches, mac_width, read_ksn, read_mac_data, read_mac_mode
+
+COMMAND = "GW"
+VERSION = "1.0.0"
+
+
+def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
+    fields = Fields(request)
+    mode = read_mac_mode(fields, "123456")
+    bdk_field = fields.key(what="BDK")
+    ksn = read_ksn(fields, after=0, mac=mac_width(mode))
+    mac = fields.hex(mac_width(mode), what="MAC")
+    data = read_mac_data(fields)
+    lmk_id = fields.lmk_id()
+    fields.end()
+
+    bdk = load_bdk(hsm, bdk_field, lmk_id)
+    verify, _, _ = MAC_MODES[mode]
+    if not verify:
+        return dukpt_mac(hsm, bdk, ksn, mode, data).encode("ascii")
+    return b"" if mac_matches(hsm, bdk, ksn, mode, mac, data) else Reply("01")
