@@ -6,6 +6,7 @@ Sections, each printed with the baseline it is measured against in the same run:
   1b. host crypto share      A0, BU, FA: time in the host's key operations / whole call
   2. TCP throughput/latency  `hsmd serve` vs. a bare trio server with the same framing
                              (NC, B2; A0, BU, FA against an absolute req/s target)
+  2c. large payloads         M0 32 KiB through `hsmd serve`, beside B2 32 KiB on hsmd and on the bare server
   2b. TCP breakdown          hsmd's Server with parts stubbed out (full mode or --breakdown)
   3. warm restart            spawn -> READY=1 (sd_notify) vs. importing hsmd; SIGTERM -> exit
   4. cold build + compile    per plugin, vs. loading the compiled artifact (full mode or --cold)
@@ -26,7 +27,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import calls, cold, restart, rss, tcp
+from bench import calls, cold, payload, restart, rss, tcp
 from bench.common import KEY_COMMANDS, PLUGINS, PYTHON, ROOT, Report, machine
 
 
@@ -76,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     duration = args.duration if args.duration is not None else (2.0 if args.quick else 5.0)
     settings = tcp.Settings(args.connections, args.window, duration, warmup=0.5 if args.quick else 1.0)
     tcp.run(report, settings, profile=args.profile)
+    payload.run(report, requests=100 if args.quick else 300)
     if run_breakdown:
         tcp.breakdown(report, settings)
     restart.run(report, runs=3)

@@ -11,6 +11,7 @@ memory by a negative control (bytes only the host holds are not found).
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from collections.abc import Callable
 from pathlib import Path
@@ -211,4 +212,59 @@ def test_no_clear_pin_pin_block_or_key_reaches_any_plugin(
             by_value.setdefault(form, form_name)
     needles = {name: n for n, name in by_value.items() if len(set(n)) > 2 and len(n) >= 8}
     assert any(name.startswith("random PIN") for name in seen) and any(name.startswith("derived PIN") for name in seen)
+    assert guest_memory.find(needles) == []
+
+
+# The MAC, data, EMV and DUKPT commands: every known-answer request of each, in its component.
+CRYPTO_COMMANDS = ("MA", "MC", "ME", "MS", "M6", "M8", "MY", "M0", "M2", "M4", "KQ", "KW", "CI", "G0", "GO", "GQ", "GW", "PM")
+
+
+def test_no_clear_key_derived_key_or_pin_block_reaches_the_mac_data_emv_and_dukpt_plugins(
+    host: Host, runtime: Runtime, built_plugins: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib
+
+    from hsmd.host import cards, dukpt, emv, pins
+
+    seen: dict[str, bytes] = {}
+
+    def recording(name: str, fn: Callable[..., Any], pick: Callable[[Any, tuple[Any, ...]], bytes]) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            result = fn(*args, **kwargs)
+            seen[f"{name} {len(seen)}"] = pick(result, args)
+            return result
+
+        return wrapper
+
+    # Every clear key the host takes from under the LMK or a KEK, every key it derives, every clear PIN block.
+    monkeypatch.setattr(keys, "decrypt", recording("clear key", keys.decrypt, lambda r, a: r))
+    monkeypatch.setattr(cards, "derive_icc_key", recording("card key", cards.derive_icc_key, lambda r, a: r))
+    monkeypatch.setattr(emv, "session_key", recording("session key", emv.session_key, lambda r, a: r))
+    monkeypatch.setattr(dukpt, "tdes_key", recording("DUKPT key", dukpt.tdes_key, lambda r, a: r))
+    monkeypatch.setattr(dukpt, "des_pin_key", recording("DUKPT DES key", dukpt.des_pin_key, lambda r, a: r))
+    monkeypatch.setattr(pins, "decode", recording("clear PIN block", pins.decode, lambda r, a: a[1]))
+    monkeypatch.setattr(pins, "encode", recording("clear PIN block", pins.encode, lambda r, a: r))
+    for command in CRYPTO_COMMANDS:
+        copy_plugin(built_plugins / f"{command}.wasm", tmp_path, f"{command}.wasm")
+    plugins, refused = runtime.load_dir(tmp_path)
+    assert refused == []
+    # What the guests hold before any request: their code and data (CPython's MD5 and SHA-1 initial
+    # values are the bytes of the classic test key 0123456789ABCDEFFEDCBA9876543210; its hex digits
+    # are everywhere). A secret is a finding only where the run put it.
+    before = list(guest_memory.snapshots())
+    answered = 0
+    for command in CRYPTO_COMMANDS:
+        cases = importlib.import_module(f"tests.test_cmd_{command.lower()}").CASES
+        for request, _ in cases:
+            data = request if isinstance(request, bytes) else request.encode()
+            # An error answer counts too: the keys it decrypted before refusing are looked for all the same.
+            with contextlib.suppress(GuestError):
+                answered += runtime.execute(plugins[command], data, RequestScope(command))[:2] == b"00"
+
+    by_value: dict[bytes, str] = {}
+    for name, value in seen.items():
+        for form_name, form in forms(name, value).items():
+            by_value.setdefault(form, form_name)
+    needles = {name: n for n, name in by_value.items() if len(set(n)) > 2 and not any(n in memory for memory in before)}
+    assert answered > 100 and len(needles) > 100, (answered, len(needles))
     assert guest_memory.find(needles) == []

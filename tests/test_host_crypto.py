@@ -148,10 +148,10 @@ def test_derived_keys_never_leave_the_host_and_keep_to_their_use() -> None:
             host.key_to_kek(scope, zmk, derived, "U")
         assert exc.value.code == "29"
     with pytest.raises(HostError) as exc:
-        host.data_crypt(scope, pin_key, True, "ECB", "", bytes(8))  # a PIN key cannot encrypt data
+        host.data_crypt(scope, pin_key, True, "ECB", "", "00" * 8)  # a PIN key cannot encrypt data
     assert exc.value.code == "29"
     with pytest.raises(HostError) as exc:
-        host.mac_compute(scope, mk, 3, 1, "0000000000000000", b"", True)  # nor an MK-AC MAC a message
+        host.mac_compute(scope, mk, 3, 1, "0000000000000000", "", True)  # nor an MK-AC MAC a message
     assert exc.value.code == "29"
     with pytest.raises(HostError) as exc:
         host.dukpt_key(scope, mk, "FFFF9876543210E00001", "pin")  # an MK-AC is no BDK

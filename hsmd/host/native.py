@@ -121,13 +121,13 @@ class NativeHsm:
         return _call(self._host.card_cvv, self._scope, cvk, pan, expiry, service_code)
 
     def mac_compute(self, key: KeyHandle, algorithm: int, padding: int, iv: str, data: bytes, final: bool) -> str:
-        return _call(self._host.mac_compute, self._scope, key, algorithm, padding, iv, data, final)
+        return _call(self._host.mac_compute, self._scope, key, algorithm, padding, iv, data.hex(), final)
 
     def data_crypt(self, key: KeyHandle, encrypt: bool, mode: str, iv: str, data: bytes) -> str:
-        return _call(self._host.data_crypt, self._scope, key, encrypt, mode, iv, data)
+        return _call(self._host.data_crypt, self._scope, key, encrypt, mode, iv, data.hex())
 
     def hash(self, algorithm: str, data: bytes) -> str:
-        return _call(self._host.hash, self._scope, algorithm, data)
+        return _call(self._host.hash, self._scope, algorithm, data.hex())
 
     def emv_card_key(self, mk: KeyHandle, derivation: str, pan: str, psn: str) -> KeyHandle:
         return KeyHandle(_call(self._host.emv_card_key, self._scope, mk, derivation, pan, psn))
@@ -136,7 +136,7 @@ class NativeHsm:
         return KeyHandle(_call(self._host.emv_session_key, self._scope, card_key, method, atc, un, iv))
 
     def emv_ac(self, key: KeyHandle, data: bytes, padding: int) -> str:
-        return _call(self._host.emv_ac, self._scope, key, data, padding)
+        return _call(self._host.emv_ac, self._scope, key, data.hex(), padding)
 
     def emv_arpc(self, key: KeyHandle, arqc: str, method: int, response: str, proprietary: str) -> str:
         return _call(self._host.emv_arpc, self._scope, key, arqc, method, response, proprietary)

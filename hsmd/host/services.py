@@ -335,22 +335,24 @@ class Host:
 
     # --- MACs, data encryption, hashing (payShield MA ... M8, M0 ... M4, GM) ---
 
-    def mac_compute(self, scope: RequestScope, key: int, algorithm: int, padding: int, iv: str, data: bytes, final: bool) -> str:
+    def mac_compute(self, scope: RequestScope, key: int, algorithm: int, padding: int, iv: str, data: str, final: bool) -> str:
         """ISO 9797-1 MAC algorithm 1 or 3 under a TAK or ZAK: the MAC (final) or the chaining value, 16 H."""
-        return macs.mac(scope.key(key, "mac").clear, algorithm, padding, _hex_bytes(iv, 8, "IV"), data, final=final).hex().upper()
+        clear = scope.key(key, "mac").clear
+        return macs.mac(clear, algorithm, padding, _hex_bytes(iv, 8, "IV"), _hex_bytes(data, None, "data"), final=final).hex().upper()
 
-    def data_crypt(self, scope: RequestScope, key: int, encrypt: bool, mode: str, iv: str, data: bytes) -> str:
-        """Data under a ZEK or DEK in ECB, CBC, CFB8 or CFB64 (80: not whole blocks), as hex."""
+    def data_crypt(self, scope: RequestScope, key: int, encrypt: bool, mode: str, iv: str, data: str) -> str:
+        """Data (hex) under a ZEK or DEK in ECB, CBC, CFB8 or CFB64 (80: not whole blocks), as hex."""
         held = scope.key(key, "data")
+        payload = _hex_bytes(data, None, "data")
         if mode not in ("ECB", "CBC", "CFB8", "CFB64"):
             raise HostError("15", f"cipher mode {mode!r} unknown")
-        if mode in ("ECB", "CBC") and len(data) % 8:
-            raise HostError("80", f"{len(data)} bytes is not a whole number of 8-byte blocks")
+        if mode in ("ECB", "CBC") and len(payload) % 8:
+            raise HostError("80", f"{len(payload)} bytes is not a whole number of 8-byte blocks")
         initial = bytes(8) if mode == "ECB" else _hex_bytes(iv, 8, "IV")
-        return des.crypt(held.clear, mode, initial, data, encrypt=encrypt).hex().upper()
+        return des.crypt(held.clear, mode, initial, payload, encrypt=encrypt).hex().upper()
 
-    def hash(self, scope: RequestScope, algorithm: str, data: bytes) -> str:
-        return hashes.digest(algorithm, data).hex().upper()
+    def hash(self, scope: RequestScope, algorithm: str, data: str) -> str:
+        return hashes.digest(algorithm, _hex_bytes(data, None, "data")).hex().upper()
 
     # --- EMV: card and session keys stay here; plugins get cryptograms ---
 
@@ -365,8 +367,8 @@ class Host:
         )
         return scope.issue(HeldKey(clear, SK_AC, odd_parity=True))
 
-    def emv_ac(self, scope: RequestScope, key: int, data: bytes, padding: int) -> str:
-        return emv.cryptogram(scope.key(key, "ac").clear, data, padding).hex().upper()
+    def emv_ac(self, scope: RequestScope, key: int, data: str, padding: int) -> str:
+        return emv.cryptogram(scope.key(key, "ac").clear, _hex_bytes(data, None, "data"), padding).hex().upper()
 
     def emv_arpc(self, scope: RequestScope, key: int, arqc: str, method: int, response: str, proprietary: str) -> str:
         clear = scope.key(key, "ac").clear

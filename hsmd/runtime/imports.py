@@ -19,7 +19,7 @@ from hsmd.runtime import abi, wit
 MAX_LOG_FIELDS = 64
 MAX_KEY_PARTS = 9
 MAX_STRING = 4096
-MAX_DATA = 65536  # a frame's whole payload: the most any command can pass on
+MAX_DATA = 65536  # bytes: a frame's whole payload, the most any command can pass on
 T = TypeVar("T")
 
 
@@ -70,7 +70,7 @@ _LIFT: dict[str, Callable[[abi.Val], Any]] = {
     "pin-handle": abi.lift_u32,
     "option<u32>": abi.lift_option_u32,
     "list<key-handle>": lambda val: abi.lift_u32_list(val, MAX_KEY_PARTS),
-    "list<u8>": lambda val: abi.lift_bytes(val, MAX_DATA),
+    "hex-data": lambda val: abi.lift_string(val, 2 * MAX_DATA).decode("ascii", errors="replace"),
     "bool": abi.lift_bool,
 }
 _LOWER: dict[str, Callable[[abi.Val, Any], None]] = {

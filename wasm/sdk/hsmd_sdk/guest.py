@@ -129,13 +129,13 @@ class GuestHsm:
         return str(_call(host.card_cvv, cvk, pan, expiry, service_code))
 
     def mac_compute(self, key: KeyHandle, algorithm: int, padding: int, iv: str, data: bytes, final: bool) -> str:
-        return str(_call(host.mac_compute, key, algorithm, padding, iv, data, final))
+        return str(_call(host.mac_compute, key, algorithm, padding, iv, data.hex(), final))
 
     def data_crypt(self, key: KeyHandle, encrypt: bool, mode: str, iv: str, data: bytes) -> str:
-        return str(_call(host.data_crypt, key, encrypt, mode, iv, data))
+        return str(_call(host.data_crypt, key, encrypt, mode, iv, data.hex()))
 
     def hash(self, algorithm: str, data: bytes) -> str:
-        return str(_call(host.hash, algorithm, data))
+        return str(_call(host.hash, algorithm, data.hex()))
 
     def emv_card_key(self, mk: KeyHandle, derivation: str, pan: str, psn: str) -> KeyHandle:
         return KeyHandle(_call(host.emv_card_key, mk, derivation, pan, psn))
@@ -144,7 +144,7 @@ class GuestHsm:
         return KeyHandle(_call(host.emv_session_key, card_key, method, atc, un, iv))
 
     def emv_ac(self, key: KeyHandle, data: bytes, padding: int) -> str:
-        return str(_call(host.emv_ac, key, data, padding))
+        return str(_call(host.emv_ac, key, data.hex(), padding))
 
     def emv_arpc(self, key: KeyHandle, arqc: str, method: int, response: str, proprietary: str) -> str:
         return str(_call(host.emv_arpc, key, arqc, method, response, proprietary))
