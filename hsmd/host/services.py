@@ -13,12 +13,14 @@ import time
 from dataclasses import dataclass, field
 
 import structlog
+from hsmd_sdk.hsm import CommandCount, LmkStatus, LoadBand
+from hsmd_sdk.hsm import UnitStatus as UnitInfo
 
 from hsmd.host import cards, des, dukpt, emv, hashes, keys, macs, pins
 from hsmd.host.errors import HostError
 from hsmd.host.key_types import DUKPT_DATA, DUKPT_DES_PIN, DUKPT_MAC, DUKPT_PIN, ICC_MK_AC, SK_AC, KeyType, KeyTypeTable, Use
 from hsmd.host.lmk import LmkSet
-from hsmd.host.status import CommandCount, LoadBand, UnitStatus, UnitStatusView, stamp
+from hsmd.host.status import UnitStatus, stamp
 
 PIN_LMK_PAIR = 1  # LMK pair 02-03 protects PINs
 DECTABLE_LMK_PAIR = 7  # LMK pair 14-15 protects encrypted decimalisation tables (hsmd's choice: no public source names one)
@@ -69,15 +71,6 @@ class PinSettings:
     authorised: bool = False  # may commands carry clear PINs (BA, NG)?
     pin_under_lmk: str = "encrypted"  # or "simulator": ThalesSim's "0" + PIN, for replaying its vectors
     decimalisation_tables: str = "plaintext"  # or "encrypted": 16 H under LMK pair 14-15
-
-
-@dataclass(frozen=True)
-class LmkStatus:
-    id: int
-    scheme: str  # V: variant
-    algorithm: str  # 0: 3DES double length
-    live: bool
-    check_value: str
 
 
 @dataclass(frozen=True)
@@ -389,9 +382,9 @@ class Host:
 
     # --- the unit's state, read-only, for the status commands ---
 
-    def unit_status(self, scope: RequestScope) -> UnitStatusView:
+    def unit_status(self, scope: RequestScope) -> UnitInfo:
         per_minute, per_hour = self.status.verifications()
-        return UnitStatusView(
+        return UnitInfo(
             serial_number=self.status.serial_number,
             started=stamp(self.status.started),
             now=stamp(time.time()),

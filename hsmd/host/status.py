@@ -10,37 +10,13 @@ from __future__ import annotations
 
 import time
 from collections import Counter, deque
-from dataclasses import dataclass
 from typing import Final
+
+from hsmd_sdk.hsm import CommandCount, LoadBand
 
 # Commands whose answer is a PIN verification, counted for J8 (per minute, per hour).
 PIN_VERIFICATIONS: Final = frozenset({"BC", "BE", "DA", "EA", "DC", "EC", "GO", "GQ", "CK", "CM"})
 BANDS: Final = 10  # load bands of 10 %
-
-
-@dataclass(frozen=True)
-class UnitStatusView:
-    serial_number: str
-    started: str
-    now: str
-    max_connections: int
-    pci_mode: bool
-    authorised: bool
-    pin_verifies_minute: int
-    pin_verifies_hour: int
-
-
-@dataclass(frozen=True)
-class CommandCount:
-    command: str
-    count: int
-
-
-@dataclass(frozen=True)
-class LoadBand:
-    low: int
-    high: int
-    seconds: int
 
 
 def stamp(seconds: float) -> str:
