@@ -105,7 +105,9 @@ def _lowering(kind: str, records: dict[str, tuple[tuple[str, str], ...]]) -> Cal
     raise KeyError(kind)
 
 
-def bound_function(host: Host, func: wit.WitFunc, state: CallState) -> abi.HostFunc:
+def bound_function(
+    host: Host, func: wit.WitFunc, state: CallState, records: dict[str, tuple[tuple[str, str], ...]] | None = None
+) -> abi.HostFunc:
     """The raw host function for `func`: lift its parameters, call the host in the request's scope, lower the answer.
 
     The host's method is looked up at each call, not bound once, so a host
@@ -115,7 +117,7 @@ def bound_function(host: Host, func: wit.WitFunc, state: CallState) -> abi.HostF
     try:
         lifts = tuple(_LIFT[kind] for _, kind in func.params)
         ok = func.ok_type
-        lower = _lowering(ok if ok is not None else func.result or "", wit.records())
+        lower = _lowering(ok if ok is not None else func.result or "", wit.records() if records is None else records)
     except KeyError as exc:
         raise TypeError(f"host function {func.name}: WIT type {exc} has no binding") from None
 
@@ -148,6 +150,7 @@ def bind(host: Host, state: CallState) -> dict[str, abi.HostFunc]:
             host.log(state.require(), level, event, fields)
 
     bound: dict[str, abi.HostFunc] = {}
+    records = wit.records()  # read the contract once for every binding
     for func in wit.host_functions():
-        bound[func.name] = log if func.name == "log" else bound_function(host, func, state)
+        bound[func.name] = log if func.name == "log" else bound_function(host, func, state, records)
     return bound
