@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 
-from hsmd.host import des
+from hsmd.host import des, macs
 from hsmd.host.errors import HostError
 from hsmd.host.keys import force_odd_parity
 from hsmd.host.pins import DIGITS, decimal_digits
@@ -33,7 +33,7 @@ def cvv(cvk: bytes, pan: str, expiry: str, service_code: str) -> str:
     if not DIGITS.issuperset(data) or not 1 <= len(pan) <= 19 or len(expiry) != 4 or len(service_code) != 3:
         raise HostError("15", "card data must be decimal: PAN of 1-19 digits, expiry 4, service code 3")
     data = data.ljust(32, "0")
-    step = bytes(a ^ b for a, b in zip(des.encrypt_ecb(cvk[:8], bytes.fromhex(data[:16])), bytes.fromhex(data[16:]), strict=True))
+    step = des.xor(des.encrypt_ecb(cvk[:8], bytes.fromhex(data[:16])), bytes.fromhex(data[16:]))
     return decimal_digits(des.encrypt_ecb(cvk, step).hex().upper(), 3)
 
 
@@ -73,22 +73,12 @@ def dcvv(mk: bytes, method: str, pan: str, expiry: str, service_code: str, atc: 
     return cvv(derive_icc_key(mk, method, pan, "00"), atc + pan[4:], expiry, service_code)
 
 
-def _retail_mac(key: bytes, data: bytes) -> bytes:
-    """ISO 9797-1 MAC algorithm 3 (single-DES CBC, then decrypt K2 and encrypt K1), padding method 2."""
-    data += b"\x80" + bytes(-(len(data) + 1) % 8)
-    left, right = key[:8], key[8:16]
-    state = bytes(8)
-    for i in range(0, len(data), 8):
-        state = des.encrypt_ecb(left, bytes(a ^ b for a, b in zip(state, data[i : i + 8], strict=True)))
-    return des.encrypt_ecb(left, des.decrypt_ecb(right, state))
-
-
 def cvc3(mk: bytes, method: str, pan: str, psn: str, track_template: bytes, un: bytes, atc: int) -> str:
     """Mastercard CVC3: IVCVC3 = the last 2 bytes of the retail MAC of the track template under the
     card's key; CVC3 = the last 2 bytes of TDES(key, IVCVC3 · UN · ATC), as 5 decimal digits."""
     if len(un) != 4 or not 0 <= atc <= 0xFFFF:
         raise HostError("15", "unpredictable number is 4 bytes and ATC 2")
     key = derive_icc_key(mk, method, pan, psn)
-    iv = _retail_mac(key, track_template)[-2:]
+    iv = macs.mac(key, 3, 2, bytes(8), track_template, final=True)[-2:]  # ISO 9797-1 alg. 3, padding 2
     value = des.encrypt_ecb(key, iv + un + atc.to_bytes(2, "big"))
     return f"{int.from_bytes(value[-2:], 'big'):05d}"

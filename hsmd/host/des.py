@@ -47,6 +47,11 @@ def decrypt_ecb(key: bytes, data: bytes, *, lmk_key: bool = False) -> bytes:
     return dec.update(data) + dec.finalize()
 
 
+def xor(a: bytes, b: bytes) -> bytes:
+    """Two blocks of the same length, XORed."""
+    return bytes(x ^ y for x, y in zip(a, b, strict=True))
+
+
 def key_check_value(key: bytes) -> bytes:
     """Encrypt eight zero bytes under the key: the payShield key check value (first 3 or 8 bytes shown)."""
     return encrypt_ecb(key, bytes(8))

@@ -34,10 +34,6 @@ VARIANTS: Final = {
 }
 
 
-def _xor(a: bytes, b: bytes) -> bytes:
-    return bytes(x ^ y for x, y in zip(a, b, strict=True))
-
-
 def parse_ksn(ksn: str) -> bytes:
     """10 bytes from 10-20 hex characters, padded on the left with F."""
     if not 10 <= len(ksn) <= 20:
@@ -66,23 +62,23 @@ def _steps(ksn: bytes) -> list[bytes]:
 
 
 def _one_way(key8: bytes, data: bytes) -> bytes:
-    return _xor(des.encrypt_ecb(key8, _xor(data, key8)), key8)
+    return des.xor(des.encrypt_ecb(key8, des.xor(data, key8)), key8)
 
 
 def tdes_key(bdk: bytes, ksn: bytes, usage: str) -> bytes:
     if len(bdk) not in (16, 24):
         raise HostError("27", "the BDK must be double or triple length")
     base = _base(ksn)
-    key = des.encrypt_ecb(bdk, base) + des.encrypt_ecb(_xor(bdk[:16], _C0) + bdk[16:], base)
+    key = des.encrypt_ecb(bdk, base) + des.encrypt_ecb(des.xor(bdk[:16], _C0) + bdk[16:], base)
     for register in _steps(ksn):
-        right = _xor(des.encrypt_ecb(key[:8], _xor(register, key[8:])), key[8:])
-        other = _xor(key, _C0)
-        left = _xor(des.encrypt_ecb(other[:8], _xor(register, other[8:])), other[8:])
+        right = des.xor(des.encrypt_ecb(key[:8], des.xor(register, key[8:])), key[8:])
+        other = des.xor(key, _C0)
+        left = des.xor(des.encrypt_ecb(other[:8], des.xor(register, other[8:])), other[8:])
         key = left + right
     variant = VARIANTS.get(usage)
     if variant is None:
         raise HostError("15", f"DUKPT key usage {usage!r} unknown")
-    key = _xor(key, variant)
+    key = des.xor(key, variant)
     if usage == "data-request" or usage == "data-response":
         key = des.encrypt_ecb(key, key[:8]) + des.encrypt_ecb(key, key[8:])
     return key
@@ -95,4 +91,4 @@ def des_pin_key(bdk: bytes, ksn: bytes) -> bytes:
     key = des.encrypt_ecb(bdk, _base(ksn))
     for register in _steps(ksn):
         key = _one_way(key, register)
-    return _xor(key, bytes.fromhex("00000000000000FF"))
+    return des.xor(key, bytes.fromhex("00000000000000FF"))

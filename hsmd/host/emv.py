@@ -21,10 +21,6 @@ from hsmd.host.errors import HostError
 from hsmd.host.keys import force_odd_parity
 
 
-def _xor(a: bytes, b: bytes) -> bytes:
-    return bytes(x ^ y for x, y in zip(a, b, strict=True))
-
-
 def _halves(key: bytes, left: bytes, right: bytes) -> bytes:
     return des.encrypt_ecb(key, left) + des.encrypt_ecb(key, right)
 
@@ -41,11 +37,11 @@ def _tree(card_key: bytes, atc: bytes, iv: bytes, branch: int, height: int) -> b
     history = [iv, card_key]
     for level in range(1, height + 1):
         digit = (value // branch ** (height - level)) % branch
-        left = _xor(older[:8], digit.to_bytes(8, "big"))
-        right = _xor(older[8:16], (digit ^ 0xF0).to_bytes(8, "big"))
+        left = des.xor(older[:8], digit.to_bytes(8, "big"))
+        right = des.xor(older[8:16], (digit ^ 0xF0).to_bytes(8, "big"))
         older, previous = previous, _halves(previous, left, right)
         history.append(previous)
-    return _xor(history[-1], history[-3])
+    return des.xor(history[-1], history[-3])
 
 
 def session_key(card_key: bytes, method: str, atc: bytes, un: bytes, iv: bytes) -> bytes:
@@ -76,7 +72,7 @@ def arpc(key: bytes, arqc: bytes, method: int, response: bytes, proprietary: byt
     if method == 1:
         if len(response) != 2:
             raise HostError("15", "the ARC is 2 bytes")
-        return des.encrypt_ecb(key, _xor(arqc, response + bytes(6)))
+        return des.encrypt_ecb(key, des.xor(arqc, response + bytes(6)))
     if method == 2:
         if len(response) != 4 or len(proprietary) > 8:
             raise HostError("15", "the CSU is 4 bytes, proprietary data at most 8")

@@ -27,8 +27,8 @@ def mdc2(data: bytes) -> bytes:
         block = data[i : i + 8]
         key_a = bytes([(a[0] & 0x9F) | 0x40]) + a[1:]
         key_b = bytes([(b[0] & 0x9F) | 0x20]) + b[1:]
-        la = bytes(x ^ y for x, y in zip(des.encrypt_ecb(key_a, block), block, strict=True))
-        lb = bytes(x ^ y for x, y in zip(des.encrypt_ecb(key_b, block), block, strict=True))
+        la = des.xor(des.encrypt_ecb(key_a, block), block)
+        lb = des.xor(des.encrypt_ecb(key_b, block), block)
         a, b = la[:4] + lb[4:], lb[:4] + la[4:]
     return a + b
 

@@ -121,14 +121,10 @@ def decode(fmt: str, block: bytes, account: str) -> str:
     return pin
 
 
-def _xor(a: bytes, b: bytes) -> bytes:
-    return bytes(x ^ y for x, y in zip(a, b, strict=True))
-
-
 def encrypt_block(key: bytes, fmt: str, pin: str, account: str, *, whitened: bool = False) -> str:
     """The PIN block under `key`; `whitened` (single-DES DUKPT, X9.24-1:1998): DES_K(P xor K) xor K."""
     clear = encode(fmt, pin, account)
-    encrypted = _xor(des.encrypt_ecb(key, _xor(clear, key)), key) if whitened else des.encrypt_ecb(key, clear)
+    encrypted = des.xor(des.encrypt_ecb(key, des.xor(clear, key)), key) if whitened else des.encrypt_ecb(key, clear)
     return encrypted.hex().upper()
 
 
@@ -139,7 +135,7 @@ def decrypt_block(key: bytes, fmt: str, block: str, account: str, *, whitened: b
         data = bytes.fromhex(block)
     except ValueError:
         raise HostError("15", "PIN block is not hex") from None
-    clear = _xor(des.decrypt_ecb(key, _xor(data, key)), key) if whitened else des.decrypt_ecb(key, data)
+    clear = des.xor(des.decrypt_ecb(key, des.xor(data, key)), key) if whitened else des.decrypt_ecb(key, data)
     return decode(fmt, clear, account)
 
 

@@ -207,7 +207,7 @@ class Host:
             raise HostError("27", "components of different lengths")
         clear = bytes(len(held[0].clear))
         for part in held:
-            clear = bytes(a ^ b for a, b in zip(clear, part.clear, strict=True))
+            clear = des.xor(clear, part.clear)
         if not any(clear):
             raise HostError("11", "components combine to an all-zero key")
         return scope.issue(HeldKey(keys.force_odd_parity(clear), kt, odd_parity=keys.odd_parity(clear)))
