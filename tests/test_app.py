@@ -333,7 +333,7 @@ def test_world_readable_lmk_file_stops_start_up_with_exit_code_1(plugin_dir: Pat
     assert {key: line[key] for key in ("event", "level", "reason")} == {
         "event": "cannot start",
         "level": "error",
-        "reason": f"lmk.files: {lmk_file}: readable by other users (mode -rw-r--r--); chmod o-rwx it",
+        "reason": f"lmk.files: {lmk_file}: accessible to other users (mode -rw-r--r--); chmod go-rwx it",
     }
 
 

@@ -8,12 +8,16 @@ each 32 hex characters, optionally preceded by its pair name:
     02-03 20202020202020203131313131313131
     …
 
-The file holds the unit's most sensitive secret, so it is refused when other
-users may read it (mode must not grant any permission to "others").
+The file holds the unit's most sensitive secret, so start-up stops (one line that
+names the file and the problem, never a key value) when it is a symlink, grants any
+permission to group or others, is not UTF-8, or does not hold 20 odd-parity pairs.
+A symlink is refused because the mode checked would be the link target's, chosen by
+whoever can write the link's directory.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import stat
@@ -29,14 +33,32 @@ class LmkFileError(Exception):
     """The file is unusable; the message names the file and the line."""
 
 
-def load_lmk_file(path: Path) -> Lmk:
+def _read_private(path: Path) -> bytes:
+    """The file's bytes, if it is a regular file only its owner may access."""
     try:
-        mode = path.stat().st_mode
-        text = path.read_text(encoding="utf-8")
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise LmkFileError(f"{path}: is a symlink; name the file itself") from exc
         raise LmkFileError(f"{path}: cannot read: {exc.strerror}") from exc
-    if mode & (stat.S_IROTH | stat.S_IWOTH | stat.S_IXOTH):
-        raise LmkFileError(f"{path}: readable by other users (mode {stat.filemode(mode)}); chmod o-rwx it")
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise LmkFileError(f"{path}: not a regular file")
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise LmkFileError(f"{path}: accessible to other users (mode {stat.filemode(mode)}); chmod go-rwx it")
+        with os.fdopen(os.dup(fd), "rb") as fh:
+            return fh.read()
+    finally:
+        os.close(fd)
+
+
+def load_lmk_file(path: Path) -> Lmk:
+    data = _read_private(path)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise LmkFileError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
     pairs: list[str] = []
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.split("#", 1)[0].strip()
@@ -48,6 +70,8 @@ def load_lmk_file(path: Path) -> Lmk:
         expected = f"{2 * len(pairs):02d}-{2 * len(pairs) + 1:02d}"
         if match["name"] and match["name"] != expected:
             raise LmkFileError(f"{path}:{number}: pair {match['name']} out of order, expected {expected}")
+        if not keys.odd_parity(bytes.fromhex(match["hex"])):
+            raise LmkFileError(f"{path}:{number}: pair {expected} does not have odd parity")
         pairs.append(match["hex"])
     if len(pairs) != 20:
         raise LmkFileError(f"{path}: {len(pairs)} LMK pairs, a variant LMK has 20")
