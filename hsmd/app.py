@@ -18,6 +18,7 @@ import trio
 from hsmd import systemd
 from hsmd.config import Config
 from hsmd.dispatch import Dispatcher
+from hsmd.hardening import forbid_core_dumps
 from hsmd.host import TEST_LMK, Host, LmkSet
 from hsmd.host.key_types import KeyTypeTable
 from hsmd.host.lmk_file import LmkFileError, load_lmk_file
@@ -176,6 +177,8 @@ async def _signals(
 
 def serve(config: Config) -> int:
     """Entry point of `hsmd serve`."""
+    if not forbid_core_dumps():
+        log.warning("could not make the process non-dumpable: a core dump would hold the LMKs")
     try:
         return trio.run(run, config)
     except StartupError as exc:
