@@ -169,9 +169,43 @@ def test_a_handle_from_another_request_is_refused(host: Host) -> None:
     first, second = RequestScope("a"), RequestScope("b")
     handle = host.key_generate(first, "001", "U")
     host.key_generate(second, "001", "U")
-    assert host.key_check_value(second, handle) != host.key_check_value(first, handle)  # same number, other key
-    with pytest.raises(HostError):
-        host.key_check_value(RequestScope("c"), handle)
+    for other in (second, RequestScope("c")):
+        with pytest.raises(HostError) as info:
+            host.key_check_value(other, handle)
+        assert info.value.code == "41"
+
+
+def test_handles_are_unguessable_not_counters(host: Host) -> None:
+    scope = RequestScope("t")
+    handles = [host.key_generate(scope, "001", "U") for _ in range(64)]
+    assert len(set(handles)) == 64
+    assert sorted(handles) != list(range(1, 65))
+    assert all(0 < handle < 2**32 for handle in handles)  # a WIT u32
+    # Another request's first handle names nothing in this one.
+    other = RequestScope("u")
+    with pytest.raises(HostError) as info:
+        host.key_check_value(other, handles[0])
+    assert info.value.code == "41"
+
+
+_ZMK_COMPONENTS = ("2EC8A0412B5D0E86E3C1E5ABFA19B3F5", "FF43378ED5D85B1BC465BF000335FBF1")
+
+
+def test_forming_a_key_needs_two_distinct_components(host: Host, scope: RequestScope) -> None:
+    first, second = (host.key_from_lmk(scope, "000", k, None) for k in _ZMK_COMPONENTS)
+    for parts in ([first], [first, first], [], [first, second, second]):
+        with pytest.raises(HostError) as info:
+            host.key_combine(scope, "000", parts)
+        assert info.value.code == "03", parts
+
+
+def test_combining_cannot_retype_a_zpk_as_a_zmk(host: Host, scope: RequestScope) -> None:
+    zpks = [host.key_generate(scope, "001", "U") for _ in range(2)]
+    zmk = host.key_from_lmk(scope, "000", _ZMK_COMPONENTS[0], None)
+    for parts in (zpks, [zmk, zpks[0]]):
+        with pytest.raises(HostError) as info:
+            host.key_combine(scope, "000", parts)
+        assert info.value.code == "29"
 
 
 def test_components_xor_into_a_parity_adjusted_key(host: Host, scope: RequestScope) -> None:

@@ -93,7 +93,11 @@ class RequestScope:
         self.closed = True
 
     def issue(self, held: HeldKey | HeldPin) -> int:
-        handle = len(self.handles) + 1
+        # Random, not 1, 2, 3...: a handle kept from an earlier request (or guessed) is
+        # refused instead of naming whatever this request issued under the same number.
+        handle = secrets.randbits(32)
+        while handle == 0 or handle in self.handles:
+            handle = secrets.randbits(32)
         self.handles[handle] = held
         return handle
 
@@ -200,9 +204,17 @@ class Host:
         return scope.issue(HeldKey(keys.generate(length), kt, odd_parity=True))
 
     def key_combine(self, scope: RequestScope, key_type: str, parts: list[int]) -> int:
-        """XOR of key components into one key of `key_type`, parity forced."""
+        """XOR of key components into one key of `key_type`, parity forced.
+
+        At least two distinct components, each already of `key_type`: combining is never
+        a way to re-type a key (a ZPK and a zero-ish partner "combined" into a ZMK).
+        """
         kt = self.key_types.get(key_type)
+        if len(set(parts)) < 2 or len(set(parts)) != len(parts):
+            raise HostError("03", f"{len(parts)} component handles, at least 2 distinct ones needed")
         held = [scope.key(h) for h in parts]
+        if any(part.key_type.code != kt.code for part in held):
+            raise HostError("29", f"a component is not a {kt.name}: combining cannot change a key's type")
         if len({len(k.clear) for k in held}) != 1:
             raise HostError("27", "components of different lengths")
         clear = bytes(len(held[0].clear))
