@@ -1,16 +1,18 @@
 """structlog configuration: one processor pipeline, configured once at start-up.
 
-Pipeline, in order: contextvars merge (so ``bind_contextvars(conn_id=..., request_id=...)``
-at the top of a task tags every line), stack/exception rendering to text (so tracebacks go
-through redaction too), `redact_secrets`, log level, UTC ISO timestamp, then a JSON or
-console renderer. Level and timestamp come after redaction because both processors always
-overwrite their key with a value of ours: there is nothing in them to redact, and scanning
-them on every line would be wasted work. Level filtering happens before any of that in the
-bound logger, so a filtered-out call costs one method call.
+Pipeline, in order: a rate limit on repeated warnings and errors (`RateLimit`), contextvars
+merge (so ``bind_contextvars(conn_id=..., request_id=...)`` at the top of a task tags every
+line), stack/exception rendering to text (so tracebacks go through redaction too),
+`redact_secrets`, log level, UTC ISO timestamp, then a JSON or console renderer. Level and
+timestamp come after redaction because both processors always overwrite their key with a
+value of ours: there is nothing in them to redact, and scanning them on every line would be
+wasted work. Level filtering happens before any of that in the bound logger, so a
+filtered-out call costs one method call.
 
-Output: each line leaves in a single ``write()`` of the line and its newline, followed by a
-``flush()``: one ``write(2)`` per line whether the stream is unbuffered
-(``PYTHONUNBUFFERED=1``), line-buffered (stderr's default) or block-buffered.
+Output never stops the server: a sink that fails (disk full, closed pipe) loses the line,
+counted in ``LOG_COUNTS["lost"]``. Each line leaves in a single ``write()`` of the line and
+its newline, followed by a ``flush()``: one ``write(2)`` per line whether the stream is
+unbuffered (``PYTHONUNBUFFERED=1``), line-buffered (stderr's default) or block-buffered.
 
 Hot path (one line per request, `bench/log_line.py` measures it): key names are classified
 once and cached; strings shorter than the shortest maskable run (12 characters) skip the
@@ -25,6 +27,7 @@ import re
 import sys
 import time
 from _json import make_encoder
+from collections import Counter
 from collections.abc import Callable, MutableMapping
 from contextvars import ContextVar
 from json.encoder import encode_basestring_ascii
@@ -32,7 +35,7 @@ from typing import Any, TextIO
 
 import structlog
 
-__all__ = ["REQUEST_ID", "configure_logging", "current_request_id", "redact_secrets"]
+__all__ = ["LOG_COUNTS", "REQUEST_ID", "RateLimit", "configure_logging", "current_request_id", "redact_secrets"]
 
 
 def _structlog_var(key: str) -> ContextVar[Any]:
@@ -321,6 +324,67 @@ def _render_stack_and_exception(logger: object, method_name: str, event_dict: Mu
 _Processor = Callable[[Any, str, MutableMapping[str, Any]], Any]
 
 
+# --- bounded output ---------------------------------------------------------------------
+
+# What the log could not say: lines dropped by the rate limit, and lines lost to a failing
+# sink. Read by the metrics; process-wide like the sink itself.
+LOG_COUNTS: Counter[str] = Counter()
+
+_LIMITED_LEVELS = frozenset({"warning", "warn", "error", "err", "exception", "critical", "fatal"})
+
+
+class RateLimit:
+    """At most `burst` warning/error lines per event per `window` seconds.
+
+    A flood of garbage frames or unknown commands repeats the same few warnings; past the
+    burst they are dropped and counted, and the next line of that event let through
+    carries ``suppressed=N``, so the log says how much it left out. Info lines (one
+    ``request`` line per request, the access log) are never limited.
+    """
+
+    _MAX_EVENTS = 1024  # distinct event texts tracked; more (never seen so far) start afresh
+
+    def __init__(self, burst: int = 20, window: float = 10.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self._burst = burst
+        self._window = window
+        self._clock = clock
+        self._events: dict[object, list[float]] = {}  # event -> [window start, lines, suppressed]
+
+    def __call__(self, logger: object, method_name: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+        if method_name not in _LIMITED_LEVELS:
+            return event_dict
+        key = event_dict.get("event")
+        now = self._clock()
+        state = self._events.get(key)
+        if state is None or now - state[0] >= self._window:
+            suppressed = int(state[2]) if state is not None else 0
+            if len(self._events) >= self._MAX_EVENTS:
+                self._events.clear()
+            self._events[key] = [now, 1, 0]
+            if suppressed:
+                event_dict["suppressed"] = suppressed
+            return event_dict
+        if state[1] < self._burst:
+            state[1] += 1
+            return event_dict
+        state[2] += 1
+        LOG_COUNTS["suppressed"] += 1
+        raise structlog.DropEvent
+
+
+class _SinkLogger(structlog.WriteLogger):
+    """A WriteLogger that survives its sink: a full disk or a closed pipe costs lines, not the server."""
+
+    def msg(self, message: str) -> None:
+        try:
+            super().msg(message)
+        except (OSError, ValueError):  # ENOSPC, EPIPE, EIO; ValueError: the stream was closed
+            LOG_COUNTS["lost"] += 1
+
+    log = debug = info = warn = warning = msg
+    fatal = failure = err = error = critical = exception = msg
+
+
 def configure_logging(format: str, level: str, stream: TextIO | None = None) -> None:
     """Configure structlog once for the process.
 
@@ -338,6 +402,8 @@ def configure_logging(format: str, level: str, stream: TextIO | None = None) -> 
     else:
         raise ValueError(f'log format must be "console" or "json", got {format!r}')
     processors: list[_Processor] = [
+        # First, so a dropped line costs nothing more.
+        RateLimit(),
         structlog.contextvars.merge_contextvars,
         # Text tracebacks before redaction: exception messages can carry PANs or keys.
         _render_stack_and_exception,
@@ -351,7 +417,7 @@ def configure_logging(format: str, level: str, stream: TextIO | None = None) -> 
         processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(level.lower()),
         # WriteLogger: write(line + "\n") then flush(), under a per-stream lock.
-        logger_factory=structlog.WriteLoggerFactory(file=stream),
+        logger_factory=lambda *args: _SinkLogger(stream),
         cache_logger_on_first_use=True,
     )
 

@@ -41,7 +41,14 @@ def redact(**event: Any) -> dict[str, Any]:
 
 
 def test_public_api_is_pinned() -> None:
-    assert sorted(hsmd.logging.__all__) == ["REQUEST_ID", "configure_logging", "current_request_id", "redact_secrets"]
+    assert sorted(hsmd.logging.__all__) == [
+        "LOG_COUNTS",
+        "REQUEST_ID",
+        "RateLimit",
+        "configure_logging",
+        "current_request_id",
+        "redact_secrets",
+    ]
 
 
 # --- rule 1: secret key names --------------------------------------------------------
@@ -477,3 +484,61 @@ def test_current_request_id_reads_the_bound_id_and_none_when_unbound() -> None:
     with structlog.contextvars.bound_contextvars(request_id="7-3"):
         assert current_request_id() == "7-3"
     assert current_request_id() is None
+
+
+# --- bounded output: rate limit and a failing sink -------------------------------------
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _through(limit: hsmd.logging.RateLimit, method: str, event: str) -> dict[str, Any] | None:
+    try:
+        return dict(limit(None, method, {"event": event}))
+    except structlog.DropEvent:
+        return None
+
+
+def test_repeated_warnings_past_the_burst_are_dropped_counted_and_reported() -> None:
+    clock = _Clock()
+    limit = hsmd.logging.RateLimit(burst=3, window=10.0, clock=clock)
+    before = hsmd.logging.LOG_COUNTS["suppressed"]
+    passed = [_through(limit, "warning", "command refused") for _ in range(10)]
+    assert passed == [{"event": "command refused"}] * 3 + [None] * 7
+    assert _through(limit, "error", "plugin fault") == {"event": "plugin fault"}  # each event has its own budget
+    assert hsmd.logging.LOG_COUNTS["suppressed"] - before == 7
+    clock.now += 10.0
+    assert _through(limit, "warning", "command refused") == {"event": "command refused", "suppressed": 7}
+    assert _through(limit, "warning", "command refused") == {"event": "command refused"}
+
+
+def test_info_lines_are_never_rate_limited() -> None:
+    limit = hsmd.logging.RateLimit(burst=1, window=10.0, clock=_Clock())
+    assert all(_through(limit, "info", "request") == {"event": "request"} for _ in range(100))
+
+
+class _FullDisk(io.StringIO):
+    def write(self, text: str) -> int:
+        raise OSError(28, "No space left on device")
+
+
+def test_a_failing_log_sink_costs_the_line_not_the_caller() -> None:
+    configure_logging("json", "info", stream=_FullDisk())
+    before = hsmd.logging.LOG_COUNTS["lost"]
+    structlog.get_logger("t").info("request", command="NC")
+    structlog.get_logger("t").error("plugin fault", kind="trap")
+    assert hsmd.logging.LOG_COUNTS["lost"] - before == 2
+
+
+def test_a_closed_log_stream_costs_the_line_not_the_caller() -> None:
+    stream = io.StringIO()
+    configure_logging("console", "info", stream=stream)
+    stream.close()
+    before = hsmd.logging.LOG_COUNTS["lost"]
+    structlog.get_logger("t").warning("connection rejected")
+    assert hsmd.logging.LOG_COUNTS["lost"] - before == 1
