@@ -62,6 +62,31 @@ def v2_plugin(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return BUILD / "test-plugins-v2" / "ZF.wasm"
 
 
+# Doctored contracts with the host's own version: one import's type changed each way.
+DOCTORED_WITS = {
+    "param-type": ("random-hex: func(n: u32)", "random-hex: func(n: string)"),
+    "param-count": ("key-check-value: func(key: key-handle)", "key-check-value: func(key: key-handle, extra: u32)"),
+    "result-type": ("firmware-number: func() -> string;", "firmware-number: func() -> u64;"),
+    "record-field": ("        odd-parity: bool,\n", ""),
+}
+
+
+@pytest.fixture(scope="session")
+def doctored_plugins() -> dict[str, Path]:
+    """ZF built against WITs that keep the version but change one host import's type (see DOCTORED_WITS)."""
+    built = {}
+    text = (build.WIT_DIR / "plugin.wit").read_text()
+    for name, (old, new) in DOCTORED_WITS.items():
+        assert old in text, f"doctored WIT {name}: {old!r} is no longer in the contract"
+        wit = BUILD / f"test-wit-{name}"
+        wit.mkdir(parents=True, exist_ok=True)
+        (wit / "plugin.wit").write_text(text.replace(old, new, 1))
+        out = BUILD / f"test-plugins-{name}"
+        _build(ROOT / "tests" / "plugins" / "commands", out, wit=wit, stage=BUILD / f"test-stage-{name}")
+        built[name] = out / "ZF.wasm"
+    return built
+
+
 @pytest.fixture
 def host() -> Host:
     return Host(LmkSet({0: TEST_LMK}), FIRMWARE)

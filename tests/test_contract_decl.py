@@ -16,7 +16,7 @@ from hsmd_sdk.hsm import Hsm
 
 from hsmd.host import Host
 from hsmd.host.native import NativeHsm
-from hsmd.runtime import wit
+from hsmd.runtime import signature, wit
 from hsmd.runtime.imports import CallState, bind, bound_function
 
 FUNCS = wit.host_functions()
@@ -59,3 +59,12 @@ def test_a_wit_type_without_a_binding_is_refused_at_start(host: Host) -> None:
     odd = wit.host_functions("interface host {\n    odd: func(x: u64) -> result<string, hsm-error>;\n}\n")
     with pytest.raises(TypeError, match="odd: WIT type 'u64' has no binding"):
         bound_function(host, odd[0], CallState())
+
+
+def test_every_host_function_has_a_canonical_signature_from_the_wit() -> None:
+    # The load-time type check (hsmd/runtime/signature.py) reads the same declaration.
+    contract = signature.Contract()
+    assert set(contract.functions) == {func.name for func in wit.host_functions()}
+    assert contract.functions["key-check-value"] == "func(u32)->result<string,record{code:string,reason:string}>"
+    assert contract.functions["log"] == "func(enum{debug,info,warning,error},string,list<tuple<string,string>>)->_"
+    assert contract.functions["key-describe"].startswith("func(u32)->result<record{key-type:string,length:u32,odd-parity:bool},")

@@ -76,6 +76,31 @@ def test_other_contract_major_is_refused(runtime: Runtime, v2_plugin: Path) -> N
 
 
 @pytest.mark.parametrize(
+    ("doctored", "message"),
+    [
+        ("param-type", "imports random-hex as func(string)->result<string,record{code:string,reason:string}>, the contract declares "),
+        ("param-count", "imports key-check-value as func(u32,u32)->"),
+        ("result-type", "imports firmware-number as func()->u64, the contract declares func()->string"),
+        ("record-field", "imports key-describe as func(u32)->result<record{key-type:string,length:u32},"),
+    ],
+)
+def test_an_import_whose_type_differs_from_the_contract_is_refused_at_load(
+    runtime: Runtime, doctored_plugins: dict[str, Path], doctored: str, message: str
+) -> None:
+    # Same package version, one host function's type changed: the host would otherwise lift
+    # the guest's values with the guest's types (the linker's functions are untyped).
+    with pytest.raises(PluginRefused) as refused:
+        runtime.load(doctored_plugins[doctored])
+    assert str(refused.value).startswith(message)
+
+
+def test_the_shipped_plugins_match_the_contract_exactly(runtime: Runtime, built_plugins: Path) -> None:
+    loaded, refused = runtime.load_dir(built_plugins)
+    assert refused == []
+    assert len(loaded) == len(list(built_plugins.glob("*.wasm")))
+
+
+@pytest.mark.parametrize(
     ("imports", "message"),
     [
         (["wasi:io/streams@0.2.0"], "imports 'wasi:io/streams@0.2.0', which this host does not provide"),

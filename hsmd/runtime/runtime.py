@@ -25,7 +25,7 @@ import wasmtime
 from wasmtime.component import Linker
 
 from hsmd.host import Host, RequestScope
-from hsmd.runtime import abi, cache, contract
+from hsmd.runtime import abi, cache, contract, signature
 from hsmd.runtime.imports import CallState, bind
 from hsmd.runtime.plugin import GuestError, Instance, Limits, Plugin, PluginFault
 
@@ -76,6 +76,7 @@ class Runtime:
         self._cache = cache.CompileCache(cache_dir, self.engine, ENGINE_FINGERPRINT)
         self._ticks = max(1, math.ceil(limits.deadline_ms / 1000 / TICK_SECONDS)) + 1
         self._state = CallState()
+        self._signatures = signature.Contract()
         self._keepalive: list[object] = []
         self.linker = Linker(self.engine)
         with self.linker.root() as root, root.add_instance(contract.HOST_INTERFACE) as iface:
@@ -124,9 +125,13 @@ class Runtime:
         except wasmtime.WasmtimeError as exc:
             raise PluginRefused(f"does not compile: {str(exc).splitlines()[0]}") from exc
         ctype = component.type
+        imports = ctype.imports(self.engine)
         try:
-            version = contract.check(ctype.imports(self.engine).keys(), ctype.exports(self.engine).keys())
-        except contract.ContractError as exc:
+            version = contract.check(imports.keys(), ctype.exports(self.engine).keys())
+            host = imports.get(f"{contract.PACKAGE}/host@{version}")
+            if host is not None:
+                self._signatures.check(signature.imported_functions(host, self.engine))
+        except (contract.ContractError, signature.SignatureError) as exc:
             raise PluginRefused(str(exc)) from exc
 
         def factory() -> Instance:

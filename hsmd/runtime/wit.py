@@ -37,7 +37,7 @@ class WitFunc:
         return None
 
 
-def _split_params(text: str) -> list[str]:
+def split_types(text: str) -> list[str]:
     """Split on the commas that are not inside <...>."""
     parts, depth, current = [], 0, ""
     for char in text:
@@ -80,6 +80,6 @@ def host_functions(text: str | None = None) -> tuple[WitFunc, ...]:
         match = _FUNC_RE.match(line)
         if match is None:
             continue
-        params = tuple((name.strip(), kind.strip()) for name, kind in (p.split(":", 1) for p in _split_params(match["params"])))
+        params = tuple((name.strip(), kind.strip()) for name, kind in (p.split(":", 1) for p in split_types(match["params"])))
         funcs.append(WitFunc(match["name"], params, match["result"]))
     return tuple(funcs)
