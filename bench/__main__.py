@@ -4,9 +4,14 @@ Sections, each printed with the baseline it is measured against in the same run:
   1. plugin call overhead    wasm call vs. the same logic called natively, in-process
                              (NC, B2, and the key-management commands A0, BU, FA)
   1b. host crypto share      A0, BU, FA: time in the host's key operations / whole call
+  1c. metrics cost           UnitStatus.record (the counters behind /metrics, J2, J4, J8) per
+                             request: alone, and in place against the pre-metrics record
   2. TCP throughput/latency  `hsmd serve` vs. a bare trio server with the same framing
                              (NC, B2; A0, BU, FA against an absolute req/s target)
   2c. large payloads         M0 32 KiB through `hsmd serve`, beside B2 32 KiB on hsmd and on the bare server
+  2d. host ports             NC over TLS and UDP beside TCP on the same server, one request at a time
+  2e. worker processes       NC and CA req/s and server CPU/req with 0, 1 and N workers; NC p99 on one
+                             connection while another runs deadline-bound requests (ZF L), 0 and N workers
   2b. TCP breakdown          hsmd's Server with parts stubbed out (full mode or --breakdown)
   3. warm restart            spawn -> READY=1 (sd_notify) vs. importing hsmd; SIGTERM -> exit
   4. cold build + compile    per plugin, vs. loading the compiled artifact (full mode or --cold)
@@ -27,7 +32,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import calls, cold, payload, restart, rss, tcp
+from bench import calls, cold, metrics_cost, payload, ports, restart, rss, tcp, workers
 from bench.common import KEY_COMMANDS, PLUGINS, PYTHON, ROOT, Report, machine
 
 
@@ -74,10 +79,13 @@ def main(argv: list[str] | None = None) -> int:
 
     # Section 1 also fills build/cache if a plugin changed, which section 3 relies on.
     calls.run(report, iterations=2000 if args.quick else 5000)
+    metrics_cost.run(report, repeats=50_000 if args.quick else 100_000, requests=12_000 if args.quick else 30_000)
     duration = args.duration if args.duration is not None else (2.0 if args.quick else 5.0)
     settings = tcp.Settings(args.connections, args.window, duration, warmup=0.5 if args.quick else 1.0)
     tcp.run(report, settings, profile=args.profile)
     payload.run(report, requests=100 if args.quick else 300)
+    ports.run(report, requests=500 if args.quick else 2000)
+    workers.run(report, settings, latency_seconds=2.0 if args.quick else 5.0)
     if run_breakdown:
         tcp.breakdown(report, settings)
     restart.run(report, runs=3)

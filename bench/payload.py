@@ -9,7 +9,6 @@ time per request (from /proc, independent of the client).
 
 from __future__ import annotations
 
-import socket
 import tempfile
 import time
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 
 from bench.common import HEADER, LOCALHOST, Report, Row, percentile, stop, verdict
 from bench.tcp import cpu_seconds, start_bare, start_hsmd
+from hsmd.client import connect
 
 SIZE = 32 * 1024
 DATA = bytes(ord("A") + i % 26 for i in range(SIZE))  # no 0x19: binary fields must not look like a trailer
@@ -26,40 +26,22 @@ B2_32K = b"B2" + b"%04X" % SIZE + DATA
 P50_TARGET_US = 5000.0
 
 
-def _exchange(sock: socket.socket, message: bytes) -> bytes:
-    frame = HEADER + message
-    sock.sendall(len(frame).to_bytes(2, "big") + frame)
-    length = int.from_bytes(_read(sock, 2), "big")
-    return _read(sock, length)
-
-
-def _read(sock: socket.socket, n: int) -> bytes:
-    out = bytearray()
-    while len(out) < n:
-        chunk = sock.recv(n - len(out))
-        if not chunk:
-            raise ConnectionError("server closed the connection")
-        out += chunk
-    return bytes(out)
-
-
 def measure(port: int, pid: int, message: bytes, requests: int) -> dict[str, Any]:
-    with socket.create_connection((LOCALHOST, port)) as sock:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        first = _exchange(sock, message)
+    with connect(LOCALHOST, port, header=HEADER) as client:  # TCP_NODELAY, as a latency client should
+        first = client.call(message)
         for _ in range(10):
-            _exchange(sock, message)
+            client.call(message)
         cpu0 = cpu_seconds(pid)
         times = []
         for _ in range(requests):
             t = time.perf_counter()
-            _exchange(sock, message)
+            client.call(message)
             times.append(time.perf_counter() - t)
         cpu = cpu_seconds(pid) - cpu0
     times.sort()
     return {
-        "answer_code": first[len(HEADER) : len(HEADER) + 4].decode("ascii", "replace"),
-        "answer_bytes": len(first),
+        "answer_code": first.response_code + first.error_code,
+        "answer_bytes": len(first.raw),
         "p50_us": percentile(times, 50) * 1e6,
         "p99_us": percentile(times, 99) * 1e6,
         "server_cpu_us_per_req": cpu / requests * 1e6,

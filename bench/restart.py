@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import HEADER, HSMD, LOCALHOST, PYTHON, ROOT, Report, Row, free_port, hsmd_env, median, nc_fields, verdict
-from hsmd.protocol import encode
+from hsmd.client import Client, connect
 
 READY_TARGET_S = 3.0
 
@@ -45,17 +45,14 @@ def _receive_until(sock: socket.socket, marker: bytes, deadline: float, proc: su
             return time.monotonic()
 
 
-def _nc(port: int) -> socket.socket:
+def _nc(port: int) -> Client:
     """One NC round trip on a new connection, which is returned still open."""
-    conn = socket.create_connection((LOCALHOST, port), timeout=10)
-    conn.sendall(encode(HEADER + b"NC"))
-    expected = encode(HEADER + b"ND00" + nc_fields())
-    answer = b""
-    while len(answer) < len(expected) and (chunk := conn.recv(4096)):
-        answer += chunk
-    if answer != expected:
-        raise RuntimeError(f"NC after READY answered {answer!r}")
-    return conn
+    client = connect(LOCALHOST, port, header=HEADER, timeout=10)
+    answer = client.call("NC")
+    if answer.raw != HEADER + b"ND00" + nc_fields():
+        client.close()
+        raise RuntimeError(f"NC after READY answered {answer.raw!r}")
+    return client
 
 
 def _one(tmp: Path, index: int, *, serve_first: bool) -> dict[str, Any]:

@@ -3,7 +3,9 @@
 Both servers run as subprocesses for the whole section; the load generator is a
 third process, started once per (workload, server). Besides the client's view
 (requests/s, latency) each run records the server's own CPU time per request
-from /proc, which does not depend on how the 2 cores were shared.
+from /proc, which does not depend on how the 2 cores were shared: the main
+process's and its worker processes' (`hsmd serve` runs with its defaults, one
+worker per CPU; section 2e compares 0, 1 and N workers).
 
 NC and B2 are held to a share of the bare server's throughput; the
 key-management commands A0, BU and FA, whose cost is mostly the command
@@ -13,6 +15,7 @@ answers (one A0 key generated up front), so it shows the framing floor.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pstats
@@ -94,9 +97,15 @@ class Settings:
 
 
 def cpu_seconds(pid: int) -> float:
-    # utime + stime: fields 14 and 15 of /proc/<pid>/stat, after the parenthesised name.
+    """CPU time of `pid` and of its children, live or reaped: `hsmd serve` and its worker processes."""
+    # utime + stime (+ cutime + cstime: reaped children): fields 14-17 of /proc/<pid>/stat, after the name.
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / _TICK
+    ticks = sum(int(field) for field in fields[11:15])
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            with contextlib.suppress(FileNotFoundError):  # exited meanwhile: its time moves to cutime
+                ticks += round(cpu_seconds(int(child)) * _TICK)
+    return ticks / _TICK
 
 
 def start_hsmd(log_path: Path, *command: str) -> tuple[subprocess.Popen[bytes], int]:

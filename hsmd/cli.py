@@ -71,6 +71,7 @@ examples:
   hsmd --config /etc/hsmd/hsmd.toml serve --port 1600 --log-format json
   HSMD_SERVER_PORT=1600 hsmd serve        any key as HSMD_<SECTION>_<KEY>
   hsmd plugins list --json                the loaded commands and why any was refused
+  hsmd call NC                            send a command to the server on 127.0.0.1:1500
 
 precedence: config file < HSMD_* environment variables < command-line flags.
 """
@@ -149,11 +150,18 @@ def build_parser() -> argparse.ArgumentParser:
     generate = lmk_commands.add_parser(
         "generate",
         help="write a new random LMK file and print its check value",
-        description="Write a new random variant LMK (20 double-length pairs, odd parity) to FILE, "
-        "created with mode 0600 (an existing file is never overwritten), and print its check value. "
+        description="Write a new random LMK to FILE, created with mode 0600 (an existing file is never "
+        "overwritten), and print its check value: a variant LMK (20 double-length pairs, odd parity), a "
+        "3DES key-block LMK (one triple-length key, odd parity) or an AES key-block LMK (AES-256). "
         "Name the file in [lmk] files to load it.",
     )
     generate.add_argument("file", type=Path, metavar="FILE")
+    generate.add_argument(
+        "--kind",
+        choices=("variant", "keyblock-3des", "keyblock-aes"),
+        default="variant",
+        help="the kind of LMK (default: variant)",
+    )
     dectable = lmk_commands.add_parser(
         "dectable",
         help="encrypt a decimalisation table under an LMK",
@@ -162,7 +170,45 @@ def build_parser() -> argparse.ArgumentParser:
     )
     dectable.add_argument("table", metavar="TABLE")
     dectable.add_argument("--lmk-id", type=int, default=None, help="LMK identifier (00-99)")
+    _add_call_parser(commands)
     return parser
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
+    return value
+
+
+def _add_call_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from hsmd.call import EXIT_CODES  # light: the client itself loads only to make a call
+
+    call = commands.add_parser(
+        "call",
+        help="send one host command and print its answer",
+        description="Send COMMAND with FIELDS to a payShield-protocol server (hsmd or a real unit) and print the\n"
+        "answer: response code, error code with its meaning, fields. The header is the client's: it must\n"
+        "be as long as the server's header_len (hsmd.toml's default is 4, hence the default 0000).",
+        epilog="examples:\n  hsmd call NC\n  hsmd call B2 0005hello\n  hsmd call --tls --ca ca.pem NC\n\n" + EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    call.add_argument("code", metavar="COMMAND", help="the 2-character command code, e.g. NC")
+    call.add_argument("fields", metavar="FIELDS", nargs="?", default="", help="the request's fields, as text (hex with --hex)")
+    call.add_argument("--host", default="127.0.0.1", help="server address (default: 127.0.0.1)")
+    call.add_argument("--port", type=int, default=None, help="server port (default: 1500; 2500 with --tls)")
+    call.add_argument("--header", default="0000", help="message header, echoed by the server (default: 0000)")
+    call.add_argument("--timeout", type=_positive_seconds, default=10.0, metavar="S", help="seconds to wait for the server (default: 10)")
+    call.add_argument("--hex", action="store_true", help="FIELDS in hex, and the answer's fields printed in hex")
+    call.add_argument("--udp", action="store_true", help="one datagram each way instead of a TCP connection")
+    tls = call.add_argument_group("TLS")
+    tls.add_argument("--tls", action="store_true", help="connect with TLS, checking the server's certificate")
+    tls.add_argument("--ca", metavar="FILE", help="CA certificates to check the server against (default: the system's)")
+    tls.add_argument("--cert", metavar="FILE", help="client certificate, for servers that require one (mutual TLS)")
+    tls.add_argument("--key", metavar="FILE", help="the client certificate's private key, unless it is in --cert")
 
 
 def _load(args: argparse.Namespace, flags: Sequence[tuple[str, str, str]]) -> Config:
@@ -204,9 +250,9 @@ def _plugins_list(args: argparse.Namespace) -> int:
 
 
 def _lmk_generate(args: argparse.Namespace) -> int:
-    from hsmd.host.lmk_file import generate_lmk, write_lmk_file
+    from hsmd.host.lmk_file import LmkKind, generate_lmk, write_lmk_file
 
-    lmk = generate_lmk()
+    lmk = generate_lmk(cast("LmkKind", args.kind))
     try:
         write_lmk_file(args.file, lmk)
     except OSError as exc:
@@ -229,6 +275,15 @@ def _lmk_dectable(args: argparse.Namespace) -> int:
     return 0
 
 
+def _call(args: argparse.Namespace) -> int:
+    from hsmd.call import run
+    from hsmd.client import DEFAULT_PORT, DEFAULT_TLS_PORT
+
+    if args.port is None:
+        args.port = DEFAULT_TLS_PORT if args.tls else DEFAULT_PORT
+    return run(args)
+
+
 def _serve(args: argparse.Namespace) -> int:
     config = _load(args, _SERVE_FLAGS)
     return _app().serve(config)
@@ -242,6 +297,8 @@ def main(argv: list[str] | None = None) -> int:
             return _serve(args)
         if args.command == "lmk":
             return _lmk_dectable(args) if args.lmk_command == "dectable" else _lmk_generate(args)
+        if args.command == "call":
+            return _call(args)
         return _plugins_list(args)
     except ConfigError as e:
         print(f"hsmd: config error: {e}", file=sys.stderr)

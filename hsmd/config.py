@@ -22,6 +22,7 @@ from __future__ import annotations
 import difflib
 import json
 import math
+import os
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -32,9 +33,12 @@ __all__ = [
     "Config",
     "ConfigError",
     "HsmConfig",
+    "HttpConfig",
     "LoggingConfig",
     "PluginsConfig",
     "ServerConfig",
+    "TlsConfig",
+    "UdpConfig",
     "load_config",
 ]
 
@@ -43,6 +47,15 @@ LogLevel = Literal["debug", "info", "warning", "error"]
 KeyTypeMode = Literal["non-pci", "pci"]
 PinUnderLmk = Literal["encrypted", "simulator"]
 DecimalisationTables = Literal["plaintext", "encrypted"]
+MAX_WORKERS = 256
+
+
+def cpu_count() -> int:
+    """The CPUs this process may run on (its affinity mask, which containers and taskset narrow)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
 
 
 class ConfigError(Exception):
@@ -58,6 +71,30 @@ class ServerConfig:
     idle_timeout: float = 300.0
     frame_timeout: float = 5.0
     max_in_flight: int = 32
+    # Worker processes running the plugins ("auto": one per CPU); 0 runs them in the server's own process.
+    workers: int = field(default_factory=cpu_count)
+
+
+@dataclass(frozen=True, slots=True)
+class TlsConfig:
+    """The TLS host port: [server]'s framing, header length and limits, over TLS 1.2/1.3."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 2500  # a payShield 10K's TLS host port
+    certificate: Path | None = None  # PEM: the server certificate (then any chain)
+    private_key: Path | None = None  # PEM, unencrypted, not readable by other users
+    client_ca: Path | None = None  # PEM CA bundle: set = mutual TLS (client certificate required)
+    handshake_timeout: float = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class UdpConfig:
+    """The UDP host port: one request frame per datagram, one answer per datagram."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 1500
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,10 +115,12 @@ class HsmConfig:
 @dataclass(frozen=True, slots=True)
 class LmkConfig:
     # LMK files in identifier order: files[0] is LMK 00, files[1] LMK 01, ...
-    # Empty means the built-in public test LMK as LMK 00.
     files: tuple[Path, ...] = ()
     # The LMK a request uses when it carries no %nn identifier.
     default: int = 0
+    # Built-in public test LMKs ("variant", "keyblock-3des", "keyblock-aes"), numbered after the files.
+    # With no files and no test LMKs named, the variant test LMK is LMK 00.
+    test_lmks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,12 +140,27 @@ class LoggingConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class HttpConfig:
+    """The HTTP ops listener: health, readiness, metrics, plugins, and POST /run behind a token."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 9500
+    # The file holding POST /run's bearer token (owner-only); None: /run is off (404).
+    token_file: Path | None = None
+    max_body: int = 256 * 1024  # bytes of a request body; more is answered 413
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
+    tls: TlsConfig = field(default_factory=TlsConfig)
+    udp: UdpConfig = field(default_factory=UdpConfig)
     hsm: HsmConfig = field(default_factory=HsmConfig)
     lmk: LmkConfig = field(default_factory=LmkConfig)
     plugins: PluginsConfig = field(default_factory=PluginsConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
+    http: HttpConfig = field(default_factory=HttpConfig)
 
 
 class _Invalid(Exception):
@@ -199,7 +253,7 @@ def _path_rule(*, empty_means_none: bool = False) -> _Rule:
             raise _Invalid
         return Path(raw)
 
-    must = 'a path, or "" for the built-in default' if empty_means_none else "a non-empty path"
+    must = 'a path, or "" for none' if empty_means_none else "a non-empty path"
     return _Rule(must, parse)
 
 
@@ -214,6 +268,30 @@ def _path_list_rule() -> _Rule:
         return tuple(Path(p) for p in raw)
 
     return _Rule("a list of paths (comma-separated in the environment)", parse)
+
+
+def _choice_list_rule(*choices: str) -> _Rule:
+    """A list of distinct choices; from the environment or a flag, comma-separated text ("" = none)."""
+
+    def parse(raw: object, text: bool) -> object:
+        if text and isinstance(raw, str):
+            raw = [part.strip() for part in raw.split(",")] if raw.strip() else []
+        if not isinstance(raw, (list, tuple)) or not all(isinstance(c, str) and c in choices for c in raw) or len(set(raw)) != len(raw):
+            raise _Invalid
+        return tuple(raw)
+
+    return _Rule("a list of distinct values among " + ", ".join(f'"{c}"' for c in choices) + " (comma-separated in the environment)", parse)
+
+
+def _workers_rule() -> _Rule:
+    ints = _int_rule(0, MAX_WORKERS)
+
+    def parse(raw: object, text: bool) -> object:
+        if isinstance(raw, str) and raw.strip().lower() == "auto":
+            return cpu_count()
+        return ints.parse(raw, text)
+
+    return _Rule(f'"auto" (one per CPU) or an integer from 0 to {MAX_WORKERS}', parse)
 
 
 def _is_host(value: str) -> bool:
@@ -234,6 +312,21 @@ _RULES: dict[str, dict[str, _Rule]] = {
         "idle_timeout": _positive_float_rule(),
         "frame_timeout": _positive_float_rule(),
         "max_in_flight": _int_rule(1),
+        "workers": _workers_rule(),
+    },
+    "tls": {
+        "enabled": _bool_rule(),
+        "host": _string_rule("a non-empty host name or address without spaces", _is_host),
+        "port": _int_rule(1, 65535),
+        "certificate": _path_rule(empty_means_none=True),
+        "private_key": _path_rule(empty_means_none=True),
+        "client_ca": _path_rule(empty_means_none=True),
+        "handshake_timeout": _positive_float_rule(),
+    },
+    "udp": {
+        "enabled": _bool_rule(),
+        "host": _string_rule("a non-empty host name or address without spaces", _is_host),
+        "port": _int_rule(1, 65535),
     },
     "hsm": {
         "firmware_number": _string_rule("exactly 9 printable ASCII characters", _is_firmware_number),
@@ -246,6 +339,7 @@ _RULES: dict[str, dict[str, _Rule]] = {
     "lmk": {
         "files": _path_list_rule(),
         "default": _int_rule(0, 99),
+        "test_lmks": _choice_list_rule("variant", "keyblock-3des", "keyblock-aes"),
     },
     "plugins": {
         "dir": _path_rule(),
@@ -258,6 +352,13 @@ _RULES: dict[str, dict[str, _Rule]] = {
     "logging": {
         "format": _choice_rule("console", "json"),
         "level": _choice_rule("debug", "info", "warning", "error"),
+    },
+    "http": {
+        "enabled": _bool_rule(),
+        "host": _string_rule("a non-empty host name or address without spaces", _is_host),
+        "port": _int_rule(1, 65535),
+        "token_file": _path_rule(empty_means_none=True),
+        "max_body": _int_rule(1024, 16 * 1024 * 1024),
     },
 }
 
@@ -367,8 +468,11 @@ def load_config(
     default = Config()
     return Config(
         server=replace(default.server, **values["server"]),
+        tls=replace(default.tls, **values["tls"]),
+        udp=replace(default.udp, **values["udp"]),
         hsm=replace(default.hsm, **values["hsm"]),
         lmk=replace(default.lmk, **values["lmk"]),
         plugins=replace(default.plugins, **values["plugins"]),
         logging=replace(default.logging, **values["logging"]),
+        http=replace(default.http, **values["http"]),
     )

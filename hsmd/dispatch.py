@@ -8,7 +8,9 @@
 | host function raised, malformed answer)        | the instance is replaced     |
 
 Every case logs one line with the reason; the server's request line adds the
-code. The plugin table is swapped whole on reload, so a request sees either
+code. Every case is counted in the host's `UnitStatus`: a plugin's answers by
+command and error code with their latency (`record`), 68s apart (`refuse`),
+faults by kind here in `faults`. The plugin table is swapped whole on reload, so a request sees either
 the old set or the new one, never a mix.
 """
 
@@ -22,6 +24,7 @@ from collections.abc import Mapping
 import structlog
 
 from hsmd.host import RequestScope
+from hsmd.host.status import UnitStatus
 from hsmd.logging import current_request_id
 from hsmd.protocol import Frame
 from hsmd.runtime import GuestError, Plugin, PluginFault, Runtime
@@ -33,12 +36,18 @@ INTERNAL_ERROR = b"41"
 
 
 class Dispatcher:
-    def __init__(self, runtime: Runtime, plugins: Mapping[str, Plugin]) -> None:
+    def __init__(self, runtime: Runtime, plugins: Mapping[str, Plugin], *, status: UnitStatus | None = None) -> None:
         self._runtime = runtime
-        self._status = runtime.host.status
+        # Where requests are counted: the host's status, or (in a worker process) a recorder whose
+        # counts go back to the main process with each answer (hsmd.worker).
+        self._status = status if status is not None else runtime.host.status
         self._plugins = self._by_code(plugins)
         self._ids = itertools.count(1)
         self.faults: Counter[str] = Counter()  # fault kind -> count, for `plugins list` and tests
+
+    @property
+    def runtime(self) -> Runtime:
+        return self._runtime
 
     @staticmethod
     def _by_code(plugins: Mapping[str, Plugin]) -> dict[bytes, Plugin]:
@@ -61,20 +70,27 @@ class Dispatcher:
         plugin = self._plugins.get(frame.command)
         if plugin is None:
             log.warning("command refused", reason="no plugin loaded for this command code", command=frame.command.decode("latin-1"))
+            self._status.refuse(frame.command)
             return frame.reply(DISABLED)
         # The server sets the request id; a direct caller (tests) gets one of the dispatcher's own.
         request_id = current_request_id() or f"d{next(self._ids)}"
+        code = "41"  # also what the server answers if something unexpected escapes below
         started = time.perf_counter()
         try:
             payload = self._runtime.execute(plugin, frame.body, RequestScope(request_id))
+            code = payload[:2].decode("latin-1")
         except GuestError as error:
+            code = error.code
             log.info("command error", command=plugin.command, code=error.code, reason=error.reason)
             return frame.reply(error.code.encode("ascii"))
         except PluginFault as fault:
             self.faults[fault.kind] += 1
-            log.error("plugin fault", command=plugin.command, kind=fault.kind, reason=fault.message, exc_info=fault.__cause__ is not None)
+            # kind and reason say what happened (trap kind, the guest's message); a Python traceback
+            # only where the host's own code failed, not wasmtime's wasm backtrace.
+            log.error("plugin fault", command=plugin.command, kind=fault.kind, reason=fault.message, exc_info=fault.kind == "host")
             return frame.reply(INTERNAL_ERROR)
         finally:
-            # What the status commands (J2, J4, J8) report: every request a plugin handled, and its time.
-            self._status.record(plugin.command, time.perf_counter() - started)
+            # What the status commands (J2, J4, J8) and /metrics report: every request a plugin
+            # handled, its error code and its time.
+            self._status.record(plugin.command, time.perf_counter() - started, code)
         return frame.reply_raw(payload)

@@ -31,6 +31,13 @@ Short frame rule
       With H = 4, the frame ``00 05 48 45 41 44 4E`` is answered ``b"HEADZZ15"``.
 
     "ZZ" stands in for the response code, since there is no command to derive it from.
+
+Datagram rule (UDP)
+    A datagram must hold exactly one frame: the length prefix equals the number of bytes
+    after it.  Such a datagram decodes as that frame would on TCP (a :class:`Frame` or a
+    :class:`ShortFrame`).  Anything else is a :class:`BadDatagram`, which has no frame to
+    answer: an empty datagram, a single byte, a prefix larger than the rest (truncated) or
+    smaller (bytes after the frame, e.g. two frames in one datagram).
 """
 
 from __future__ import annotations
@@ -46,6 +53,7 @@ __all__ = [
     "MAX_TRAILER_LEN",
     "NEED_DATA",
     "TRAILER_MARK",
+    "BadDatagram",
     "Event",
     "Frame",
     "FrameDecoder",
@@ -54,6 +62,7 @@ __all__ = [
     "ProtocolError",
     "ShortFrame",
     "encode",
+    "parse_datagram",
     "parse_message",
     "response_code",
     "split_trailer",
@@ -177,6 +186,27 @@ class ShortFrame:
 Event: TypeAlias = Frame | ShortFrame | Literal[NeedData.NEED_DATA]
 
 
+@dataclass(frozen=True, slots=True)
+class BadDatagram:
+    """A datagram that is not exactly one frame (see the datagram rule)."""
+
+    reason: str
+    size: int  # bytes in the datagram
+    length: int | None  # what its length prefix said, if it had one
+
+
+def parse_datagram(datagram: bytes, header_len: int) -> Frame | ShortFrame | BadDatagram:
+    """Decode one UDP datagram following the datagram rule."""
+    size = len(datagram)
+    if size < _LEN_PREFIX:
+        return BadDatagram("empty" if size == 0 else "shorter than the length prefix", size, None)
+    length = (datagram[0] << 8) | datagram[1]
+    if length != size - _LEN_PREFIX:
+        reason = "truncated frame" if length > size - _LEN_PREFIX else "bytes after the frame"
+        return BadDatagram(reason, size, length)
+    return parse_message(datagram[_LEN_PREFIX:], header_len)
+
+
 def parse_message(message: bytes, header_len: int) -> Frame | ShortFrame:
     """Turn one frame's payload (everything after the length prefix) into an event."""
     if len(message) < header_len:
@@ -226,6 +256,19 @@ class FrameDecoder:
 
     def next_event(self) -> Event:
         """Return the next complete frame's event, or :data:`NEED_DATA`."""
+        message = self.next_message()
+        if message is NEED_DATA:
+            return NEED_DATA
+        return parse_message(message, self.header_len)
+
+    def next_message(self) -> bytes | Literal[NeedData.NEED_DATA]:
+        """Return the next complete frame's payload (after the length prefix), unparsed, or
+        :data:`NEED_DATA`.
+
+        The client side's entry point: an answer is read against the request it answers
+        (``hsmd.client``), not by the request rules of :func:`parse_message`.  Raises
+        :class:`FrameTooLarge` as :meth:`next_event` does.
+        """
         if self._error is not None:
             raise self._error
         start = self._pos
@@ -240,7 +283,7 @@ class FrameDecoder:
         if end > len(self._buf):
             return NEED_DATA
         self._pos = end
-        return parse_message(bytes(self._buf[start + _LEN_PREFIX : end]), self.header_len)
+        return bytes(self._buf[start + _LEN_PREFIX : end])
 
     @property
     def in_frame(self) -> bool:

@@ -26,6 +26,27 @@ Errors: 04 key type · 10 ZMK/TMK parity · 13 LMK identifier · 15 mode not
 under the ZMK does not fit the key's length · 29 the ZMK/TMK may not carry
 this key type.
 
+Key-block form (a key-block LMK; key type FFF, key scheme S):
+
+Request:  A0 · mode (0 or 1) · key type FFF · key scheme LMK S
+          mode 1: · [;] · [ZMK/TMK flag (1 N)] · ZMK/TMK (S + key block)
+          · key scheme ZMK/TMK (1 A: S Thales key block, R TR-31, or a variant scheme)
+          · [%nn LMK identifier] · # · key usage (2 A) · algorithm (2 A: T2 T3 A1 A2 A3)
+          · mode of use (1 A) · key version number (2 A) · exportability (1 A)
+          · number of optional blocks (2 N) · optional blocks (each: id 2 A, length 2 H, data)
+          · [& modified exportability of the copy under the ZMK/TMK (1 A)]
+          · [! key block version ID of a TR-31 copy (1 A: A B C D)]
+Response: A1 00 · S + key block under the LMK · (mode 1) S + block under the ZMK/TMK
+          (LMK identifier FF) or R + TR-31 block · key check value (6 H)
+
+The host builds and checks the header (A6 usage, A7 algorithm, A8 mode of use,
+A9 key version, AA exportability, AB number of optional blocks, AC optional
+block; A1 when the LMK is a variant LMK) and enforces the key's exportability
+on the copy under the ZMK/TMK (AA). An AES key's check value is its CMAC check
+value (X9.24-1). Field order from real-unit traces: ut-codec-payshield
+test/config/test.js (`A00FFFS%01#K0T2B00E00`; mode 1 `A01FFFS0S…S%01#K0T2B00E00`,
+the flag without `;`), aws-samples payshield/commands.py (`A00FFFS#P0T2N00E00`).
+
 Sources: payShield host command reference, "Generate a Key" (field layout,
 6 H check value; errors 10, 13, 15); ThalesSim `GenerateKey_A0` (errors 04,
 26); ut-codec-payshield `generateKey` (the `;` + ZMK/TMK flag layout);
@@ -37,7 +58,7 @@ from __future__ import annotations
 from hsmd_sdk import Fields, Hsm, HsmError
 
 COMMAND = "A0"
-VERSION = "1.0.0"
+VERSION = "1.1.0"
 
 KEK_ROLES = {"0": "ZMK", "1": "TMK"}  # ZMK/TMK flag -> role of the key-encryption key
 _HEX = frozenset(b"0123456789ABCDEFabcdef")
@@ -57,6 +78,9 @@ def execute(request: bytes, hsm: Hsm) -> bytes:
     if mode not in ("0", "1"):
         raise HsmError("15", f"mode {mode!r} not 0 or 1")
     key_type = fields.text(3, what="key type").upper()
+    if key_type == BLOCK_KEY_TYPE and fields.peek(1).upper() == b"S":
+        fields.fixed(1)
+        return _execute_block(fields, mode, hsm)
     lmk_scheme = fields.key_scheme(what="key scheme LMK")
     kek: tuple[str, str, str] | None = None  # key type, field, scheme of the key under it
     if mode == "1":
@@ -76,4 +100,72 @@ def execute(request: bytes, hsm: Hsm) -> bytes:
     if kek is not None:
         kek_type, kek_text, kek_scheme = kek
         under_kek = hsm.key_to_kek(hsm.key_from_lmk(kek_type, kek_text, lmk_id), key, kek_scheme)
+    return (under_lmk + under_kek + hsm.key_check_value(key)[:6]).encode("ascii")
+
+
+BLOCK_KEY_TYPE = "FFF"
+
+
+def optional_blocks(fields: Fields, count: int) -> str:
+    """`count` optional header blocks as they stand (id 2 A, length 2 H counting the whole block, data)."""
+    text = ""
+    for _ in range(count):
+        block_id = fields.text(2, what="optional block identifier")
+        length_field = fields.hex(2, what="optional block length")
+        length, head = int(length_field, 16), block_id + length_field
+        if length == 0:  # extended length: 2 H giving the length of the length, then the length in hex
+            size_field = fields.hex(2, what="optional block length size")
+            length_text = fields.hex(int(size_field, 16), what="optional block length")
+            head += size_field + length_text
+            length = int(length_text, 16) if length_text else 0
+        if length < len(head):
+            raise HsmError("AC", f"optional block {block_id!r} declares {length} characters")
+        text += head + fields.text(length - len(head), what="optional block data")
+    return text
+
+
+def header_fields(fields: Fields) -> str:
+    """The '#' fields as key-generate-block takes them: usage, algorithm, mode, version, exportability, count, blocks."""
+    if not fields.optional(b"#"):
+        raise HsmError("15", "key block fields ('#') missing")
+    fixed = fields.text(10, what="key block fields")
+    if not fixed[8:].isdigit():
+        raise HsmError("AB", f"number of optional blocks {fixed[8:]!r}")
+    return fixed + optional_blocks(fields, int(fixed[8:]))
+
+
+def export_fields(fields: Fields, kek_scheme: str) -> str:
+    """The block scheme key-to-kek takes: S or R, then '&' modified exportability, then (R) '!' version ID."""
+    scheme = kek_scheme
+    if kek_scheme not in ("S", "R"):
+        return scheme  # a variant-scheme copy takes neither field: fields.end() refuses them
+    if fields.optional(b"&"):
+        scheme += "&" + fields.text(1, what="modified exportability")
+    if fields.optional(b"!"):
+        version = fields.text(1, what="key block version ID")
+        if kek_scheme != "R":
+            raise HsmError("15", "a key block version ID ('!') needs key scheme R")
+        scheme += "!" + version
+    return scheme
+
+
+def _execute_block(fields: Fields, mode: str, hsm: Hsm) -> bytes:
+    kek: tuple[str, str, str] | None = None  # key type, field, scheme of the key under it
+    if mode == "1":
+        fields.optional(b";")
+        flag = "0"
+        if fields.peek(1) in (b"0", b"1"):
+            flag = fields.text(1, what="ZMK/TMK flag")
+        kek_field = fields.key(what="ZMK/TMK")
+        kek = (hsm.key_type_code(KEK_ROLES[flag]), kek_field, fields.key_scheme(allowed="ZUTXYSR", what="key scheme ZMK/TMK"))
+    lmk_id = fields.lmk_id()
+    header = header_fields(fields)
+    scheme = export_fields(fields, kek[2]) if kek is not None else ""
+    fields.end()
+
+    key = hsm.key_generate_block(header, lmk_id)
+    under_lmk = hsm.key_to_lmk(key, "S", lmk_id)
+    under_kek = ""
+    if kek is not None:
+        under_kek = hsm.key_to_kek(hsm.key_from_lmk(kek[0], kek[1], lmk_id), key, scheme)
     return (under_lmk + under_kek + hsm.key_check_value(key)[:6]).encode("ascii")

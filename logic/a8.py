@@ -19,6 +19,22 @@ Errors: 04 key type · 10 ZMK parity · 11 key parity · 13 LMK identifier
 · 15 malformed field · 26 key scheme (or U/T under a single-length ZMK)
 · 27 scheme and key length differ · 29 a ZMK may not carry this key type.
 
+Key blocks: the key scheme ZMK S exports a Thales key block under the ZMK
+(LMK identifier FF), R a TR-31 block; either may be followed, after the LMK
+identifier, by `&` and a modified exportability (the same or stricter: AA
+otherwise), and R by `!` and the TR-31 version ID (A, B, C or D; B under a TDES
+ZMK, D under an AES one when absent). With a key-block LMK the key type is FFF
+(or one the block's usage suits), the ZMK and the key are S + key blocks, and
+the key's exportability is enforced: N never leaves, E only in a key block
+(AA). With a variant LMK, a key exported as TR-31 (R) takes its header from
+`&` + key usage (2 A) · mode of use (1 A) · key version number (2 A) ·
+exportability (1 A) · number of optional blocks (2 N) · optional blocks. The
+answer is S or R + the block, then the check value. Layouts from real-unit
+traces: ut-codec-payshield test/config/test.js (`A8FFF` + ZMK + key + `S%01&N`,
+answered `S00072P0TB00N00FF…` with check value 4FE9FD) and aws-samples
+payshield/commands.py (`A8FFF` + KEK + key + `R%00!B`; variant LMK `A8009` +
+KEK + key + `R%00&B0X00S00!B`).
+
 Sources: payShield host command reference, "Export a Key" (field layout,
 10 ZMK / 11 key parity); ThalesSim `ExportKey_A8` (6 H check value);
 vectors in tests/test_cmd_a8.py.
@@ -26,11 +42,28 @@ vectors in tests/test_cmd_a8.py.
 
 from __future__ import annotations
 
-from hsmd_sdk import Fields, Hsm, answering
+from hsmd_sdk import Fields, Hsm, HsmError, answering
 from hsmd_sdk.keys import check_value
 
 COMMAND = "A8"
-VERSION = "1.0.0"
+VERSION = "1.1.0"
+
+
+def block_scheme(fields: Fields, zmk_scheme: str) -> str:
+    """After the LMK identifier, for scheme S or R: [& modified exportability, or (R) header fields] [! version ID]."""
+    if zmk_scheme not in ("S", "R"):
+        return zmk_scheme
+    rest = fields.rest()
+    if not all(0x20 <= b < 0x7F for b in rest):
+        raise HsmError("15", "key block fields not printable")
+    text, version = rest.decode("ascii"), ""
+    if len(text) >= 2 and text[-2] == "!":
+        text, version = text[:-2], text[-2:]
+        if zmk_scheme != "R":
+            raise HsmError("15", "a key block version ID ('!') needs key scheme R")
+    if text and (text[0] != "&" or len(text) == 1):
+        raise HsmError("15", f"unexpected {text!r} after the key scheme")
+    return zmk_scheme + text + version
 
 
 def execute(request: bytes, hsm: Hsm) -> bytes:
@@ -38,12 +71,13 @@ def execute(request: bytes, hsm: Hsm) -> bytes:
     key_type = fields.text(3, what="key type")
     zmk_field = fields.key(what="ZMK")
     key_field = fields.key(what="key under LMK")
-    zmk_scheme = fields.key_scheme(what="key scheme ZMK")
+    zmk_scheme = fields.key_scheme(allowed="ZUTXYSR", what="key scheme ZMK")
     fields.atalla_variant()
     lmk_id = fields.lmk_id()
+    scheme = block_scheme(fields, zmk_scheme)
     fields.end()
 
     zmk = hsm.key_from_lmk("000", zmk_field, lmk_id)
     with answering("11", instead_of="10"):  # parity of the exported key, not of the ZMK
         key = hsm.key_from_lmk(key_type, key_field, lmk_id)
-    return hsm.key_to_kek(zmk, key, zmk_scheme).encode("ascii") + check_value(hsm.key_check_value(key), 1)
+    return hsm.key_to_kek(zmk, key, scheme).encode("ascii") + check_value(hsm.key_check_value(key), 1)

@@ -10,8 +10,8 @@ as its IV; the only (0) or final (3) block pads and returns the MAC.
 Request:  M6 · mode flag (1 N: 0 only, 1 first, 2 middle, 3 final block)
           · input format flag (1 N: 0 binary, 1 hex-encoded binary, 2 text)
           · MAC algorithm (2 N: 01 or 03) · padding method (1 N: 0 none, 1, 2)
-          · key type (3 H: 003 TAK under LMK 16-17, 008 ZAK under LMK 26-27)
-          · key (16 H, or U/X + 32 H, or T/Y + 48 H) · [IV (16 H), modes 2 and 3 only]
+          · key type (3 H: 003 TAK under LMK 16-17, 008 ZAK under LMK 26-27; FFF a key block)
+          · key (16 H, or U/X + 32 H, or T/Y + 48 H, or S + key block) · [IV (16 H), modes 2 and 3 only]
           · message length (4 H: the length of the message field, hex characters for format 1)
           · message (n B / n H / n A) · [%nn LMK identifier]
 Response: M7 00 · MAC (8 H) for modes 0 and 3, or the IV for the next block (16 H) for modes 1 and 2.
@@ -25,6 +25,12 @@ triple-length key is CBC-MAC with TDES. Padding 0 needs whole 8-byte blocks,
 as do first and middle blocks (06). A final block must carry data unless it
 is padded with method 2: the other paddings add nothing to a message already
 in whole blocks, so there would be no block to finish on (06; hsmd's reading).
+
+Key blocks (key type FFF, or 003/008 with a block of a MAC usage, under a
+key-block LMK): the host checks the header (A6 not a MAC key, A8 mode of use, A7
+an AES key). ut-codec-payshield test/config/test.js has a real unit verify MAC
+F9369211 over hex ABCDEF12 (algorithm 1, padding 1) under its TAK block
+`S00072M1TN00E0001FFE0…` with key type FFF and %01.
 
 Errors: 02 mode flag · 03 input format flag · 04 MAC algorithm · 05 key type
 · 06 message length (not whole blocks where needed, odd hex, empty where
@@ -49,10 +55,11 @@ from dataclasses import dataclass
 from hsmd_sdk import Fields, Hsm, HsmError, KeyHandle, Reply
 
 COMMAND = "M6"
-VERSION = "1.0.0"
+VERSION = "1.1.0"
 
 ZERO_IV = "0" * 16
 KEY_TYPES = ("003", "008")  # TAK (LMK 16-17), ZAK (LMK 26-27)
+BLOCK_KEY_TYPE = "FFF"  # a key block (S + block under a key-block LMK): its header says it is a MAC key
 _HEX = frozenset(b"0123456789ABCDEFabcdef")
 
 
@@ -88,8 +95,8 @@ def read_spec(fields: Fields, what: str = "MAC") -> MacSpec:
         raise HsmError("04", f"{what} algorithm {algorithm!r} not 01 or 03")
     padding = read_flag(fields, "012", "09", f"{what} padding method")
     key_type = fields.fixed(3, what=f"{what} key type").decode("ascii", "replace").upper()
-    if key_type not in KEY_TYPES:
-        raise HsmError("05", f"{what} key type {key_type!r} not 003 or 008")
+    if key_type not in KEY_TYPES and not (key_type == BLOCK_KEY_TYPE and fields.peek(1) == b"S"):
+        raise HsmError("05", f"{what} key type {key_type!r} not 003 or 008 (or FFF with a key block)")
     return MacSpec(int(algorithm), int(padding), key_type, fields.key(what=f"{what} key"))
 
 

@@ -7,7 +7,7 @@ or final block, its left 4 bytes are compared with the MAC the request gives.
 Request:  M8 · mode flag (1 N: 0 only, 1 first, 2 middle, 3 final block)
           · input format flag (1 N: 0 binary, 1 hex-encoded binary, 2 text)
           · MAC algorithm (2 N: 01 or 03) · padding method (1 N: 0 none, 1, 2)
-          · key type (3 H: 003 TAK under LMK 16-17, 008 ZAK under LMK 26-27)
+          · key type (3 H: 003 TAK under LMK 16-17, 008 ZAK under LMK 26-27; FFF a key block)
           · key (16 H, or U/X + 32 H, or T/Y + 48 H) · [IV (16 H), modes 2 and 3 only]
           · message length (4 H: the length of the message field) · message (n B / n H / n A)
           · MAC (8 H; may be left out in modes 1 and 2) · [%nn LMK identifier]
@@ -19,6 +19,11 @@ middle block has nothing to verify: hsmd requires it in modes 0 and 3 and, in
 modes 1 and 2, reads and ignores it if present (hsmd's reading). The M9
 excerpt lists the IV without a condition; it is returned where it has a use
 (modes 1 and 2), as ThalesSim does.
+
+Key blocks as for M6 (key type FFF, S + key block; A6/A7/A8 from the header).
+Known answer: a real unit verifies MAC F9369211 over hex ABCDEF12 (algorithm
+1, padding 1) under the TAK block `S00072M1TN00E0001FFE0…` with key type FFF
+and %01 (ut-codec-payshield test/config/test.js, verifyMacEncode 2).
 
 Errors: 01 verification failure · 02 mode flag · 03 input format flag · 04
 MAC algorithm · 05 key type · 06 message length (as for M6) · 09 padding
@@ -42,7 +47,7 @@ from hsmd_sdk import Fields, Hsm, Reply
 from logic.m6 import check_length, compute, read_input_format, read_iv, read_mac, read_message, read_mode, read_spec
 
 COMMAND = "M8"
-VERSION = "1.0.0"
+VERSION = "1.1.0"
 
 
 def execute(request: bytes, hsm: Hsm) -> bytes | Reply:

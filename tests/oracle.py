@@ -528,3 +528,57 @@ def mac_finish(key: bytes, algorithm: int, state: bytes) -> bytes:
     if algorithm == 1:
         return state
     return psec.des.encrypt_tdes_ecb(key[:8] * 2, psec.des.decrypt_tdes_ecb(key[8:16] * 2, state))
+
+
+# --- RSA public keys and their MAC for EI EO EW EY GK GI ---
+#
+# A public key as EJ, EP and the RSA commands carry it: DER SEQUENCE { INTEGER modulus, INTEGER
+# exponent }, the INTEGERs unsigned (encoding 01: no leading zero before a set top bit, as a real
+# EJ shows) or in two's complement (02: strict DER, what OpenSSL reads). Read and written here by
+# hand. The MAC on a public key (EO's answer, EY/GK's input) is ISO/IEC 9797-1 MAC algorithm 3,
+# padding method 1, zero IV, under LMK pair 36-37 (pair code 0D) without variant, over the key
+# and the authentication data: its leftmost 4 bytes (the manual's EQ/EU examples).
+
+
+def _der_element(data: bytes, pos: int, tag: int) -> tuple[bytes, int]:
+    """The contents of the DER element of `tag` at `pos`, and where it ends."""
+    assert data[pos] == tag, f"tag {data[pos]:02X} at {pos}, {tag:02X} expected"
+    length, pos = data[pos + 1], pos + 2
+    if length & 0x80:
+        count = length & 0x7F
+        length, pos = int.from_bytes(data[pos : pos + count], "big"), pos + count
+    assert pos + length <= len(data), "DER element runs past the data"
+    return data[pos : pos + length], pos + length
+
+
+def rsa_public_numbers(der: bytes) -> tuple[int, int]:
+    """(modulus, exponent) of a public key DER in either encoding; it must be the whole of `der`."""
+    body, end = _der_element(der, 0, 0x30)
+    assert end == len(der), "bytes after the public key"
+    modulus, pos = _der_element(body, 0, 0x02)
+    exponent, pos = _der_element(body, pos, 0x02)
+    assert pos == len(body), "more than two INTEGERs"
+    return int.from_bytes(modulus, "big"), int.from_bytes(exponent, "big")
+
+
+def _der_header(tag: int, length: int) -> bytes:
+    if length < 0x80:
+        return bytes([tag, length])
+    octets = length.to_bytes((length.bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(octets)]) + octets
+
+
+def rsa_der(modulus: int, exponent: int, *, unsigned: bool) -> bytes:
+    """The public key DER: encoding 01 (`unsigned`) or 02 (two's complement, a leading 00 before a set top bit)."""
+    integers = b""
+    for value in (modulus, exponent):
+        content = value.to_bytes((value.bit_length() + 7) // 8, "big")
+        if not unsigned and content[0] & 0x80:
+            content = b"\x00" + content
+        integers += _der_header(0x02, len(content)) + content
+    return _der_header(0x30, len(integers)) + integers
+
+
+def public_key_mac(der: bytes, auth_data: bytes = b"") -> str:
+    """The MAC (8 H) on a public key and its authentication data under the test LMK's pair 36-37."""
+    return mac_iso9797(bytes.fromhex(TEST_LMK_PAIRS["0D"]), 3, 1, der + auth_data)[:8]

@@ -14,6 +14,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import stat
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -26,6 +27,7 @@ from typing import Any
 import pytest
 import structlog
 import trio
+import trustme
 
 import hsmd.app
 import hsmd.dispatch
@@ -105,7 +107,7 @@ def make_config(plugins: Path, *, lmk_files: tuple[Path, ...] = ()) -> Config:
     default = Config()
     return replace(
         default,
-        server=replace(default.server, host="127.0.0.1", port=0, header_len=4),
+        server=replace(default.server, host="127.0.0.1", port=0, header_len=4, workers=0),  # in-process; tests/test_workers.py: workers
         lmk=replace(default.lmk, files=lmk_files),
         plugins=replace(default.plugins, dir=plugins, cache_dir=CACHE),
     )
@@ -157,12 +159,12 @@ async def serving(config: Config) -> AsyncIterator[Served]:
                 await served.stop()
 
 
-async def send(stream: trio.SocketStream, *messages: bytes) -> None:
+async def send(stream: trio.abc.Stream, *messages: bytes) -> None:
     """All *messages* framed, in a single write."""
     await stream.send_all(b"".join(encode(message) for message in messages))
 
 
-async def receive_exactly(stream: trio.SocketStream, size: int) -> bytes:
+async def receive_exactly(stream: trio.abc.Stream, size: int) -> bytes:
     data = bytearray()
     with trio.fail_after(TIMEOUT):
         while len(data) < size:
@@ -172,13 +174,13 @@ async def receive_exactly(stream: trio.SocketStream, size: int) -> bytes:
     return bytes(data)
 
 
-async def receive(stream: trio.SocketStream) -> bytes:
+async def receive(stream: trio.abc.Stream) -> bytes:
     """One answer message, without its length prefix."""
     length = int.from_bytes(await receive_exactly(stream, 2), "big")
     return await receive_exactly(stream, length)
 
 
-async def request(stream: trio.SocketStream, message: bytes) -> bytes:
+async def request(stream: trio.abc.Stream, message: bytes) -> bytes:
     await send(stream, message)
     return await receive(stream)
 
@@ -377,3 +379,110 @@ async def test_second_stop_signal_stops_without_waiting_for_a_client_that_does_n
         assert await served.wait() == 0
         (line,) = logs.events("second stop signal: closing without waiting for in-flight requests")
         assert line["signal"] == "SIGTERM"
+
+
+# --- the TLS and UDP host ports --------------------------------------------------------------
+
+
+def with_tls_and_udp(config: Config, tmp_path: Path) -> tuple[Config, ssl.SSLContext]:
+    """*config* with [tls] (a trustme certificate, port 0) and [udp] (port 0) enabled, and a
+    client context that trusts the certificate."""
+    ca = trustme.CA()
+    leaf = ca.issue_cert("localhost", "127.0.0.1")
+    certificate, private_key = tmp_path / "server.pem", tmp_path / "server.key"
+    leaf.cert_chain_pems[0].write_to_path(str(certificate))
+    leaf.private_key_pem.write_to_path(str(private_key))
+    private_key.chmod(0o600)
+    client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ca.configure_trust(client)
+    tls = replace(config.tls, enabled=True, port=0, certificate=certificate, private_key=private_key)
+    return replace(config, tls=tls, udp=replace(config.udp, enabled=True, port=0)), client
+
+
+def listening(logs: Logs) -> dict[str, tuple[str, int]]:
+    """The first address of every port the "listening" lines name, by kind."""
+    found = {}
+    for line in logs.events("listening"):
+        if "kind" not in line:
+            continue  # hsmd.server's own line
+        host, _, port = line["addresses"][0].rpartition(":")
+        found[line["kind"]] = (host, int(port))
+    return found
+
+
+@pytest.mark.wasm
+async def test_tls_and_udp_ports_serve_what_tcp_serves_keep_serving_across_a_reload_and_drain(
+    plugin_dir: Path, tmp_path: Path, logs: Logs
+) -> None:
+    config, client_context = with_tls_and_udp(make_config(plugin_dir), tmp_path)
+    async with serving(config) as served:
+        ports = listening(logs)
+        assert list(ports) == ["tcp", "tls", "udp"]
+        assert ports["tcp"] == (served.host, served.port)
+        async with await served.connect() as tcp:
+            assert await request(tcp, b"HEADNC") == NC_ANSWER
+        tls_stream = trio.SSLStream(await trio.open_tcp_stream(*ports["tls"]), client_context, server_hostname="localhost")
+        async with tls_stream:
+            await send(tls_stream, b"HEADNC", b"HEADB20003tls")
+            assert await receive(tls_stream) == NC_ANSWER
+            assert await receive(tls_stream) == b"HEADB300tls"
+        with trio.socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            await udp.bind(("127.0.0.1", 0))
+            for message, answer in [(b"HEADNC", NC_ANSWER), (b"HEADB20003udp", b"HEADB300udp")]:
+                await udp.sendto(encode(message), ports["udp"])
+                with trio.fail_after(TIMEOUT):
+                    data, sender = await udp.recvfrom(65536)
+                assert (data, sender) == (encode(answer), ports["udp"])
+            # A reload swaps the plugins, not the ports: both keep serving.
+            send_signal(signal.SIGHUP)
+            await logs.wait_for("plugins reloaded", timeout=RELOAD_TIMEOUT)
+            await udp.sendto(encode(b"HEADNC"), ports["udp"])
+            with trio.fail_after(TIMEOUT):
+                assert (await udp.recvfrom(65536))[0] == encode(NC_ANSWER)
+        async with trio.SSLStream(await trio.open_tcp_stream(*ports["tls"]), client_context, server_hostname="localhost") as tls_stream:
+            assert await request(tls_stream, b"HEADNC") == NC_ANSWER
+        assert await served.stop() == 0
+    assert [line["listener"] for line in logs.events("tls established")] == ["tls", "tls"]
+    assert sorted(line["listener"] for line in logs.events("request")) == ["tcp", "tls", "tls", "tls", "udp", "udp", "udp"]
+    assert sorted(line["listener"] for line in logs.events("stopped")) == ["tcp", "tls", "udp"]
+
+
+def test_a_tls_key_that_does_not_match_stops_start_up_with_one_line(tmp_path: Path, logs: Logs) -> None:
+    config, _ = with_tls_and_udp(make_config(tmp_path / "no-plugins"), tmp_path)
+    other = trustme.CA().issue_cert("other")
+    assert config.tls.private_key is not None
+    other.private_key_pem.write_to_path(str(config.tls.private_key))
+    assert serve(config) == 1
+    [line] = logs.events("cannot start")
+    assert line["reason"] == f"tls.private_key: {config.tls.private_key} does not match tls.certificate {config.tls.certificate}"
+
+
+@pytest.mark.parametrize("kind", ["server", "tls", "udp"])
+def test_a_busy_port_stops_start_up_with_one_line_naming_it(tmp_path: Path, logs: Logs, kind: str) -> None:
+    config, _ = with_tls_and_udp(make_config(tmp_path / "no-plugins"), tmp_path)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM if kind == "udp" else socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        section = getattr(config, kind)
+        config = replace(config, **{kind: replace(section, port=port)})
+        assert serve(config) == 1
+    [line] = logs.events("cannot start")
+    assert line["reason"] == f"{kind}: cannot listen on 127.0.0.1:{port}: Address already in use"
+
+
+async def test_test_lmks_of_each_kind_are_served_announced_and_warned_about(plugin_dir: Path, logs: Logs) -> None:
+    # [lmk] test_lmks: 00 variant, 01 3DES key-block, 02 AES key-block test LMK; NC %02 answers the AES
+    # test LMK's check value (rkbalgi/libiso: 9D04A0). Every test LMK is named in the start-up warning.
+    config = make_config(plugin_dir)
+    config = replace(config, lmk=replace(config.lmk, test_lmks=("variant", "keyblock-3des", "keyblock-aes")))
+    async with serving(config) as served, await served.connect() as stream:
+        await send(stream, b"HEADNC%02")
+        wire = await receive_exactly(stream, 2 + 33)
+    assert wire[2:] == b"HEADND00" + b"9D04A00000000000" + FIRMWARE.encode("ascii")
+    assert [(e["lmk_id"], e["kind"]) for e in logs.events("LMK loaded")] == [
+        ("00", "variant"),
+        ("01", "keyblock-3des"),
+        ("02", "keyblock-aes"),
+    ]
+    (warning,) = logs.events("TEST LMK LOADED: this unit's keys are public; never use it with live keys or cards")
+    assert warning["lmks"] == ["00 (variant)", "01 (keyblock-3des)", "02 (keyblock-aes)"]

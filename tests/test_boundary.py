@@ -250,7 +250,10 @@ def test_no_clear_key_derived_key_or_pin_block_reaches_the_mac_data_emv_and_dukp
     assert refused == []
     # What the guests hold before any request: their code and data (CPython's MD5 and SHA-1 initial
     # values are the bytes of the classic test key 0123456789ABCDEFFEDCBA9876543210; its hex digits
-    # are everywhere). A secret is a finding only where the run put it.
+    # are everywhere). A secret is a finding only where the run put it. Instances are made on first
+    # use: make them now, so their starting memory is in the picture.
+    for plugin in plugins.values():
+        plugin.instance()
     before = list(guest_memory.snapshots())
     answered = 0
     for command in CRYPTO_COMMANDS:
@@ -267,4 +270,63 @@ def test_no_clear_key_derived_key_or_pin_block_reaches_the_mac_data_emv_and_dukp
             by_value.setdefault(form, form_name)
     needles = {name: n for n, name in by_value.items() if len(set(n)) > 2 and not any(n in memory for memory in before)}
     assert answered > 100 and len(needles) > 100, (answered, len(needles))
+    assert guest_memory.find(needles) == []
+
+
+# The RSA and ECC commands: EI makes a key pair in the guest's sight, EW signs with it, GK exports a
+# known ZPK under an outside party's public key, GI imports one back, FY makes an ECC pair.
+ASYMMETRIC_COMMANDS = ("EI", "EW", "GK", "GI", "FY")
+
+
+def test_no_private_key_or_transported_key_reaches_the_rsa_and_ecc_plugins(
+    host: Host, runtime: Runtime, built_plugins: Path, tmp_path: Path
+) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import padding
+    from cryptography.hazmat.primitives.asymmetric import rsa as crypto_rsa
+
+    from hsmd.host import rsa
+    from tests import test_cmd_ei, test_cmd_gi, test_cmd_gk
+
+    for command in ASYMMETRIC_COMMANDS:
+        copy_plugin(built_plugins / f"{command}.wasm", tmp_path, f"{command}.wasm")
+    plugins, refused = runtime.load_dir(tmp_path)
+    assert refused == []
+    for plugin in plugins.values():
+        plugin.instance()
+    before = list(guest_memory.snapshots())
+
+    def run(command: str, request: bytes) -> bytes:
+        answer = runtime.execute(plugins[command], request, RequestScope(command))
+        assert answer[:2] == b"00", (command, answer[:2])
+        return answer
+
+    public_key, private_key = test_cmd_ei.split_ej(run("EI", b"2102402"))  # both uses, 1024 bits, strict DER
+    run("EW", b"06" + b"0101" + b"0011" + b"hello world" + b";99" + f"{len(private_key):04d}".encode() + private_key)
+    clear_zpk = bytes.fromhex("0123456789ABCDEFFEDCBA9876543210")
+    zpk = test_cmd_gk.zpk("U", clear_zpk)
+    outside = crypto_rsa.generate_private_key(65537, 1024)
+    outside_der = outside.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.PKCS1)
+    mac = bytes.fromhex(oracle.public_key_mac(outside_der, b""))
+    run("GK", test_cmd_gk.request(b"0101", "0600", "1", zpk, oracle.kcv(clear_zpk), mac=mac, public_key=outside_der, auth_data=b""))
+    imported = oracle.with_odd_parity(bytes.fromhex("F1F2F3F4F5F6F7F8E9EAEBECEDEEEFE0"))
+    encrypted = serialization.load_der_public_key(public_key).encrypt(imported, padding.PKCS1v15())  # type: ignore[union-attr]
+    run("GI", test_cmd_gi.request(b"0101", "0600", encrypted, private_key))
+    fz = run("FY", b"01" + b"00" + b"03")
+
+    numbers = rsa._open_rsa(TEST_LMK, private_key).key.private_numbers()
+    needles: dict[str, bytes] = {}
+    for i, pair in enumerate(TEST_LMK.pairs):
+        needles |= forms(f"LMK pair {2 * i:02d}-{2 * i + 1:02d}", pair)
+    for name, value in (("p", numbers.p), ("q", numbers.q), ("d", numbers.d), ("dP", numbers.dmp1), ("dQ", numbers.dmq1)):
+        needles |= forms(f"RSA {name}", value.to_bytes((value.bit_length() + 7) // 8, "big"))
+    length = int(fz[2:6])
+    ecc_private = fz[6 + length + 4 :]
+    scalar = rsa.open_ecc(TEST_LMK, ecc_private).private_numbers().private_value
+    needles |= forms("ECC scalar", scalar.to_bytes(32, "big"))
+    needles |= forms("exported ZPK", clear_zpk[:8]) | forms("exported ZPK right", clear_zpk[8:])
+    needles |= forms("imported key", imported)
+    # Only what this run put there counts: a needle already in a guest's starting memory is no finding.
+    needles = {name: n for name, n in needles.items() if len(set(n)) > 2 and not any(n in memory for memory in before)}
+    assert len(needles) > 40, len(needles)
     assert guest_memory.find(needles) == []

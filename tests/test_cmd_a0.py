@@ -14,13 +14,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import psec
 import pytest
 
 from hsmd.host import Host
 from hsmd.runtime import Runtime
 from logic import a0
-from tests import oracle
+from tests import kb_oracle, oracle
 from tests.commands import in_component, native
+from tests.conftest import make_runtime
 from tests.tcp import exchange
 
 ZMK = "U1457FF6ADF6250C66C368416B4C9D383"  # clear 851A0D9D0B2A1602622AD0B0E9E6B070
@@ -181,3 +183,126 @@ def test_in_pci_mode_the_tmk_flag_means_key_type_80d() -> None:
     check_mode_1(native(a0, pci, f"170DU;1{tmk_80d}U".encode()), "70D", "U", "U", tmk_clear)
     # The same TMK stored as 002 is a PVK in PCI mode: read as 80D its parity fails.
     assert native(a0, pci, f"170DU;1{TMK}U".encode()) == b"10"
+
+
+# --------------------------------------------------------------------------- key-block form (issue 8)
+# LMK 01 is the public 3DES key-block test LMK, 02 the AES one (tests/kb_oracle.make_host). Each answer is
+# read back with the independent block reader of tests/kb_oracle.py (or psec.tr31 for TR-31 copies).
+# Layouts: ut-codec-payshield test/config/test.js (real unit: A00FFFS%01#K0T2B00E00 and mode 1
+# A01FFFS0 + ZMK + S%01#K0T2B00E00), aws-samples payshield/commands.py (A00FFFS#P0T2N00E00).
+
+
+def check_block_answer(answer: bytes, lmk: bytes, header: str, copies: int = 1) -> list[str]:
+    """Assert `copies` key fields and a 6 H check value; return the fields (the first under `lmk`, with `header`)."""
+    assert answer[:2] == b"00", answer
+    text, fields = answer[2:].decode("ascii"), []
+    for _ in range(copies):
+        length = 1 + int(text[2:6])
+        fields.append(text[:length])
+        text = text[length:]
+    opened_header, clear = kb_oracle.open_block(lmk, fields[0])
+    assert opened_header == header
+    expected = kb_oracle.aes_kcv(clear) if header[7] == "A" else oracle.kcv(clear, 6)
+    assert text == expected
+    return fields
+
+
+@pytest.mark.parametrize(
+    ("request_", "lmk", "header"),
+    [
+        ("0FFFS%01#K0T2B00E00", kb_oracle.K3, "00072K0TB00E0001"),  # the real unit's request
+        ("0FFFS%01#P0T2N00E00", kb_oracle.K3, "00072P0TN00E0001"),
+        ("0FFFS%01#V2T3V01S00", kb_oracle.K3, "00088V2TV01S0001"),  # triple length
+        ("0FFFS%02#D0A3B00E00", kb_oracle.KA, "10128D0AB00E0002"),  # AES-256 under the AES LMK: CMAC check value
+        ("0FFFS%02#M6A1C00N00", kb_oracle.KA, "10096M6AC00N0002"),
+        ("0FFFS%01#P0T2B00E01KS0CABCDEFGH", kb_oracle.K3, "00088P0TB00E0201KS0CABCDEFGHPB04"),  # PB pads to 8
+        ("0fffS%01#C0T2G00N00", kb_oracle.K3, "00072C0TG00N0001"),
+    ],
+)
+def test_key_block_mode_0_generates_a_block_under_the_lmk(request_: str, lmk: bytes, header: str) -> None:
+    check_block_answer(native(a0, kb_oracle.make_host(), request_.encode()), lmk, header)
+
+
+def test_the_real_units_mode_1_request_and_its_tmk_flag() -> None:
+    # REAL request (test.js generateKeyEncode 3): K0 generated and sent under ZMK-1, exportability E kept.
+    answer = native(a0, kb_oracle.make_host(), f"1FFFS0{kb_oracle.ZMK_1}S%01#K0T2B00E00".encode())
+    fields = check_block_answer(answer, kb_oracle.K3, "00072K0TB00E0001", 2)
+    assert kb_oracle.open_block(kb_oracle.ZMK_1_CLEAR, fields[1])[0] == "00072K0TB00E00FF"
+    # Flag 1: the K0 block read as a TMK (key type 002 in the non-PCI table; usage K0 suits it).
+    answer = native(a0, kb_oracle.make_host(), f"1FFFS1{kb_oracle.ZMK_1}S%01#P0T2B00E00".encode())
+    check_block_answer(answer, kb_oracle.K3, "00072P0TB00E0001", 2)
+
+
+def test_key_block_request_without_lmk_identifier_uses_the_default_lmk() -> None:
+    # aws-samples' request carries no %nn: the unit's default LMK (here 01) takes it.
+    check_block_answer(native(a0, kb_oracle.make_host(default=1), b"0FFFS#P0T2N00E00"), kb_oracle.K3, "00072P0TN00E0001")
+
+
+@pytest.mark.parametrize(
+    ("request_", "export_header"),
+    [
+        (f"1FFFS0{kb_oracle.ZMK_1}S%01#P0T2B00E00", "00072P0TB00E00FF"),  # the real unit's layout: flag 0, no ';'
+        (f"1FFFS;0{kb_oracle.ZMK_1}S%01#P0T2B00E00&N", "00072P0TB00N00FF"),  # modified exportability of the copy
+        (f"1FFFS{kb_oracle.ZMK_1}S%01#P0T2B00E00", "00072P0TB00E00FF"),  # no flag: a ZMK
+    ],
+)
+def test_key_block_mode_1_also_returns_a_thales_block_under_the_zmk(request_: str, export_header: str) -> None:
+    answer = native(a0, kb_oracle.make_host(), request_.encode())
+    fields = check_block_answer(answer, kb_oracle.K3, "00072P0TB00E0001", 2)
+    header, clear = kb_oracle.open_block(kb_oracle.ZMK_1_CLEAR, fields[1])
+    assert header == export_header
+    assert clear == kb_oracle.open_block(kb_oracle.K3, fields[0])[1]
+
+
+@pytest.mark.parametrize("version", ["A", "B", "C", ""])
+def test_key_block_mode_1_exports_tr31_that_psec_reads(version: str) -> None:
+    bang = f"!{version}" if version else ""
+    answer = native(a0, kb_oracle.make_host(), f"1FFFS0{kb_oracle.ZMK_1}R%01#P0T2B00E00{bang}".encode())
+    fields = check_block_answer(answer, kb_oracle.K3, "00072P0TB00E0001", 2)
+    assert fields[1][0] == "R"
+    header, clear = psec.tr31.unwrap(kb_oracle.ZMK_1_CLEAR, fields[1][1:])
+    assert header.version_id == (version or "B") and header.key_usage == "P0"  # B: hsmd's default under a TDES KEK
+    assert clear == kb_oracle.open_block(kb_oracle.K3, fields[0])[1]
+
+
+BLOCK_ERROR_CASES = [
+    ("0FFFS%01#P0T2C00E00", b"A8"),  # a PIN key cannot have mode C
+    ("0FFFS%01#ZZT2B00E00", b"A6"),
+    ("0FFFS%01#P0X9B00E00", b"A7"),
+    ("0FFFS%01#P0A3B00E00", b"A7"),  # no AES key under the 3DES key-block LMK
+    ("0FFFS%01#P0T2B00Q00", b"AA"),
+    ("0FFFS%01#P0T2B00EX1", b"AB"),
+    ("0FFFS%01#P0T2B00E01KS02", b"AC"),
+    ("0FFFS%00#P0T2B00E00", b"A1"),  # LMK 00 is a variant LMK
+    ("0FFFS#P0T2B00E00", b"A1"),  # …and the default one
+    ("0FFFS%03#P0T2B00E00", b"13"),
+    ("0FFFS%01", b"15"),  # no '#' fields
+    ("0FFFS%01#P0T2B00E0", b"15"),
+    ("0FFFS%01#P0T2B00E00&N", b"15"),  # '&' belongs to mode 1
+    (f"1FFFS0{kb_oracle.ZMK_1}S%01#P0T2B00N00", b"AA"),  # exportability N: no copy under the ZMK
+    (f"1FFFS0{kb_oracle.ZMK_1}U%01#P0T2B00E00", b"AA"),  # E: only in a key block
+    (f"1FFFS0{kb_oracle.ZMK_1}S%01#P0T2B00E00&S", b"AA"),  # exportability cannot loosen
+    (f"1FFFS0{kb_oracle.ZMK_1}S%01#P0T2B00E00!B", b"15"),  # a version ID needs scheme R
+    (f"1FFFS0{kb_oracle.ZMK_1}R%01#P0T2B00E00!D", b"BB"),  # version D needs an AES ZMK
+    (f"1FFFS0{kb_oracle.ZPK_1}S%01#P0T2B00E00", b"A6"),  # a ZPK is no ZMK
+    (f"1FFFS0{kb_oracle.ZMK_1[:-1]}0S%01#P0T2B00E00", b"A4"),  # tampered ZMK
+    (f"1FFFS0{kb_oracle.ZMK_1}Q%01#P0T2B00E00", b"26"),
+]
+
+
+@pytest.mark.parametrize(("request_", "answer"), BLOCK_ERROR_CASES)
+def test_key_block_error_codes(request_: str, answer: bytes) -> None:
+    assert native(a0, kb_oracle.make_host(), request_.encode()) == answer
+
+
+@pytest.mark.wasm
+def test_a0_component_answers_key_block_requests_as_the_logic_does(built_plugins: Path) -> None:
+    host = kb_oracle.make_host()
+    with make_runtime(host) as runtime:
+        plugin = runtime.load(built_plugins / "A0.wasm")
+        for request_, _ in BLOCK_ERROR_CASES:
+            assert in_component(runtime, plugin, request_.encode()) == native(a0, host, request_.encode()), request_
+        check_block_answer(in_component(runtime, plugin, b"0FFFS%02#D0A3B00E00"), kb_oracle.KA, "10128D0AB00E0002")
+        answer = in_component(runtime, plugin, f"1FFFS0{kb_oracle.ZMK_1}R%01#P0T2B00E00!A".encode())
+        fields = check_block_answer(answer, kb_oracle.K3, "00072P0TB00E0001", 2)
+        assert psec.tr31.unwrap(kb_oracle.ZMK_1_CLEAR, fields[1][1:])[1] == kb_oracle.open_block(kb_oracle.K3, fields[0])[1]

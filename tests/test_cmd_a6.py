@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import psec
 import pytest
 
 from hsmd.host import Host
 from hsmd.runtime import Runtime
 from logic import a6, a8
-from tests import oracle
+from tests import kb_oracle, oracle
 from tests.commands import in_component, native
+from tests.conftest import make_runtime
 from tests.tcp import exchange
 
 ZMK = "U1457FF6ADF6250C66C368416B4C9D383"  # clear 851A0D9D0B2A1602622AD0B0E9E6B070
@@ -114,3 +116,71 @@ async def test_a6_over_tcp(built_plugins: Path) -> None:
         b"A700BAB32D775A38E4AB73936E",
         b"A715",
     ]
+
+
+# --------------------------------------------------------------------------- key blocks (issue 8)
+# LMK 01: the public 3DES key-block test LMK, as on the ut-codec-payshield unit (tests/kb_oracle.py).
+
+KB = kb_oracle
+
+
+def test_the_real_units_import_of_zpk_1() -> None:
+    # REAL (test.js importKeyEncode 2 / importKeyDecode 2): A6FFF + ZMK-1 + ZPK-1 under ZMK-1 + S%01 answered
+    # S00072P0TB00N0001EA421618B34F5FA1A77F7CF6480111B9… (the rest is random padding) with check value 4FE9FD.
+    answer = native(a6, KB.make_host(), f"FFF{KB.ZMK_1}{KB.ZPK_1_UNDER_ZMK_1}S%01".encode())
+    assert answer[:51] == b"00S00072P0TB00N0001EA421618B34F5FA1A77F7CF6480111B9"
+    assert answer[-6:] == b"4FE9FD"
+    assert KB.open_block(KB.K3, answer[2:-6].decode()) == ("00072P0TB00N0001", KB.ZPK_1_CLEAR)
+
+
+def test_the_real_units_export_of_zpk_1_imports_back() -> None:
+    # REAL (test.js exportKeyDecode 2): the block A8 returned under ZMK-1 holds ZPK-1 (4FE9FD); a ZPK key type suits it.
+    answer = native(a6, KB.make_host(), f"001{KB.ZMK_1}{KB.ZPK_1_EXPORTED}S%01".encode())
+    assert answer[:2] == b"00" and answer[-6:] == b"4FE9FD"
+
+
+@pytest.mark.parametrize("version", ["A", "B", "C"])
+def test_a_tr31_block_made_by_psec_imports_under_a_key_block_zmk(version: str) -> None:
+    block = psec.tr31.wrap(KB.ZMK_1_CLEAR, f"{version}0000P0TB00E0000", KB.ZPK_1_CLEAR)
+    answer = native(a6, KB.make_host(), f"FFF{KB.ZMK_1}R{block}S%01".encode())
+    assert answer[:2] == b"00" and answer[-6:] == b"4FE9FD"
+    assert KB.open_block(KB.K3, answer[2:-6].decode()) == ("00072P0TB00E0001", KB.ZPK_1_CLEAR)
+
+
+def test_a_tr31_block_imports_under_a_variant_zmk_into_a_variant_lmk(host: Host) -> None:
+    # A variant-LMK unit takes TR-31 as well: the key type says where it goes, the scheme how.
+    block = psec.tr31.wrap(ZMK_CLEAR, "B0000P0TB00E0000", KB.ZPK_1_CLEAR)
+    answer = native(a6, host, f"001{ZMK}R{block}U".encode())
+    assert answer[:2] == b"00" and answer[-6:] == b"4FE9FD"
+    assert oracle.from_lmk("001", answer[2:-6].decode()) == KB.ZPK_1_CLEAR
+
+
+BLOCK_CASES = [
+    (f"FFF{KB.ZMK_1}{KB.ZPK_1_UNDER_ZMK_1[:-1]}0S%01", b"A4"),  # tampered
+    (f"FFF{KB.ZMK_1}{KB.ZPK_1_UNDER_ZMK_1}S%00", b"A1"),  # LMK 00 is a variant LMK
+    (f"FFF{KB.ZMK_1}{KB.ZPK_1_UNDER_ZMK_1}U%01", b"A1"),  # a key-block LMK stores key blocks only
+    (f"402{KB.ZMK_1}{KB.ZPK_1_UNDER_ZMK_1}S%01", b"A6"),  # a P0 block is no CVK
+    (f"FFF{KB.ZPK_1}{KB.ZPK_1_UNDER_ZMK_1}S%01", b"A6"),  # a ZPK is no ZMK
+    (f"FFF{KB.ZMK_1}{KB.ZPK_1_UNDER_ZMK_1[:40]}S%01", b"15"),  # block shorter than its length field says
+    (f"FFF{KB.ZMK_1}S0007XP0TB00N00FFS%01", b"15"),  # length field not digits
+    (f"FFF{KB.ZMK_1}{KB.ZPK_1_UNDER_ZMK_1}S%02", b"A1"),  # a 3DES-LMK block under the AES LMK
+    (f"FFF{KB.ZMK_1}{KB.ZPK_1_UNDER_ZMK_1}S%03", b"13"),
+]
+
+
+@pytest.mark.parametrize(("request_", "answer"), BLOCK_CASES)
+def test_key_block_error_codes(request_: str, answer: bytes) -> None:
+    assert native(a6, KB.make_host(), request_.encode()) == answer
+
+
+@pytest.mark.wasm
+def test_a6_component_imports_key_blocks_as_the_logic_does(built_plugins: Path) -> None:
+    host = KB.make_host()
+    with make_runtime(host) as runtime:
+        plugin = runtime.load(built_plugins / "A6.wasm")
+        for request_, _ in BLOCK_CASES:
+            assert in_component(runtime, plugin, request_.encode()) == native(a6, host, request_.encode()), request_
+        answer = in_component(runtime, plugin, f"FFF{KB.ZMK_1}{KB.ZPK_1_UNDER_ZMK_1}S%01".encode())
+        assert answer[:51] == b"00S00072P0TB00N0001EA421618B34F5FA1A77F7CF6480111B9" and answer[-6:] == b"4FE9FD"
+        block = psec.tr31.wrap(KB.ZMK_1_CLEAR, "B0000P0TB00E0000", KB.ZPK_1_CLEAR)
+        assert in_component(runtime, plugin, f"FFF{KB.ZMK_1}R{block}S%01".encode())[-6:] == b"4FE9FD"

@@ -16,9 +16,10 @@ import pytest
 
 from hsmd.host import Host
 from hsmd.runtime import Runtime
-from logic import bu
-from tests import oracle
+from logic import a0, bu
+from tests import kb_oracle, oracle
 from tests.commands import in_component, native
+from tests.conftest import make_runtime
 from tests.tcp import exchange
 
 TPK = "0406FBB23A5214DF"  # key type 002, clear 0B681FC20E62C734
@@ -85,3 +86,50 @@ async def test_bu_over_tcp(built_plugins: Path) -> None:
         b"BV000035BBE340A4B763",
         b"BV05",
     ]
+
+
+# --------------------------------------------------------------------------- key blocks (issue 8)
+# LMK 01: the public 3DES key-block test LMK, 02 the AES one (tests/kb_oracle.py).
+
+KB = kb_oracle
+BLOCK_CASES = [
+    # REAL (test.js generateKeyCheckValueEncode 3 / Decode 2): BUFFF + ZMK-1 + ;FFF;001 answered 2356F2.
+    (f"FFF{KB.ZMK_1};FFF;001%01", b"002356F2"),
+    (f"FFF{KB.ZMK_1};FFF;000%01", b"00" + oracle.kcv(KB.ZMK_1_CLEAR).encode()),
+    (f"01F{KB.ZPK_1};001%01", b"004FE9FD"),  # legacy code 01 (a ZPK): a P0 block suits it
+    (f"fff{KB.ZPK_1};FFF%01", b"00" + oracle.kcv(KB.ZPK_1_CLEAR).encode()),
+    (f"FFF{KB.AES_LMK_BDK};FFF;001%02", b"00" + oracle.kcv(bytes(range(16)), 6).encode()),  # BP-Tools: a TDES BDK
+    (f"FF1{KB.ZMK_1};FFF%01", b"05"),  # a key block goes with length flag F
+    ("FFFU1457FF6ADF6250C66C368416B4C9D383;000", b"05"),  # and flag F with a key block only
+    (f"02F{KB.ZMK_1};001%01", b"002356F2"),  # legacy code 02 (TMK/TPK/PVK): a K0 block suits a TMK
+    (f"03F{KB.ZMK_1}%01", b"A6"),  # code 03 (a TAK): a K0 block is none
+    (f"FFF{KB.ZMK_1};FFF", b"A1"),  # the default LMK 00 is a variant LMK
+    (f"FFF{KB.ZMK_1[:-1]}0;FFF%01", b"A4"),
+    (f"FFF{KB.ZMK_1[:30]};FFF%01", b"15"),  # block cut short
+]
+
+
+@pytest.mark.parametrize(("request_", "answer"), BLOCK_CASES)
+def test_key_block_check_values(request_: str, answer: bytes) -> None:
+    assert native(bu, KB.make_host(), request_.encode()) == answer
+
+
+def test_an_aes_keys_check_value_is_its_cmac() -> None:
+    host = KB.make_host()
+    key = native(a0, host, b"0FFFS%02#D0A3B00E00")[2:-6].decode()
+    clear = KB.open_block(KB.KA, key)[1]
+    assert native(bu, host, f"FFF{key};FFF;001%02".encode()) == b"00" + KB.aes_kcv(clear).encode()
+
+
+def test_the_real_units_request_without_lmk_identifier() -> None:
+    # The unit's default LMK was 01: the request carries no %nn.
+    assert native(bu, KB.make_host(default=1), f"FFF{KB.ZMK_1};FFF;001".encode()) == b"002356F2"
+
+
+@pytest.mark.wasm
+def test_bu_component_answers_key_blocks_as_the_logic_does(built_plugins: Path) -> None:
+    host = KB.make_host()
+    with make_runtime(host) as runtime:
+        plugin = runtime.load(built_plugins / "BU.wasm")
+        for request_, answer in BLOCK_CASES:
+            assert in_component(runtime, plugin, request_.encode()) == answer, request_

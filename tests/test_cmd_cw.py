@@ -16,8 +16,9 @@ import pytest
 from hsmd.host import Host
 from hsmd.runtime import Runtime
 from logic import cw
-from tests import oracle
+from tests import kb_oracle, oracle
 from tests.commands import in_component, native
+from tests.conftest import make_runtime
 from tests.tcp import exchange
 
 CVK_U = "U9B4934384B19946B040CD702B4D58145"  # clear 0123456789ABCDEF FEDCBA9876543210
@@ -96,3 +97,35 @@ def test_cw_component_answers_exactly_as_the_logic_does(runtime: Runtime, built_
 async def test_cw_over_tcp(built_plugins: Path) -> None:
     requests = [f"CW{CVK_U}4123456789012345;8701101", f"CW{CVK_U}4123456789012345;870110"]
     assert await exchange(built_plugins, *(r.encode() for r in requests)) == [b"CX00561", b"CX15"]
+
+
+# --------------------------------------------------------------------------- key blocks (issue 8)
+# REAL (ut-codec-payshield test/config/test.js, generateCvvEncode 2 / Decode 2): CW with the CVK block
+# under the unit's LMK 01 (the 3DES key-block test LMK), PAN 502265400089000092, expiry 2010, service code
+# 620 → CVV 181. The unit's default LMK was 01 (the request has no %nn).
+
+KB = kb_oracle
+CVK_BLOCK_CASES = [
+    (f"{KB.CVK}502265400089000092;2010620%01", b"00181"),
+    (f"{KB.ZPK_1}502265400089000092;2010620%01", b"A6"),  # a PIN key makes no CVV
+    (f"{KB.CVK}502265400089000092;2010620%00", b"A1"),  # LMK 00 is a variant LMK
+    (f"{KB.CVK[:-1]}0502265400089000092;2010620%01", b"A4"),
+]
+
+
+def test_the_real_units_cvv_under_a_key_block_cvk() -> None:
+    assert oracle.visa_cvv(KB.CVK_CLEAR, "502265400089000092", "2010", "620") == "181"
+    assert native(cw, KB.make_host(default=1), f"{KB.CVK}502265400089000092;2010620".encode()) == b"00181"
+
+
+@pytest.mark.parametrize(("request_", "answer"), CVK_BLOCK_CASES)
+def test_cw_with_key_blocks(request_: str, answer: bytes) -> None:
+    assert native(cw, KB.make_host(), request_.encode()) == answer
+
+
+@pytest.mark.wasm
+def test_cw_component_takes_key_blocks(built_plugins: Path) -> None:
+    with make_runtime(KB.make_host()) as runtime:
+        plugin = runtime.load(built_plugins / "CW.wasm")
+        for request_, answer in CVK_BLOCK_CASES:
+            assert in_component(runtime, plugin, request_.encode()) == answer, request_

@@ -16,7 +16,7 @@ import pytest
 from hsmd.host import Host
 from hsmd.runtime import Runtime
 from logic import cw, cy
-from tests import oracle
+from tests import kb_oracle, oracle
 from tests.commands import in_component, native
 from tests.tcp import exchange
 
@@ -118,3 +118,10 @@ def test_cy_component_answers_exactly_as_the_logic_does(runtime: Runtime, built_
 async def test_cy_over_tcp(built_plugins: Path) -> None:
     requests = [f"CY{CVK_U}5614123456789012345;8701101", f"CY{CVK_U}1114123456789012345;8701101"]
     assert await exchange(built_plugins, *(r.encode() for r in requests)) == [b"CZ00", b"CZ01"]
+
+
+def test_the_real_units_cvv_verifies_under_a_key_block_cvk() -> None:
+    # REAL (test.js verifyCvvEncode 2): CY with the CVK block (LMK 01), CVV 181, PAN 502265400089000092, 2010, 620.
+    host = kb_oracle.make_host()
+    assert native(cy, host, f"{kb_oracle.CVK}181502265400089000092;2010620%01".encode()) == b"00"
+    assert native(cy, host, f"{kb_oracle.CVK}182502265400089000092;2010620%01".encode()) == b"01"

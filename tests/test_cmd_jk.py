@@ -12,6 +12,7 @@ import re
 
 from hsmd.host import TEST_LMK
 from logic import jk
+from tests import kb_oracle
 from tests.commands import native
 from tests.status_host import DATE_TIME, status_host
 
@@ -32,3 +33,14 @@ def test_jk_lists_the_lmks_with_their_test_or_live_status() -> None:
 
 def test_jk_takes_no_fields() -> None:
     assert native(jk, status_host(), b"X") == b"15"
+
+
+def test_jk_lists_key_block_lmks_with_scheme_k_and_their_algorithm() -> None:
+    # LMK 01 the 3DES key-block test LMK (triple length: algorithm 1), 02 the AES-256 one (algorithm 2).
+    answer = native(jk, kb_oracle.make_host(), b"")
+    body = answer[2:]
+    assert body[31:37] == b"030300"  # three LMKs, all test
+    records = body[37:].partition(b"\x15")[0].split(b"\x14")
+    assert records[0].startswith(b"00000V0T")
+    assert records[1] == b"01000K1T" + kb_oracle.make_host().lmks.check_value(1).encode()
+    assert records[2] == b"02000K2T9D04A00000000000"

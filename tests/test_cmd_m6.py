@@ -18,9 +18,10 @@ import pytest
 
 from hsmd.host import Host
 from hsmd.runtime import Runtime
-from logic import m6
-from tests import oracle
+from logic import a0, m6
+from tests import kb_oracle, oracle
 from tests.commands import in_component, native
+from tests.conftest import make_runtime
 from tests.tcp import exchange
 
 TAK_U = "U19D25F349FD03CC3556BB05F65283CA1"  # double length, clear 7962D9ECE03D1ACD4C76089DCE131543
@@ -141,3 +142,41 @@ async def test_m6_over_tcp(built_plugins: Path) -> None:
         b"M7005F1448EE",
         b"M702",
     ]
+
+
+# --------------------------------------------------------------------------- key blocks (issue 8)
+# REAL (test.js verifyMacEncode 2): the unit verified MAC F9369211 over hex ABCDEF12 (algorithm 1, padding 1)
+# under the TAK block (LMK 01, usage M1, mode N) with key type FFF; M6 generates the same MAC.
+
+KB = kb_oracle
+MAC_BLOCK_CASES = [
+    (f"01011FFF{KB.TAK}0008ABCDEF12%01".encode(), b"00F9369211"),
+    (f"01011003{KB.TAK}0008ABCDEF12%01".encode(), b"00F9369211"),  # a TAK key type: an M1 block suits it
+    (f"01011FFF{KB.ZPK_1}0008ABCDEF12%01".encode(), b"A6"),  # a PIN key makes no MAC
+    (f"01011001{KB.TAK}0008ABCDEF12%01".encode(), b"05"),  # M6 takes TAKs, ZAKs and key blocks only
+    (b"01011FFFU5FFE8014DA383D44C24AB41E37DB252F0008ABCDEF12", b"05"),  # FFF goes with a key block
+    (f"01011FFF{KB.TAK}0008ABCDEF12%00".encode(), b"A1"),
+]
+
+
+@pytest.mark.parametrize(("request_", "answer"), MAC_BLOCK_CASES)
+def test_m6_with_key_blocks(request_: bytes, answer: bytes) -> None:
+    assert native(m6, KB.make_host(), request_) == answer
+
+
+def test_a_key_block_mac_key_generate_only_or_verify_only_still_computes() -> None:
+    # hsmd computes the MAC for M6 and M8 alike: modes G and V are both accepted (see hsmd.host.key_blocks).
+    host = KB.make_host()
+    for mode in "GVC":
+        key = native(a0, host, f"0FFFS%01#M1T2{mode}00N00".encode())[2:-6].decode()
+        assert native(m6, host, f"01011FFF{key}0008ABCDEF12%01".encode())[:2] == b"00"
+    derive_only = native(a0, host, b"0FFFS%01#B0T2X00N00")[2:-6].decode()
+    assert native(m6, host, f"01011FFF{derive_only}0008ABCDEF12%01".encode()) == b"A6"
+
+
+@pytest.mark.wasm
+def test_m6_component_takes_key_blocks(built_plugins: Path) -> None:
+    with make_runtime(KB.make_host()) as runtime:
+        plugin = runtime.load(built_plugins / "M6.wasm")
+        for request_, answer in MAC_BLOCK_CASES:
+            assert in_component(runtime, plugin, request_) == answer, request_

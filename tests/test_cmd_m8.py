@@ -15,8 +15,9 @@ import pytest
 from hsmd.host import Host
 from hsmd.runtime import Runtime
 from logic import m6, m8
-from tests import oracle
+from tests import kb_oracle, oracle
 from tests.commands import in_component, native
+from tests.conftest import make_runtime
 from tests.tcp import exchange
 
 TAK_U = "U19D25F349FD03CC3556BB05F65283CA1"  # double length, clear 7962D9ECE03D1ACD4C76089DCE131543
@@ -100,3 +101,29 @@ async def test_m8_over_tcp(built_plugins: Path) -> None:
     assert await exchange(
         built_plugins, f"M801032003{TAK_U}0040{MESSAGE}5F1448EE".encode(), f"M801032003{TAK_U}0040{MESSAGE}5F1448EF".encode()
     ) == [b"M900", b"M901"]
+
+
+# --------------------------------------------------------------------------- key blocks (issue 8)
+# REAL (ut-codec-payshield test/config/test.js, verifyMacEncode 2): M8 0 1 0 1 1 FFF + TAK block + 0008
+# ABCDEF12 F9369211 %01: a real unit's request (mode 0, hex input, MAC size 0 + algorithm 1 = hsmd's
+# algorithm 01, padding 1), whose MAC verifies.
+
+KB = kb_oracle
+VERIFY_BLOCK_CASES = [
+    (f"01011FFF{KB.TAK}0008ABCDEF12F9369211%01".encode(), b"00"),
+    (f"01011FFF{KB.TAK}0008ABCDEF12F9369212%01".encode(), b"01"),
+    (f"01011FFF{KB.CVK}0008ABCDEF12F9369211%01".encode(), b"A6"),
+]
+
+
+@pytest.mark.parametrize(("request_", "answer"), VERIFY_BLOCK_CASES)
+def test_m8_verifies_the_real_units_mac_under_a_key_block_tak(request_: bytes, answer: bytes) -> None:
+    assert native(m8, KB.make_host(), request_) == answer
+
+
+@pytest.mark.wasm
+def test_m8_component_takes_key_blocks(built_plugins: Path) -> None:
+    with make_runtime(KB.make_host()) as runtime:
+        plugin = runtime.load(built_plugins / "M8.wasm")
+        for request_, answer in VERIFY_BLOCK_CASES:
+            assert in_component(runtime, plugin, request_) == answer, request_

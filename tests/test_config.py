@@ -13,10 +13,13 @@ from hsmd.config import (
     Config,
     ConfigError,
     HsmConfig,
+    HttpConfig,
     LmkConfig,
     LoggingConfig,
     PluginsConfig,
     ServerConfig,
+    TlsConfig,
+    UdpConfig,
     load_config,
 )
 
@@ -50,9 +53,12 @@ def test_public_api_is_pinned() -> None:
         "Config",
         "ConfigError",
         "HsmConfig",
+        "HttpConfig",
         "LoggingConfig",
         "PluginsConfig",
         "ServerConfig",
+        "TlsConfig",
+        "UdpConfig",
         "load_config",
     ]
     names = {section.name: [f.name for f in dataclasses.fields(getattr(Config(), section.name))] for section in dataclasses.fields(Config)}
@@ -65,11 +71,15 @@ def test_public_api_is_pinned() -> None:
             "idle_timeout",
             "frame_timeout",
             "max_in_flight",
+            "workers",
         ],
+        "tls": ["enabled", "host", "port", "certificate", "private_key", "client_ca", "handshake_timeout"],
+        "udp": ["enabled", "host", "port"],
         "hsm": ["firmware_number", "key_type_table", "authorised", "pin_under_lmk", "decimalisation_tables", "serial_number"],
-        "lmk": ["files", "default"],
+        "lmk": ["files", "default", "test_lmks"],
         "plugins": ["dir", "cache_dir", "fuel", "deadline_ms", "memory_mb", "recycle_after"],
         "logging": ["format", "level"],
+        "http": ["enabled", "host", "port", "token_file", "max_body"],
     }
 
 
@@ -77,10 +87,13 @@ def test_no_file_means_builtin_defaults() -> None:
     config = load_config(None, {}, {})
     assert config == Config()
     assert config.server == ServerConfig("127.0.0.1", 1500, 4, 256, 300.0, 5.0, 32)
+    assert config.tls == TlsConfig(False, "127.0.0.1", 2500, None, None, None, 5.0)
+    assert config.udp == UdpConfig(False, "127.0.0.1", 1500)
     assert config.hsm == HsmConfig("0007-E000", "non-pci")
     assert config.lmk == LmkConfig((), 0)
     assert config.plugins == PluginsConfig(Path("build/plugins"), Path("build/cache"), 50_000_000, 1000, 64, 1000)
     assert config.logging == LoggingConfig("console", "info")
+    assert config.http == HttpConfig(False, "127.0.0.1", 9500, None, 262144)
 
 
 def test_shipped_hsmd_toml_equals_the_defaults() -> None:
@@ -142,10 +155,21 @@ def test_a_bad_env_value_is_an_error_even_if_a_flag_overrides_it() -> None:
         ("HSMD_SERVER_IDLE_TIMEOUT", "2.5", "server", "idle_timeout", 2.5),
         ("HSMD_SERVER_FRAME_TIMEOUT", "1", "server", "frame_timeout", 1.0),
         ("HSMD_SERVER_MAX_IN_FLIGHT", "8", "server", "max_in_flight", 8),
+        ("HSMD_TLS_ENABLED", "TRUE", "tls", "enabled", True),
+        ("HSMD_TLS_HOST", "0.0.0.0", "tls", "host", "0.0.0.0"),
+        ("HSMD_TLS_PORT", "2600", "tls", "port", 2600),
+        ("HSMD_TLS_CERTIFICATE", "/etc/hsmd/cert.pem", "tls", "certificate", Path("/etc/hsmd/cert.pem")),
+        ("HSMD_TLS_PRIVATE_KEY", "/etc/hsmd/key.pem", "tls", "private_key", Path("/etc/hsmd/key.pem")),
+        ("HSMD_TLS_CLIENT_CA", "/etc/hsmd/ca.pem", "tls", "client_ca", Path("/etc/hsmd/ca.pem")),
+        ("HSMD_TLS_HANDSHAKE_TIMEOUT", "0.5", "tls", "handshake_timeout", 0.5),
+        ("HSMD_UDP_ENABLED", "true", "udp", "enabled", True),
+        ("HSMD_UDP_HOST", "::", "udp", "host", "::"),
+        ("HSMD_UDP_PORT", "1501", "udp", "port", 1501),
         ("HSMD_HSM_FIRMWARE_NUMBER", "1234-5678", "hsm", "firmware_number", "1234-5678"),
         ("HSMD_HSM_KEY_TYPE_TABLE", "PCI", "hsm", "key_type_table", "pci"),
         ("HSMD_LMK_FILES", "/etc/hsmd/a.lmk, /etc/hsmd/b.lmk", "lmk", "files", (Path("/etc/hsmd/a.lmk"), Path("/etc/hsmd/b.lmk"))),
         ("HSMD_LMK_DEFAULT", "1", "lmk", "default", 1),
+        ("HSMD_LMK_TEST_LMKS", "variant, keyblock-aes", "lmk", "test_lmks", ("variant", "keyblock-aes")),
         ("HSMD_PLUGINS_DIR", "/opt/p", "plugins", "dir", Path("/opt/p")),
         ("HSMD_PLUGINS_CACHE_DIR", "/var/c", "plugins", "cache_dir", Path("/var/c")),
         ("HSMD_PLUGINS_FUEL", "1_000", "plugins", "fuel", 1000),
@@ -154,11 +178,72 @@ def test_a_bad_env_value_is_an_error_even_if_a_flag_overrides_it() -> None:
         ("HSMD_PLUGINS_RECYCLE_AFTER", "1", "plugins", "recycle_after", 1),
         ("HSMD_LOGGING_FORMAT", "json", "logging", "format", "json"),
         ("HSMD_LOGGING_LEVEL", "WARNING", "logging", "level", "warning"),
+        ("HSMD_HTTP_ENABLED", "true", "http", "enabled", True),
+        ("HSMD_HTTP_HOST", "::1", "http", "host", "::1"),
+        ("HSMD_HTTP_PORT", "9600", "http", "port", 9600),
+        ("HSMD_HTTP_TOKEN_FILE", "/etc/hsmd/token", "http", "token_file", Path("/etc/hsmd/token")),
+        ("HSMD_HTTP_MAX_BODY", "1024", "http", "max_body", 1024),
     ],
 )
 def test_every_key_is_settable_from_the_environment(variable: str, text: str, section: str, key: str, value: object) -> None:
     config = load_config(None, {variable: text}, {})
     assert getattr(getattr(config, section), key) == value
+
+
+def test_tls_files_from_the_file_and_empty_means_none(tmp_path: Path) -> None:
+    path = write_toml(tmp_path, '[tls]\nenabled = true\ncertificate = "c.pem"\nprivate_key = "k.pem"\nclient_ca = ""\n')
+    assert load_config(path, {}, {}).tls == TlsConfig(True, "127.0.0.1", 2500, Path("c.pem"), Path("k.pem"), None, 5.0)
+
+
+@pytest.mark.parametrize(
+    ("variable", "text", "message"),
+    [
+        ("HSMD_TLS_ENABLED", "yes", 'tls.enabled: must be true or false, got "yes" (from HSMD_TLS_ENABLED)'),
+        ("HSMD_TLS_PORT", "0", 'tls.port: must be an integer from 1 to 65535, got "0" (from HSMD_TLS_PORT)'),
+        ("HSMD_TLS_HOST", "a b", 'tls.host: must be a non-empty host name or address without spaces, got "a b" (from HSMD_TLS_HOST)'),
+        ("HSMD_TLS_CERTIFICATE", "a\0b", 'tls.certificate: must be a path, or "" for none, got "a\\u0000b" (from HSMD_TLS_CERTIFICATE)'),
+        (
+            "HSMD_TLS_HANDSHAKE_TIMEOUT",
+            "0",
+            'tls.handshake_timeout: must be a number greater than 0, got "0" (from HSMD_TLS_HANDSHAKE_TIMEOUT)',
+        ),
+        ("HSMD_UDP_ENABLED", "1", 'udp.enabled: must be true or false, got "1" (from HSMD_UDP_ENABLED)'),
+        ("HSMD_UDP_PORT", "65536", 'udp.port: must be an integer from 1 to 65535, got "65536" (from HSMD_UDP_PORT)'),
+    ],
+)
+def test_bad_tls_and_udp_values_name_the_key(variable: str, text: str, message: str) -> None:
+    assert error_from_env({variable: text}) == message
+
+
+def test_unknown_tls_key_suggests_the_right_one(tmp_path: Path) -> None:
+    assert error_from_file(tmp_path, '[tls]\ncertficate = "c.pem"\n') == (
+        f'tls.certficate: unknown key (from {tmp_path / "hsmd.toml"}); did you mean "certificate"?'
+    )
+
+
+def test_http_from_the_file_and_an_empty_token_file_means_run_is_off(tmp_path: Path) -> None:
+    path = write_toml(tmp_path, '[http]\nenabled = true\nport = 9100\ntoken_file = "run.token"\n')
+    assert load_config(path, {}, {}).http == HttpConfig(True, "127.0.0.1", 9100, Path("run.token"), 262144)
+    assert load_config(path, {"HSMD_HTTP_TOKEN_FILE": ""}, {}).http.token_file is None
+
+
+@pytest.mark.parametrize(
+    ("variable", "text", "message"),
+    [
+        ("HSMD_HTTP_ENABLED", "on", 'http.enabled: must be true or false, got "on" (from HSMD_HTTP_ENABLED)'),
+        ("HSMD_HTTP_HOST", "", 'http.host: must be a non-empty host name or address without spaces, got "" (from HSMD_HTTP_HOST)'),
+        ("HSMD_HTTP_PORT", "0", 'http.port: must be an integer from 1 to 65535, got "0" (from HSMD_HTTP_PORT)'),
+        ("HSMD_HTTP_TOKEN_FILE", "a\0b", 'http.token_file: must be a path, or "" for none, got "a\\u0000b" (from HSMD_HTTP_TOKEN_FILE)'),
+        ("HSMD_HTTP_MAX_BODY", "1023", 'http.max_body: must be an integer from 1024 to 16777216, got "1023" (from HSMD_HTTP_MAX_BODY)'),
+        (
+            "HSMD_HTTP_MAX_BODY",
+            "16777217",
+            'http.max_body: must be an integer from 1024 to 16777216, got "16777217" (from HSMD_HTTP_MAX_BODY)',
+        ),
+    ],
+)
+def test_bad_http_values_name_the_key(variable: str, text: str, message: str) -> None:
+    assert error_from_env({variable: text}) == message
 
 
 def test_unrelated_environment_variables_are_ignored() -> None:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, MutableMapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 from structlog.testing import capture_logs
 
 from hsmd.dispatch import Dispatcher
+from hsmd.host import Host
 from hsmd.protocol import Frame
 from hsmd.runtime import Runtime
+from tests.conftest import make_runtime
 
 pytestmark = pytest.mark.wasm
 
@@ -51,8 +55,57 @@ def test_fault_answers_41_and_is_counted_by_kind(dispatcher: Dispatcher) -> None
     with capture_logs() as logs:
         assert dispatcher.handle_sync(frame(b"ZF", b"T")) == b"HEADZG41"
         assert dispatcher.handle_sync(frame(b"ZF", b"L")) == b"HEADZG41"
-    assert dispatcher.faults == {"trap": 1, "fuel": 1}
-    assert [(e["event"], e["kind"]) for e in logs if e["event"] == "plugin fault"] == [("plugin fault", "trap"), ("plugin fault", "fuel")]
+    assert dispatcher.faults == {"unreachable": 1, "fuel": 1}
+    assert [(e["event"], e["kind"]) for e in logs if e["event"] == "plugin fault"] == [
+        ("plugin fault", "unreachable"),
+        ("plugin fault", "fuel"),
+    ]
+
+
+def fault_lines(dispatcher: Dispatcher, body: bytes) -> list[MutableMapping[str, Any]]:
+    with capture_logs() as logs:
+        assert dispatcher.handle_sync(frame(b"ZF", body)) == b"HEADZG41"
+    return [e for e in logs if e["event"] == "plugin fault"]
+
+
+@pytest.mark.parametrize(
+    ("body", "kind", "reason"),
+    [
+        (b"T", "unreachable", r"wasm `unreachable` instruction executed \(in .+!.+\)"),
+        (b"L", "fuel", r"all fuel consumed by WebAssembly \(in libpython3\.\d+\.so!.+\)"),
+        (b"G", "guest", r"command raised ValueError"),
+    ],
+)
+def test_a_fault_log_line_says_what_happened(dispatcher: Dispatcher, body: bytes, kind: str, reason: str) -> None:
+    [line] = fault_lines(dispatcher, body)
+    assert (line["command"], line["kind"], line["log_level"]) == ("ZF", kind, "error")
+    assert re.fullmatch(reason, line["reason"])
+    assert line["exc_info"] is False  # no Python traceback, and no wasm backtrace, for the plugin's own failure
+
+
+def test_a_fault_at_the_memory_cap_says_memory_and_how_full(host: Host, plugin_dir: Path) -> None:
+    with make_runtime(host, memory_bytes=32 * 1024 * 1024) as rt:
+        plugins, _ = rt.load_dir(plugin_dir)
+        [line] = fault_lines(Dispatcher(rt, plugins), b"M64")
+    assert line["kind"] == "memory"
+    assert re.fullmatch(r"command raised MemoryError; linear memory 1\d\.\d of 32 MiB", line["reason"])
+
+
+def test_a_fault_past_the_deadline_says_deadline(host: Host, plugin_dir: Path) -> None:
+    with make_runtime(host, fuel=10**15, deadline_ms=100) as rt:
+        plugins, _ = rt.load_dir(plugin_dir)
+        [line] = fault_lines(Dispatcher(rt, plugins), b"L")
+    assert (line["kind"], line["reason"].split(" (")[0]) == ("deadline", "interrupt")
+
+
+def test_a_host_function_failure_logs_the_host_traceback(dispatcher: Dispatcher, host: Host, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(scope: object, n: int) -> str:
+        raise RuntimeError("entropy source gone")
+
+    monkeypatch.setattr(host, "random_hex", broken)
+    [line] = fault_lines(dispatcher, b"R")
+    assert (line["kind"], line["reason"]) == ("host", "host function raised RuntimeError: entropy source gone")
+    assert line["exc_info"] is True
 
 
 def test_other_commands_are_unaffected_by_a_fault(dispatcher: Dispatcher) -> None:

@@ -11,7 +11,7 @@ from hsmd.app import StartupError, load_lmks
 from hsmd.cli import main
 from hsmd.config import Config
 from hsmd.host import TEST_LMK, Host, RequestScope
-from hsmd.host.lmk import TEST_LMK_PAIRS
+from hsmd.host.lmk import TEST_LMK_PAIRS, Lmk
 from hsmd.host.lmk_file import LmkFileError, generate_lmk, load_lmk_file, write_lmk_file
 
 
@@ -36,6 +36,7 @@ def test_lmk_file_round_trips_through_generate_and_load(tmp_path: Path) -> None:
 
 def test_test_lmk_file_loads_to_the_test_lmk_pairs_and_is_flagged(tmp_path: Path) -> None:
     loaded = load_lmk_file(lmk_file(tmp_path, "t.lmk", list(TEST_LMK_PAIRS)))
+    assert isinstance(loaded, Lmk)  # a file without a kind line is a variant LMK
     assert loaded.pairs == TEST_LMK.pairs
     assert loaded.is_test
 

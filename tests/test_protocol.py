@@ -19,11 +19,13 @@ from hsmd import protocol
 from hsmd.protocol import (
     MAX_FRAME_LEN,
     NEED_DATA,
+    BadDatagram,
     Frame,
     FrameDecoder,
     FrameTooLarge,
     ShortFrame,
     encode,
+    parse_datagram,
     parse_message,
     response_code,
     split_trailer,
@@ -92,6 +94,7 @@ def test_public_api_is_pinned() -> None:
             "MAX_TRAILER_LEN",
             "NEED_DATA",
             "TRAILER_MARK",
+            "BadDatagram",
             "Event",
             "Frame",
             "FrameDecoder",
@@ -100,6 +103,7 @@ def test_public_api_is_pinned() -> None:
             "ProtocolError",
             "ShortFrame",
             "encode",
+            "parse_datagram",
             "parse_message",
             "response_code",
             "split_trailer",
@@ -288,6 +292,27 @@ def test_a_length_over_the_configured_limit_raises_and_stays_raised() -> None:
         decoder.next_event()
 
 
+def test_next_message_gives_each_payload_unparsed_whole_or_byte_by_byte() -> None:
+    """The client side's entry point: payloads in order, a short one as it is, a partial one held back."""
+    data = encode(b"HEADND00") + encode(b"AB") + encode(b"") + encode(b"HEADB300\x19x")
+    for chunks in ([data], [data[i : i + 1] for i in range(len(data))]):
+        decoder = FrameDecoder(4)
+        messages = []
+        for chunk in [*chunks, NEXT_PART]:
+            decoder.receive_data(chunk)
+            while (message := decoder.next_message()) is not NEED_DATA:
+                messages.append(message)
+        assert messages == [b"HEADND00", b"AB", b"", b"HEADB300\x19x"]
+        assert decoder.buffered == len(NEXT_PART)
+
+
+def test_next_message_raises_frame_too_large_as_next_event_does() -> None:
+    decoder = FrameDecoder(4, max_frame_len=100)
+    decoder.receive_data(b"\x00\x65")
+    with pytest.raises(FrameTooLarge):
+        decoder.next_message()
+
+
 @pytest.mark.parametrize("header_len", [-1, 33])
 def test_rejects_a_header_length_outside_0_to_32(header_len: int) -> None:
     """The header length must be 0-32."""
@@ -392,6 +417,47 @@ def test_encode_accepts_65535_bytes_and_rejects_65536() -> None:
     assert encode(b"x" * MAX_FRAME_LEN)[:2] == b"\xff\xff"
     with pytest.raises(FrameTooLarge, match="65536 bytes exceeds the limit of 65535"):
         encode(b"x" * (MAX_FRAME_LEN + 1))
+
+
+# --- datagrams (UDP) -------------------------------------------------------------------
+
+
+def test_a_datagram_holding_one_frame_decodes_as_that_frame() -> None:
+    """The same Frame a TCP stream would give, trailer included."""
+    assert parse_datagram(encode(b"HEADNC\x19ab"), 4) == Frame(b"HEAD", b"NC", b"", b"ab")
+
+
+def test_a_datagram_holding_one_short_frame_gets_the_tcp_answer() -> None:
+    """Short frames follow the short frame rule, exactly as on TCP."""
+    assert parse_datagram(b"\x00\x02AB", 4) == ShortFrame(b"AB  ZZ51", "shorter than the message header")
+    assert parse_datagram(b"\x00\x05HEADN", 4) == ShortFrame(b"HEADZZ15", "no command code")
+    assert parse_datagram(b"\x00\x00", 0) == ShortFrame(b"ZZ15", "no command code")
+
+
+@pytest.mark.parametrize(
+    ("datagram", "expected"),
+    [
+        (b"", BadDatagram("empty", 0, None)),
+        (b"\x00", BadDatagram("shorter than the length prefix", 1, None)),
+        (b"\x00\x07HEADNC", BadDatagram("truncated frame", 8, 7)),
+        (b"\x00\x05HEADNC", BadDatagram("bytes after the frame", 8, 5)),
+        (encode(b"HEADNC") * 2, BadDatagram("bytes after the frame", 16, 6)),
+        (b"\xff\xff", BadDatagram("truncated frame", 2, 65535)),
+    ],
+)
+def test_a_datagram_that_is_not_exactly_one_frame_is_bad(datagram: bytes, expected: BadDatagram) -> None:
+    """Empty, one byte, truncated, or with bytes after the frame: a BadDatagram naming why."""
+    assert parse_datagram(datagram, 4) == expected
+
+
+@given(header_len=st.integers(0, 32), datagram=st.binary(max_size=80))
+def test_a_datagram_is_bad_exactly_when_its_prefix_does_not_match_its_size(header_len: int, datagram: bytes) -> None:
+    """Anything with a matching prefix parses as its message; anything else is bad; never raises."""
+    event = parse_datagram(datagram, header_len)
+    if len(datagram) >= 2 and int.from_bytes(datagram[:2], "big") == len(datagram) - 2:
+        assert event == parse_message(datagram[2:], header_len)
+    else:
+        assert isinstance(event, BadDatagram)
 
 
 # --- properties --------------------------------------------------------------------------

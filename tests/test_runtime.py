@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import tomllib
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 
 from hsmd.host import Host, RequestScope
 from hsmd.runtime import CONTRACT_VERSION, GuestError, Plugin, PluginFault, PluginRefused, Runtime, abi, contract
+from hsmd.runtime.plugin import MIB
 from tests.conftest import ROOT, copy_plugin, make_runtime
 
 pytestmark = pytest.mark.wasm
@@ -171,12 +173,49 @@ def test_request_scope_is_closed_after_the_call(runtime: Runtime, plugins: dict[
 
 # --- faults: each answered, counted, and the instance replaced ---
 
+BACKTRACE = """error while executing at wasm backtrace:
+    0: 0xb245a8 - <unknown>!<wasm function 0>
+    1: 0xb38fdb - libc.so!filesystem_preopens_get_directories
+    2: 0xb30e43 - libc.so!stat
+
+Caused by:
+    wasm trap: {}"""
+
+
+@pytest.mark.parametrize(
+    ("cause", "kind"),
+    [
+        ("wasm `unreachable` instruction executed", "unreachable"),
+        ("out of bounds memory access", "out-of-bounds"),
+        ("call stack exhausted", "stack-overflow"),
+        ("all fuel consumed by WebAssembly", "fuel"),
+        ("interrupt", "deadline"),
+        ("integer divide by zero", "arithmetic"),
+        ("indirect call type mismatch", "bad-call"),
+        ("something wasmtime adds one day", "trap"),
+    ],
+)
+def test_a_trap_is_classified_by_what_wasmtime_says_caused_it(cause: str, kind: str) -> None:
+    trap = abi.TrapError(BACKTRACE.format(cause))
+    assert (trap.kind, trap.reason, trap.where) == (kind, cause, "libc.so!filesystem_preopens_get_directories")
+
+
+def test_of_several_causes_the_trap_is_the_reason() -> None:
+    trap = abi.TrapError("error while executing:\n\nCaused by:\n    0: failed in realloc\n    1: wasm trap: call stack exhausted")
+    assert (trap.kind, trap.reason) == ("stack-overflow", "call stack exhausted")
+
+
+def test_a_trap_without_a_backtrace_is_its_own_first_line() -> None:
+    trap = abi.TrapError("host function random-hex failed\nmore")
+    assert (trap.kind, trap.reason, trap.where) == ("trap", "host function random-hex failed", None)
+
 
 def test_trap_is_a_fault_and_the_next_call_gets_a_fresh_instance(runtime: Runtime, plugins: dict[str, Plugin]) -> None:
     zf = plugins["ZF"]
     with pytest.raises(PluginFault) as info:
         run(runtime, zf, b"T")
-    assert info.value.kind == "trap"
+    assert info.value.kind == "unreachable"
+    assert info.value.message.startswith("wasm `unreachable` instruction executed (in ")  # not the backtrace header
     assert run(runtime, zf, b"Eagain") == b"00again"
     assert zf.faults == 1
 
@@ -185,6 +224,7 @@ def test_endless_loop_runs_out_of_fuel(runtime: Runtime, plugins: dict[str, Plug
     with pytest.raises(PluginFault) as info:
         run(runtime, plugins["ZF"], b"L")
     assert info.value.kind == "fuel"
+    assert info.value.message.startswith("all fuel consumed by WebAssembly")
     assert run(runtime, plugins["ZF"], b"Eok") == b"00ok"
 
 
@@ -196,6 +236,7 @@ def test_endless_loop_with_ample_fuel_hits_the_wall_clock_deadline(host: Host, p
             run(rt, zf, b"L")
         elapsed = time.monotonic() - started
     assert info.value.kind == "deadline"
+    assert info.value.message.startswith("interrupt")
     assert 0.09 <= elapsed < 1.0
 
 
@@ -204,9 +245,24 @@ def test_allocation_past_the_memory_cap_is_a_fault(host: Host, plugin_dir: Path)
         zf = rt.load(plugin_dir / "ZF.wasm")
         with pytest.raises(PluginFault) as info:
             run(rt, zf, b"M64")
-        assert info.value.kind == "guest"
-        assert info.value.message == "command raised MemoryError"
+        assert info.value.kind == "memory"
+        assert re.fullmatch(r"command raised MemoryError; linear memory 1\d\.\d of 32 MiB", info.value.message)
         assert run(rt, zf, b"Eok") == b"00ok"
+
+
+def test_a_trap_with_memory_at_the_cap_is_a_memory_fault(host: Host, plugin_dir: Path) -> None:
+    with make_runtime(host, memory_bytes=24 * MIB) as rt:
+        loaded = rt.load(plugin_dir / "ZF.wasm")
+        # The same component with no high-water mark: the cap is reached, as before recycling watched memory.
+        zf = Plugin(
+            path=loaded.path, digest=loaded.digest, contract=loaded.contract, meta=loaded.meta, factory=loaded._factory, recycle_after=10**6
+        )
+        run(rt, zf, b"M8")
+        with pytest.raises(PluginFault) as info:
+            for _ in range(500):
+                run(rt, zf, b"E" + b"x" * 60_000)  # each call keeps ~64 KiB (wasm-runtime.md: list arguments leak)
+    assert info.value.kind == "memory"
+    assert re.search(r"; linear memory 2\d\.\d of 24 MiB$", info.value.message)
 
 
 def test_exception_in_logic_is_a_fault(runtime: Runtime, plugins: dict[str, Plugin]) -> None:

@@ -79,9 +79,11 @@ async def serving(
     dispatcher: FakeDispatcher,
     limits: Limits | None = None,
     header_len: int = 4,
+    *,
+    concurrent: bool = False,
 ) -> AsyncIterator[tuple[Server, MemoryListener]]:
     """Run a server on a memory listener; shut it down and wait for serve to return on exit."""
-    server = Server(dispatcher, header_len=header_len, limits=limits or Limits())
+    server = Server(dispatcher, header_len=header_len, limits=limits or Limits(), concurrent=concurrent)
     listener = MemoryListener()
     async with trio.open_nursery() as nursery:
         await nursery.start(server.serve_listeners, [listener])
@@ -131,18 +133,27 @@ def logs() -> Iterator[list[EventDict]]:
 
 
 def test_public_api_is_pinned() -> None:
-    """The module exports exactly Dispatcher, Limits and Server."""
-    assert sorted(server_module.__all__) == ["Dispatcher", "Limits", "Server"]
+    """The module exports exactly Dispatcher, Limits, Server and new_conn_id."""
+    assert sorted(server_module.__all__) == ["Dispatcher", "Limits", "Server", "new_conn_id"]
 
 
 def test_limits_defaults() -> None:
     """The defaults are the documented ones."""
-    assert Limits() == Limits(max_connections=256, idle_timeout=300.0, frame_timeout=5.0, max_in_flight=32, max_frame_len=65535)
+    assert Limits() == Limits(
+        max_connections=256, idle_timeout=300.0, frame_timeout=5.0, max_in_flight=32, max_frame_len=65535, handshake_timeout=5.0
+    )
 
 
 @pytest.mark.parametrize(
     "bad",
-    [{"max_connections": 0}, {"max_in_flight": 0}, {"idle_timeout": 0.0}, {"frame_timeout": -1.0}, {"max_frame_len": 65536}],
+    [
+        {"max_connections": 0},
+        {"max_in_flight": 0},
+        {"idle_timeout": 0.0},
+        {"frame_timeout": -1.0},
+        {"handshake_timeout": 0.0},
+        {"max_frame_len": 65536},
+    ],
 )
 def test_limits_reject_nonsense(bad: dict[str, Any]) -> None:
     """Zero or negative limits, and frames longer than the prefix allows, are refused."""
@@ -176,6 +187,31 @@ async def test_order_holds_when_early_requests_are_slow(autojump_clock: trio.tes
         answers = await read_answers(client, 3)
         assert trio.current_time() == pytest.approx(3.0)
     assert answers == [encode(b"0001SM002"), encode(b"0002B300"), encode(b"0003SM001")]
+
+
+async def test_a_concurrent_server_dispatches_a_batch_side_by_side_and_answers_in_order(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """For a worker pool: the frames of a batch are dispatched at once (2 + 1 s take 2 s, not 3),
+    their answers still leave in request order."""
+    async with serving(FakeDispatcher(), concurrent=True) as (_, listener):
+        client = listener.connect()
+        await client.send_all(encode(b"0001SL2") + encode(b"0002B2") + encode(b"0003SL1"))
+        answers = await read_answers(client, 3)
+        assert trio.current_time() == pytest.approx(2.0)
+    assert answers == [encode(b"0001SM002"), encode(b"0002B300"), encode(b"0003SM001")]
+
+
+async def test_a_concurrent_batch_answers_a_dispatcher_bug_41_and_logs_each_frame_with_its_id(logs: list[EventDict]) -> None:
+    async with serving(FakeDispatcher(), concurrent=True) as (_, listener):
+        client = listener.connect()
+        await client.send_all(encode(b"0001B2a") + encode(b"0002XX") + encode(b"0003B2c"))
+        answers = await read_answers(client, 3)
+    assert answers == [encode(b"0001B300a"), encode(b"0002XY41"), encode(b"0003B300c")]
+    requests = sorted((line["request_id"], line["error_code"]) for line in events(logs, "request"))
+    assert [code for _, code in requests] == ["00", "41", "00"]
+    assert len({request_id for request_id, _ in requests}) == 3
+    assert [line["request_id"] for line in events(logs, "dispatcher failed")] == [requests[1][0]]
 
 
 async def test_serves_connections_concurrently() -> None:

@@ -10,7 +10,7 @@ LOGIC = "logic.a6"
 
 WitWorld = world(
     command="A6",
-    version="1.0.0",
+    version="1.1.0",
     description="Import a Key.",
     execute=a6.execute,
 )

@@ -10,7 +10,7 @@ LOGIC = "logic.bu"
 
 WitWorld = world(
     command="BU",
-    version="1.0.0",
+    version="1.1.0",
     description="Generate a Key Check Value.",
     execute=bu.execute,
 )

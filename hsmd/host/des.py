@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from cryptography.hazmat.decrepit.ciphers import modes as decrepit_modes
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, modes
+from cryptography.hazmat.primitives.cmac import CMAC
 
 
 def _tdes_key(key: bytes) -> bytes:
@@ -45,6 +46,13 @@ def decrypt_ecb(key: bytes, data: bytes, *, lmk_key: bool = False) -> bytes:
         return _lmk_contexts(key)[1].update(data)
     dec = Cipher(TripleDES(_tdes_key(key)), modes.ECB()).decryptor()
     return dec.update(data) + dec.finalize()
+
+
+def cmac(key: bytes, data: bytes) -> bytes:
+    """TDES-CMAC (NIST SP 800-38B), the full 8 bytes: TR-31 version B's derivation and authenticator."""
+    mac = CMAC(TripleDES(_tdes_key(key)))
+    mac.update(data)
+    return mac.finalize()
 
 
 def xor(a: bytes, b: bytes) -> bytes:

@@ -1,4 +1,11 @@
-"""Local Master Keys: 20 double-length DES pairs (00-01 … 38-39), and which one a request uses."""
+"""Local Master Keys, and which one a request uses.
+
+A unit holds LMKs of two kinds side by side, each under its two-digit `%nn`
+identifier: variant LMKs (20 double-length DES pairs, 00-01 … 38-39; keys in
+schemes Z U T X Y) and key-block LMKs (one TDES or AES key; every key a Thales
+key block, scheme S: hsmd.host.keyblock). A request's key must match the
+kind of the LMK it selects (error A1 otherwise).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +14,7 @@ from dataclasses import dataclass, field
 
 from hsmd.host import des
 from hsmd.host.errors import HostError
+from hsmd.host.keyblock import INCOMPATIBLE_LMK, KeyBlockLmk
 
 # The public test LMK that jPOS, ThalesSim and real units in test mode use
 # (shared/reference/payshield.md). Never for production: the server warns loudly.
@@ -58,10 +66,13 @@ class Lmk:
 TEST_LMK = Lmk.from_hex(TEST_LMK_PAIRS, is_test=True)
 
 
-class LmkSet:
-    """The LMKs loaded in this unit, addressed by the two-digit `%nn` identifier."""
+AnyLmk = Lmk | KeyBlockLmk
 
-    def __init__(self, lmks: Mapping[int, Lmk], default: int = 0) -> None:
+
+class LmkSet:
+    """The LMKs loaded in this unit, addressed by the two-digit `%nn` identifier: variant and key-block alike."""
+
+    def __init__(self, lmks: Mapping[int, AnyLmk], default: int = 0) -> None:
         if default not in lmks:
             raise ValueError(f"default LMK {default:02d} is not loaded")
         self._lmks = dict(lmks)
@@ -69,18 +80,40 @@ class LmkSet:
         # Check values are fixed per LMK: compute them once, not per NC.
         self._check_values = {i: lmk.check_value for i, lmk in self._lmks.items()}
 
-    def select(self, lmk_id: int | None) -> Lmk:
-        lmk = self._lmks.get(self._default if lmk_id is None else lmk_id)
-        if lmk is None:
+    def resolve(self, lmk_id: int | None) -> int:
+        """The identifier a request means: its own, or the default; error 13 if that LMK is not loaded."""
+        resolved = self._default if lmk_id is None else lmk_id
+        if resolved not in self._lmks:
             raise HostError("13", f"LMK identifier {lmk_id} is not loaded")
+        return resolved
+
+    def get(self, lmk_id: int | None) -> AnyLmk:
+        """The LMK a request selects, of either kind (13 if not loaded)."""
+        return self._lmks[self.resolve(lmk_id)]
+
+    def select(self, lmk_id: int | None) -> Lmk:
+        """The variant LMK a request selects: 13 if not loaded, A1 if it is a key-block LMK."""
+        lmk = self.get(lmk_id)
+        if not isinstance(lmk, Lmk):
+            raise HostError(INCOMPATIBLE_LMK, f"LMK {self.resolve(lmk_id):02d} is a key-block LMK: this needs a variant LMK")
+        return lmk
+
+    def keyblock(self, lmk_id: int | None) -> KeyBlockLmk:
+        """The key-block LMK a request selects: 13 if not loaded, A1 if it is a variant LMK."""
+        lmk = self.get(lmk_id)
+        if not isinstance(lmk, KeyBlockLmk):
+            raise HostError(INCOMPATIBLE_LMK, f"LMK {self.resolve(lmk_id):02d} is a variant LMK: key blocks need a key-block LMK")
         return lmk
 
     def check_value(self, lmk_id: int | None) -> str:
-        self.select(lmk_id)
-        return self._check_values[self._default if lmk_id is None else lmk_id]
+        return self._check_values[self.resolve(lmk_id)]
 
     def check_values(self) -> dict[int, str]:
         return dict(self._check_values)
+
+    def items(self) -> list[tuple[int, AnyLmk]]:
+        """(identifier, LMK) in identifier order."""
+        return sorted(self._lmks.items(), key=lambda item: item[0])
 
     @property
     def default(self) -> int:

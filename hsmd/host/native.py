@@ -11,7 +11,19 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from hsmd_sdk import HsmError, KeyHandle, KeyInfo, PinHandle
-from hsmd_sdk.hsm import CommandCount, LmkStatus, LoadBand, LogLevel, UnitStatus, converted
+from hsmd_sdk.hsm import (
+    CommandCount,
+    EccKeyPair,
+    HostConnection,
+    ImportedPublicKey,
+    LmkStatus,
+    LoadBand,
+    LogLevel,
+    PortTraffic,
+    RsaKeyPair,
+    UnitStatus,
+    converted,
+)
 
 from hsmd.host.errors import HostError
 from hsmd.host.services import Host, RequestScope
@@ -155,3 +167,39 @@ class NativeHsm:
 
     def lmk_table(self) -> list[LmkStatus]:
         return [converted(LmkStatus, item) for item in self._host.lmk_table(self._scope)]
+
+    def host_connections(self) -> list[HostConnection]:
+        return [converted(HostConnection, item) for item in self._host.host_connections(self._scope)]
+
+    def host_traffic(self) -> PortTraffic:
+        return converted(PortTraffic, self._host.host_traffic(self._scope))
+
+    def key_generate_block(self, header: str, lmk_id: int | None) -> KeyHandle:
+        return KeyHandle(_call(self._host.key_generate_block, self._scope, header, lmk_id))
+
+    def rsa_generate(self, bits: int, key_type: str, encoding: str, exponent: str, lmk_id: int | None) -> RsaKeyPair:
+        return converted(RsaKeyPair, _call(self._host.rsa_generate, self._scope, bits, key_type, encoding, exponent, lmk_id))
+
+    def public_key_import(self, encoding: str, key_and_auth: str, lmk_id: int | None) -> ImportedPublicKey:
+        return converted(ImportedPublicKey, _call(self._host.public_key_import, self._scope, encoding, key_and_auth, lmk_id))
+
+    def public_key_from_mac(self, mac: str, key_and_auth: str, lmk_id: int | None) -> KeyHandle:
+        return KeyHandle(_call(self._host.public_key_from_mac, self._scope, mac, key_and_auth, lmk_id))
+
+    def private_key_from_lmk(self, private_key: str, lmk_id: int | None) -> KeyHandle:
+        return KeyHandle(_call(self._host.private_key_from_lmk, self._scope, private_key, lmk_id))
+
+    def rsa_sign(self, key: KeyHandle, hash_id: str, signature_id: str, pad_mode: str, data: str) -> str:
+        return _call(self._host.rsa_sign, self._scope, key, hash_id, signature_id, pad_mode, data)
+
+    def rsa_verify(self, key: KeyHandle, hash_id: str, signature_id: str, pad_mode: str, signature: str, data: str) -> bool:
+        return _call(self._host.rsa_verify, self._scope, key, hash_id, signature_id, pad_mode, signature, data)
+
+    def key_to_public_key(self, public_key: KeyHandle, key: KeyHandle, transport: str, oaep_parameters: str) -> str:
+        return _call(self._host.key_to_public_key, self._scope, public_key, key, transport, oaep_parameters)
+
+    def key_from_public_key(self, private_key: KeyHandle, key_type: str, encrypted: str, transport: str, oaep_parameters: str) -> KeyHandle:
+        return KeyHandle(_call(self._host.key_from_public_key, self._scope, private_key, key_type, encrypted, transport, oaep_parameters))
+
+    def ecc_generate(self, curve: str, lmk_id: int | None) -> EccKeyPair:
+        return converted(EccKeyPair, _call(self._host.ecc_generate, self._scope, curve, lmk_id))

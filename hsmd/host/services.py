@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 import structlog
-from hsmd_sdk.hsm import CommandCount, LmkStatus, LoadBand
+from hsmd_sdk.hsm import CommandCount, EccKeyPair, HostConnection, ImportedPublicKey, LmkStatus, LoadBand, PortTraffic, RsaKeyPair
 from hsmd_sdk.hsm import UnitStatus as UnitInfo
 
-from hsmd.host import cards, des, dukpt, emv, hashes, keys, macs, pins
+from hsmd.host import cards, des, dukpt, emv, hashes, key_blocks, keyblock, keys, macs, pins, rsa
 from hsmd.host.errors import HostError
 from hsmd.host.key_types import DUKPT_DATA, DUKPT_DES_PIN, DUKPT_MAC, DUKPT_PIN, ICC_MK_AC, SK_AC, KeyType, KeyTypeTable, Use
-from hsmd.host.lmk import LmkSet
+from hsmd.host.keyblock import Header, KeyBlockLmk
+from hsmd.host.lmk import Lmk, LmkSet
 from hsmd.host.status import UnitStatus, stamp
 
 PIN_LMK_PAIR = 1  # LMK pair 02-03 protects PINs
@@ -33,18 +35,22 @@ class HeldKey:
     """A clear key the host holds for one request; plugins see only its handle.
 
     A plain slotted class: one is made per key operation, on the hot path, and
-    its repr must never show the key.
+    its repr must never show the key. `header`: the key block header the key
+    came with (or was generated for); it decides what the key may do
+    (hsmd.host.key_blocks) and is written again when the key is wrapped.
     """
 
-    __slots__ = ("clear", "key_type", "odd_parity")
+    __slots__ = ("clear", "header", "key_type", "odd_parity")
 
-    def __init__(self, clear: bytes, key_type: KeyType, odd_parity: bool) -> None:
+    def __init__(self, clear: bytes, key_type: KeyType, odd_parity: bool, header: Header | None = None) -> None:
         self.clear = clear
         self.key_type = key_type
         self.odd_parity = odd_parity  # as received: keys are held parity-adjusted; this says whether they needed it
+        self.header = header
 
     def __repr__(self) -> str:
-        return f"HeldKey(<{len(self.clear)} bytes>, {self.key_type.code}, odd_parity={self.odd_parity})"
+        block = f", key block {self.header.key_usage}{self.header.algorithm}{self.header.mode_of_use}" if self.header else ""
+        return f"HeldKey(<{len(self.clear)} bytes>, {self.key_type.code}, odd_parity={self.odd_parity}{block})"
 
 
 class HeldPin:
@@ -62,6 +68,24 @@ class HeldPin:
 
     def __repr__(self) -> str:
         return f"HeldPin(<{len(self.digits)} digits>)"
+
+
+class HeldAsymmetric:
+    """An RSA key the host holds for one request: a private key as sealed under the LMK
+    (opened again by each operation, so nothing clear outlives the call), or a public key
+    whose MAC under the LMK checked, with that MAC and its authentication data."""
+
+    __slots__ = ("auth_data", "lmk", "mac", "material", "private")
+
+    def __init__(self, lmk: Lmk, material: bytes, *, private: bool, mac: bytes = b"", auth_data: bytes = b"") -> None:
+        self.lmk = lmk
+        self.material = material  # the sealed private key, or the DER public key
+        self.private = private
+        self.mac = mac
+        self.auth_data = auth_data
+
+    def __repr__(self) -> str:
+        return f"HeldAsymmetric({'private' if self.private else 'public'}, <{len(self.material)} bytes>)"
 
 
 @dataclass(frozen=True)
@@ -85,14 +109,14 @@ class RequestScope:
     """Per-request host state; `close()` invalidates everything issued in it."""
 
     request_id: str
-    handles: dict[int, HeldKey | HeldPin] = field(default_factory=dict)
+    handles: dict[int, HeldKey | HeldPin | HeldAsymmetric] = field(default_factory=dict)
     closed: bool = False
 
     def close(self) -> None:
         self.handles.clear()
         self.closed = True
 
-    def issue(self, held: HeldKey | HeldPin) -> int:
+    def issue(self, held: HeldKey | HeldPin | HeldAsymmetric) -> int:
         # Random, not 1, 2, 3...: a handle kept from an earlier request (or guessed) is
         # refused instead of naming whatever this request issued under the same number.
         handle = secrets.randbits(32)
@@ -101,13 +125,26 @@ class RequestScope:
         self.handles[handle] = held
         return handle
 
-    def key(self, handle: int, use: Use | None = None) -> HeldKey:
-        """The key behind `handle`; with `use`, error 29 unless its type allows that use."""
+    def key(self, handle: int, use: Use | None = None, direction: key_blocks.Direction | None = None) -> HeldKey:
+        """The key behind `handle`; with `use`, error 29 unless its type allows that use.
+
+        A key with a key block header is judged by its header instead (A6 usage, A8 mode of
+        use for `direction` or the use, A7 algorithm: hsmd.host.key_blocks).
+        """
         held = self.handles.get(handle)
         if not isinstance(held, HeldKey):
             raise HostError("41", f"key handle {handle} was not issued in this request")
         if use is not None:
-            KeyTypeTable.check_use(held.key_type, use)
+            if held.header is not None:
+                key_blocks.check_use(held.header, use, direction)
+            else:
+                KeyTypeTable.check_use(held.key_type, use)
+        return held
+
+    def asymmetric(self, handle: int, *, private: bool) -> HeldAsymmetric:
+        held = self.handles.get(handle)
+        if not isinstance(held, HeldAsymmetric) or held.private is not private:
+            raise HostError("41", f"{'private' if private else 'public'} key handle {handle} was not issued in this request")
         return held
 
     def pin(self, handle: int) -> HeldPin:
@@ -167,33 +204,108 @@ class Host:
         return pair
 
     def key_from_lmk(self, scope: RequestScope, key_type: str, key: str, lmk_id: int | None) -> int:
-        """Decrypt a key stored under the LMK as `key_type`. Error 10 if its parity is not odd."""
+        """Decrypt a key stored under the LMK as `key_type`. Error 10 if its parity is not odd.
+
+        Under a key-block LMK the key is "S" + a Thales key block: key type "FFF" takes it as
+        its header says, a variant key type only if the header's usage suits it (A6). A key of
+        the other LMK kind is refused with A1.
+        """
+        if isinstance(self._lmks.get(lmk_id), KeyBlockLmk) or key[:1] == keyblock.THALES_TAG:
+            return self._key_from_keyblock_lmk(scope, key_type, key, lmk_id)
         kt = self.key_types.get(key_type)
         clear = keys.decrypt(self._lmk_pair(kt, lmk_id), keys.EncodedKey.parse(key), lmk_key=True)
         if not keys.odd_parity(clear):
             raise HostError("10", f"{kt.name} under the LMK fails the parity check")
         return scope.issue(HeldKey(clear, kt, odd_parity=True))
 
+    def _key_from_keyblock_lmk(self, scope: RequestScope, key_type: str, key: str, lmk_id: int | None) -> int:
+        lmk = self._lmks.get(lmk_id)
+        if not isinstance(lmk, KeyBlockLmk) or key[:1] != keyblock.THALES_TAG:
+            raise HostError(keyblock.INCOMPATIBLE_LMK, "a key block needs a key-block LMK, and a key-block LMK a key block")
+        header, clear = keyblock.unwrap(lmk, key, lmk_id=self._lmks.resolve(lmk_id))
+        kt = self._block_type(key_type, header)
+        return scope.issue(HeldKey(clear, kt, key_blocks.odd_parity(header, clear), key_blocks.held_header(header)))
+
+    def _block_type(self, key_type: str, header: Header) -> KeyType:
+        """The key type of a key that came in a block: "FFF" (the header decides), or the command's, if the usage suits it."""
+        if key_type.upper() == key_blocks.BLOCK_KEY_TYPE:
+            return key_blocks.block_key_type(header)
+        kt = self.key_types.get(key_type)
+        key_blocks.check_typed(header, kt)
+        return kt
+
     def key_to_lmk(self, scope: RequestScope, key: int, scheme: str, lmk_id: int | None) -> str:
+        """The key under the LMK: in `scheme` under a variant LMK, as "S" + a key block under a key-block LMK (A1 otherwise)."""
         held = scope.key(key)
         if not held.key_type.exportable:
             raise HostError("29", f"a {held.key_type.name} never leaves the host")
+        lmk = self._lmks.get(lmk_id)
+        if isinstance(lmk, KeyBlockLmk) or scheme.upper() == keyblock.THALES_TAG:
+            if not isinstance(lmk, KeyBlockLmk) or scheme.upper() != keyblock.THALES_TAG:
+                raise HostError(keyblock.INCOMPATIBLE_LMK, f"key scheme {scheme!r} under a {type(lmk).__name__}")
+            if held.header is None:
+                raise HostError(keyblock.INCOMPATIBLE_LMK, "a key without a key block header cannot go under a key-block LMK")
+            header = replace(held.header, lmk_id=f"{self._lmks.resolve(lmk_id):02d}")
+            key_blocks.check_lmk_algorithm(lmk, header)
+            return keyblock.THALES_TAG + keyblock.wrap(lmk, header, held.clear)
+        if held.key_type.code == key_blocks.BLOCK_KEY_TYPE:
+            raise HostError(keyblock.INCOMPATIBLE_LMK, "a key known only by its key block header has no variant LMK pair")
         return keys.encrypt(self._lmk_pair(held.key_type, lmk_id), scheme, held.clear, lmk_key=True).text()
 
     def key_from_kek(self, scope: RequestScope, kek: int, key_type: str, key: str) -> int:
-        """Decrypt a key received under a ZMK/TMK. Parity is forced; key_info tells whether it was odd."""
+        """Decrypt a key received under a ZMK/TMK. Parity is forced; key_info tells whether it was odd.
+
+        "S" + a Thales block or "R" + a TR-31 block is authenticated and opened under the clear
+        KEK; the key keeps the block's header (key type "FFF", or one its usage suits: A6).
+        """
         wrapping = scope.key(kek)
+        if key_blocks.is_block(key):
+            return self._key_from_kek_block(scope, wrapping, key_type, key)
+        if wrapping.header is not None:
+            key_blocks.check_kek(wrapping.header, export=False)
+            if wrapping.header.algorithm == "A":
+                raise HostError(keyblock.WRAPPING_KEY, "an AES key-encryption key carries keys in key blocks only")
         kt = self.key_types.get(key_type)
-        self.key_types.check_carries(wrapping.key_type, kt)
+        if wrapping.header is None:
+            self.key_types.check_carries(wrapping.key_type, kt)
         clear = keys.decrypt(wrapping.clear, keys.EncodedKey.parse(key))
         if not any(clear):
             raise HostError("11", "received key is all zeros")
         return scope.issue(HeldKey(keys.force_odd_parity(clear), kt, odd_parity=keys.odd_parity(clear)))
 
+    def _key_from_kek_block(self, scope: RequestScope, wrapping: HeldKey, key_type: str, key: str) -> int:
+        if wrapping.header is not None:
+            key_blocks.check_kek(wrapping.header, export=False)
+        elif not wrapping.key_type.carries:
+            raise HostError("29", f"a {wrapping.key_type.name} ({wrapping.key_type.code}) may not encrypt or decrypt keys")
+        header, clear = key_blocks.import_(wrapping.clear, wrapping.header, key)
+        kt = self._block_type(key_type, header)
+        if wrapping.header is None and kt.code != key_blocks.BLOCK_KEY_TYPE:
+            self.key_types.check_carries(wrapping.key_type, kt)
+        return scope.issue(HeldKey(clear, kt, key_blocks.odd_parity(header, clear), key_blocks.held_header(header)))
+
     def key_to_kek(self, scope: RequestScope, kek: int, key: int, scheme: str) -> str:
+        """The key under a ZMK/TMK: in a variant `scheme`, or in a key block ("S" Thales, "R" TR-31; see key_blocks).
+
+        A key with a header leaves as its exportability allows (AA); a KEK with a header must be
+        a key-encryption key whose mode of use allows encryption (A6/A8).
+        """
         wrapping = scope.key(kek)
         held = scope.key(key)
-        self.key_types.check_carries(wrapping.key_type, held.key_type)
+        if not held.key_type.exportable:
+            raise HostError("29", f"a {held.key_type.name} never leaves the host")
+        if wrapping.header is not None:
+            key_blocks.check_kek(wrapping.header, export=True)
+        elif held.key_type.code != key_blocks.BLOCK_KEY_TYPE:
+            self.key_types.check_carries(wrapping.key_type, held.key_type)
+        elif not wrapping.key_type.carries:
+            raise HostError("29", f"a {wrapping.key_type.name} ({wrapping.key_type.code}) may not encrypt or decrypt keys")
+        if key_blocks.is_block(scheme):
+            return key_blocks.export(wrapping.clear, wrapping.header, held.clear, held.header, scheme)
+        if held.header is not None:
+            keyblock.check_export(held.header, trusted=False)
+        if wrapping.header is not None and wrapping.header.algorithm == "A":
+            raise HostError(keyblock.WRAPPING_KEY, "an AES key-encryption key carries keys in key blocks only")
         return keys.encrypt(wrapping.clear, scheme, held.clear).text()
 
     def key_generate(self, scope: RequestScope, key_type: str, scheme: str) -> int:
@@ -228,7 +340,9 @@ class Host:
         return self.key_types.code_for(role)
 
     def key_check_value(self, scope: RequestScope, key: int) -> str:
-        return keys.check_value(scope.key(key).clear)
+        """16 H: TDES-ECB of zeros; an AES key's (from a block) is its CMAC check value (X9.24-1 A.3)."""
+        held = scope.key(key)
+        return key_blocks.check_value(held.header, held.clear)
 
     def key_describe(self, scope: RequestScope, key: int) -> KeyInfo:
         held = scope.key(key)
@@ -245,14 +359,14 @@ class Host:
 
     def pin_from_block(self, scope: RequestScope, key: int, block: str, pin_format: str, account: str) -> int:
         """Decrypt a PIN block under a TPK or ZPK and decode it (20 invalid, 23 format, 24 length)."""
-        held = scope.key(key, "pin")
+        held = scope.key(key, "pin", "decrypt")
         clear = pins.decrypt_block(held.clear, pin_format, block, account, whitened=held.key_type is DUKPT_DES_PIN)
         return scope.issue(HeldPin(clear, pin_format))
 
     def pin_to_block(self, scope: RequestScope, key: int, pin: int, pin_format: str, account: str) -> str:
         """Encode a PIN in `pin_format` and encrypt it under a TPK or ZPK (16 H)."""
         held = scope.pin(pin)
-        wrapping = scope.key(key, "pin")
+        wrapping = scope.key(key, "pin", "encrypt")
         if self.key_types.mode == "pci" and held.source in pins.PCI_ISO_ONLY and pin_format not in pins.PCI_ISO_ONLY:
             raise HostError("23", f"PCI HSM: a PIN from format {held.source} may not leave in format {pin_format}")
         return pins.encrypt_block(wrapping.clear, pin_format, held.digits, account, whitened=wrapping.key_type is DUKPT_DES_PIN)
@@ -347,7 +461,7 @@ class Host:
 
     def data_crypt(self, scope: RequestScope, key: int, encrypt: bool, mode: str, iv: str, data: str) -> str:
         """Data (hex) under a ZEK or DEK in ECB, CBC, CFB8 or CFB64 (80: not whole blocks), as hex."""
-        held = scope.key(key, "data")
+        held = scope.key(key, "data", "encrypt" if encrypt else "decrypt")
         payload = _hex_bytes(data, None, "data")
         if mode not in ("ECB", "CBC", "CFB8", "CFB64"):
             raise HostError("15", f"cipher mode {mode!r} unknown")
@@ -392,6 +506,108 @@ class Host:
         kind = DUKPT_PIN if usage == "pin" else DUKPT_MAC if usage.startswith("mac") else DUKPT_DATA
         return scope.issue(HeldKey(dukpt.tdes_key(clear_bdk, register, usage), kind, odd_parity=True))
 
+    # --- key blocks ---
+
+    def key_generate_block(self, scope: RequestScope, header: str, lmk_id: int | None) -> int:
+        """A new key as A0's '#' fields describe it, under a key-block LMK (A1 for a variant LMK).
+
+        `header`: key usage 2 · algorithm 2 (T2 T3 A1 A2 A3) · mode of use 1 · key version 2 ·
+        exportability 1 · number of optional blocks 2 · the blocks (key_blocks.generation_header).
+        """
+        lmk = self._lmks.keyblock(lmk_id)
+        generated, length = key_blocks.generation_header(lmk, self._lmks.resolve(lmk_id), header)
+        clear = key_blocks.generate_key(generated, length)
+        return scope.issue(HeldKey(clear, key_blocks.block_key_type(generated), True, generated))
+
+    # --- RSA and ECC: private keys stay sealed under LMK 34-35 (hsmd.host.rsa) ---
+
+    def rsa_generate(self, scope: RequestScope, bits: int, key_type: str, encoding: str, exponent: str, lmk_id: int | None) -> RsaKeyPair:
+        e = int(exponent, 16) if exponent else rsa.DEFAULT_EXPONENT
+        pair = rsa.generate_rsa(self._lmks.select(lmk_id), bits, key_type=key_type, encoding=encoding, exponent=e)
+        return RsaKeyPair(public_key=pair.public_key.hex().upper(), private_key=pair.private_key.hex().upper())
+
+    def public_key_import(self, scope: RequestScope, encoding: str, key_and_auth: str, lmk_id: int | None) -> ImportedPublicKey:
+        mac, public_key = rsa.import_public_key(self._lmks.select(lmk_id), encoding, _hex_bytes(key_and_auth, None, "public key"))
+        return ImportedPublicKey(mac=mac.hex().upper(), public_key=public_key.hex().upper())
+
+    def public_key_from_mac(self, scope: RequestScope, mac: str, key_and_auth: str, lmk_id: int | None) -> int:
+        lmk = self._lmks.select(lmk_id)
+        public_key, auth_data = rsa.split_public_key(_hex_bytes(key_and_auth, None, "public key"))
+        tag = _hex_bytes(mac, 4, "public key MAC")
+        rsa.check_public_key_mac(lmk, tag, public_key, auth_data)
+        return scope.issue(HeldAsymmetric(lmk, public_key, private=False, mac=tag, auth_data=auth_data))
+
+    def private_key_from_lmk(self, scope: RequestScope, private_key: str, lmk_id: int | None) -> int:
+        lmk = self._lmks.select(lmk_id)
+        sealed = _hex_bytes(private_key, None, "private key")
+        rsa.rsa_public_key(lmk, sealed)  # opens it: 49 if tampered with or under another LMK
+        return scope.issue(HeldAsymmetric(lmk, sealed, private=True))
+
+    def rsa_sign(self, scope: RequestScope, key: int, hash_id: str, signature_id: str, pad_mode: str, data: str) -> str:
+        held = scope.asymmetric(key, private=True)
+        message = _hex_bytes(data, None, "data")
+        return rsa.sign(held.lmk, held.material, message, hash_id=hash_id, signature_id=signature_id, pad_mode=pad_mode).hex().upper()
+
+    def rsa_verify(self, scope: RequestScope, key: int, hash_id: str, signature_id: str, pad_mode: str, signature: str, data: str) -> bool:
+        held = scope.asymmetric(key, private=False)
+        try:
+            rsa.verify(
+                held.lmk,
+                held.mac,
+                held.material,
+                _hex_bytes(signature, None, "signature"),
+                _hex_bytes(data, None, "data"),
+                hash_id=hash_id,
+                auth_data=held.auth_data,
+                signature_id=signature_id,
+                pad_mode=pad_mode,
+            )
+        except HostError as exc:
+            if exc.code == "02":
+                return False
+            raise
+        return True
+
+    def key_to_public_key(self, scope: RequestScope, public_key: int, key: int, transport: str, oaep_parameters: str) -> str:
+        held = scope.asymmetric(public_key, private=False)
+        wrapped = scope.key(key)
+        if not wrapped.key_type.exportable:
+            raise HostError("29", f"a {wrapped.key_type.name} never leaves the host")
+        if wrapped.header is not None:  # under a public key is not in a key block: N and E stay in (AA)
+            keyblock.check_export(wrapped.header, trusted=False)
+        encrypted = rsa.wrap_key(
+            held.lmk,
+            held.mac,
+            held.material,
+            wrapped.clear,
+            auth_data=held.auth_data,
+            oaep_parameters=_hex_bytes(oaep_parameters, None, "OAEP parameters"),
+            **_transport(transport)._asdict(),
+        )
+        return encrypted.hex().upper()
+
+    def key_from_public_key(
+        self, scope: RequestScope, private_key: int, key_type: str, encrypted: str, transport: str, oaep_parameters: str
+    ) -> int:
+        held = scope.asymmetric(private_key, private=True)
+        kt = self.key_types.get(key_type)
+        clear = rsa.unwrap_key(
+            held.lmk,
+            held.material,
+            _hex_bytes(encrypted, None, "encrypted key"),
+            oaep_parameters=_hex_bytes(oaep_parameters, None, "OAEP parameters"),
+            **_transport(transport)._asdict(),
+        )
+        return scope.issue(HeldKey(keys.force_odd_parity(clear), kt, odd_parity=keys.odd_parity(clear)))
+
+    def ecc_generate(self, scope: RequestScope, curve: str, lmk_id: int | None) -> EccKeyPair:
+        pair = rsa.generate_ecc(self._lmks.select(lmk_id), curve)
+        return EccKeyPair(
+            public_key=pair.public_key.hex().upper(),
+            public_point=pair.public_point.hex().upper(),
+            private_key=pair.private_key.hex().upper(),
+        )
+
     # --- the unit's state, read-only, for the status commands ---
 
     def unit_status(self, scope: RequestScope) -> UnitInfo:
@@ -413,11 +629,61 @@ class Host:
     def unit_loading(self, scope: RequestScope) -> list[LoadBand]:
         return self.status.loading()
 
-    def lmk_table(self, scope: RequestScope) -> list[LmkStatus]:
+    def host_connections(self, scope: RequestScope) -> list[HostConnection]:
+        now = time.monotonic()
         return [
-            LmkStatus(id=lmk_id, scheme="V", algorithm="0", live=not self._lmks.select(lmk_id).is_test, check_value=check_value)
-            for lmk_id, check_value in sorted(self._lmks.check_values().items())
+            HostConnection(port.kind, port.port, conn.remote_address, conn.remote_port, int(now - conn.opened))
+            for port in self.status.ports
+            for conn in list(port.open.values())
         ]
+
+    def host_traffic(self, scope: RequestScope) -> PortTraffic:
+        ports = self.status.ports
+        return PortTraffic(
+            bytes_sent=sum(p.bytes_sent for p in ports),
+            bytes_received=sum(p.bytes_received for p in ports),
+            frames_received=sum(p.frames_received for p in ports),
+            frames_sent=sum(p.frames_sent for p in ports),
+            errors=sum(p.malformed + p.handshake_failures for p in ports),
+        )
+
+    def lmk_table(self, scope: RequestScope) -> list[LmkStatus]:
+        """JK's LMK list: scheme V (variant) or K (key block); algorithm 0 3DES double, 1 3DES triple, 2 AES-256."""
+        return [
+            LmkStatus(
+                id=lmk_id,
+                scheme=_lmk_scheme(lmk),
+                algorithm=_lmk_algorithm(lmk),
+                live=not lmk.is_test,
+                check_value=self._lmks.check_value(lmk_id),
+            )
+            for lmk_id, lmk in self._lmks.items()
+        ]
+
+
+def _lmk_scheme(lmk: Lmk | KeyBlockLmk) -> str:
+    return "K" if isinstance(lmk, KeyBlockLmk) else "V"
+
+
+def _lmk_algorithm(lmk: Lmk | KeyBlockLmk) -> str:
+    if not isinstance(lmk, KeyBlockLmk):
+        return "0"
+    return "2" if lmk.kind == "aes" else "1" if len(lmk.key) == 24 else "0"
+
+
+class _Transport(NamedTuple):
+    encryption_id: str
+    pad_mode: str
+    mgf: str
+    mgf_hash: str
+
+
+def _transport(transport: str) -> _Transport:
+    """GK/GI's transport fields as the request carries them: encryption id, pad mode[, MGF, MGF hash]."""
+    # The identifiers' values are judged by rsa's padding rules (15, 07, 85, 86), not here.
+    if len(transport) not in (4, 8):
+        raise HostError("15", "transport: encryption identifier and pad mode, then for OAEP the MGF and its hash")
+    return _Transport(transport[:2], transport[2:4], transport[4:6] or "01", transport[6:8] or "01")
 
 
 def _hex_bytes(text: str, length: int | None, what: str) -> bytes:

@@ -19,6 +19,7 @@ loudly instead of corrupting memory.
 from __future__ import annotations
 
 import ctypes
+import re
 from collections.abc import Callable, Sequence
 from ctypes import byref, memmove, sizeof, string_at
 from importlib import metadata as _metadata
@@ -29,6 +30,7 @@ from wasmtime import _ffi as ffi
 
 __all__ = [
     "ABI_WASMTIME_VERSION",
+    "TRAP_KINDS",
     "HostFunc",
     "RawFunc",
     "TrapError",
@@ -78,22 +80,67 @@ K_RESULT: Final = ffi.WASMTIME_COMPONENT_RESULT.value
 _U8_KIND = bytes([K_U8])
 
 
+# What stopped the guest, by the words of wasmtime's trap description (its `Trap` Display,
+# which follows "Caused by:" and "wasm trap: " in the error text). First match wins;
+# anything else is a plain "trap".
+TRAP_KINDS: Final = (
+    ("all fuel consumed", "fuel"),
+    ("out of fuel", "fuel"),
+    ("interrupt", "deadline"),
+    ("call stack exhausted", "stack-overflow"),
+    ("out of bounds memory access", "out-of-bounds"),
+    ("out of bounds table access", "out-of-bounds"),
+    ("out of bounds array access", "out-of-bounds"),
+    ("unaligned atomic", "out-of-bounds"),
+    ("`unreachable` instruction executed", "unreachable"),
+    ("integer divide by zero", "arithmetic"),
+    ("integer overflow", "arithmetic"),
+    ("invalid conversion to integer", "arithmetic"),
+    ("indirect call type mismatch", "bad-call"),
+    ("uninitialized element", "bad-call"),
+    ("null reference", "bad-call"),
+    ("cannot enter component instance", "reentered"),
+)
+_BACKTRACE_FRAME = re.compile(r"^\s*\d+:\s+0x[0-9a-f]+ - (?P<where>.+)$")
+_CAUSE_NUMBER = re.compile(r"^\d+: ")
+
+
 class TrapError(Exception):
-    """A call into the guest ended in a trap (or the host function failed)."""
+    """A call into the guest ended in a trap (or the host function failed).
+
+    wasmtime's text is a header ("error while executing at wasm backtrace:"),
+    the wasm frames, then "Caused by:" and what happened: `reason` is that last
+    part, `kind` its class, `where` the innermost frame with a name.
+    """
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
 
     @property
+    def reason(self) -> str:
+        """What happened, in one line: "wasm `unreachable` instruction executed", "all fuel consumed by WebAssembly"."""
+        head, _, cause = self.message.rpartition("Caused by:")
+        # Several causes come numbered ("0: ...", "1: wasm trap: ..."): the trap is the one that says so.
+        lines = [_CAUSE_NUMBER.sub("", line.strip()) for line in (cause if head else self.message).splitlines() if line.strip()]
+        trap = next((line for line in lines if line.startswith("wasm trap: ")), None)
+        text = trap or (lines[0] if lines else "trap with no description")
+        return text.removeprefix("wasm trap: ")
+
+    @property
     def kind(self) -> str:
-        """fuel | deadline | trap: what stopped the guest, for logs and counters."""
-        text = self.message
-        if "all fuel consumed" in text or "out of fuel" in text:
-            return "fuel"
-        if "interrupt" in text:
-            return "deadline"
-        return "trap"
+        """fuel | deadline | stack-overflow | out-of-bounds | unreachable | arithmetic | bad-call | reentered | trap."""
+        reason = self.reason
+        return next((kind for words, kind in TRAP_KINDS if words in reason), "trap")
+
+    @property
+    def where(self) -> str | None:
+        """The innermost backtrace frame wasmtime could name ("libc.so!stat"), if any."""
+        for line in self.message.splitlines():
+            match = _BACKTRACE_FRAME.match(line)
+            if match and "<unknown>" not in match["where"]:
+                return match["where"]
+        return None
 
 
 def check_layout() -> None:

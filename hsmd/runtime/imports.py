@@ -75,6 +75,7 @@ _LIFT: dict[str, Callable[[abi.Val], Any]] = {
 }
 _LOWER: dict[str, Callable[[abi.Val, Any], None]] = {
     "string": _string,
+    "hex-data": _string,
     "u32": abi.lower_u32,
     "u64": abi.lower_u64,
     "key-handle": abi.lower_u32,

@@ -2,13 +2,29 @@
 
 An `Instance` is a Store plus an instantiated component. After any trap it
 can't be entered again, and guest memory grows with use, so a `Plugin` keeps
-at most one live instance and replaces it after a fault or after
-`recycle_after` calls. Every call is armed with fresh fuel and a fresh epoch
-deadline first: both start at zero, and an unarmed store traps at once.
+at most one live instance, created on first use (an idle command holds no
+instance), and replaces it after a fault, after `recycle_after` calls, or as
+soon as its linear memory passes a high-water mark below the cap. Every call is
+armed with fresh fuel and a fresh epoch deadline first: both start at zero, and
+an unarmed store traps at once.
+
+The high-water mark is `memory_bytes - headroom(memory_bytes)`. Memory never shrinks,
+so what one request can add is what its call adds: measured with wasmtime 50
+and componentize-py 0.25 (tests/test_recycling.py pins the B2 figure), a
+maximum-size B2 echo (65,529 bytes of data: a 65,535-byte frame with no header)
+grows the memory by 64 KiB on most calls and by 128 KiB at most, M0 on 32 KiB of
+data by 128 KiB at most, GM on 65,000 bytes not at all. An instance retired once its
+memory passes the mark leaves the next request a memory at most the mark, and
+the headroom to grow in: 4 MiB (32 times the largest growth measured), or an
+eighth of a smaller cap (2 MiB at the 16 MiB minimum: 16 times), so that a
+small cap still leaves room above a fresh Python instance (12.8 MiB) for a
+few calls before each recycle.
 """
 
 from __future__ import annotations
 
+import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,9 +33,20 @@ import structlog
 import wasmtime
 from wasmtime.component import Component, Linker
 
-from hsmd.runtime import abi
+from hsmd.runtime import abi, memory
 
 MAX_RESPONSE = 65535  # a response must fit a frame
+MIB = 1024 * 1024
+MEMORY_HEADROOM = 4 * MIB  # what the last request before a recycle may still add (see the module docstring)
+
+
+def headroom(memory_limit: int) -> int:
+    return min(MEMORY_HEADROOM, memory_limit // 8)
+
+
+# Where an instance's memory cannot be measured (memory.watch found no base), a
+# call budget instead: a fresh instance at up to 16 MiB, each call adding up to the headroom.
+ASSUMED_START = 16 * MIB
 
 
 @dataclass(frozen=True)
@@ -91,13 +118,22 @@ def _lift_metadata(val: abi.Val) -> Metadata:
 class Instance:
     """A Store and one instantiated component in it."""
 
-    def __init__(self, engine: wasmtime.Engine, linker: Linker, component: Component, limits: Limits, ticks: int) -> None:
+    def __init__(
+        self, engine: wasmtime.Engine, linker: Linker, component: Component, limits: Limits, ticks: int, *, track_memory: bool = True
+    ) -> None:
         self._store = wasmtime.Store(engine)
         self._store.set_limits(memory_size=limits.memory_bytes)
         self._fuel = limits.fuel
         self._ticks = ticks
+        self.memory_limit = limits.memory_bytes
         self.arm()  # instantiation runs guest code too
-        instance = linker.instantiate(self._store, component)
+        # Where its linear memory lives, so the plugin can tell when it nears the cap (None: unknown).
+        self.memory_base: int | None = None
+        self._probes: dict[int, memory.Probe] = {}
+        if track_memory:
+            instance, self.memory_base = memory.watch(lambda: linker.instantiate(self._store, component))
+        else:
+            instance = linker.instantiate(self._store, component)
         self._metadata = abi.RawFunc(self._store, instance, "metadata")
         self._init = abi.RawFunc(self._store, instance, "init")
         self._execute = abi.RawFunc(self._store, instance, "execute")
@@ -131,8 +167,27 @@ class Instance:
         self.arm()
         abi.call(self._cleanup, (), None)
 
+    def memory_above(self, size: int) -> bool | None:
+        """Whether the linear memory is larger than `size` bytes (None: not measurable). About 1 µs."""
+        if self.memory_base is None:
+            return None
+        probe = self._probes.get(size)
+        if probe is None:
+            probe = self._probes[size] = memory.Probe(self.memory_base + size)
+        return probe()
+
+    def memory_size(self) -> int | None:
+        """The linear memory's size in bytes (None: not measurable). About 30 µs: for logs, not every call."""
+        return None if self.memory_base is None else memory.size(self.memory_base, self.memory_limit)
+
 
 InstanceFactory = Callable[[], Instance]
+
+
+def _describe(trap: abi.TrapError) -> str:
+    """One line for a log: what stopped the guest and where, never wasmtime's bare backtrace header."""
+    where = trap.where
+    return trap.reason if where is None else f"{trap.reason} (in {where})"
 
 
 class Plugin:
@@ -147,6 +202,7 @@ class Plugin:
         meta: Metadata,
         factory: InstanceFactory,
         recycle_after: int,
+        memory_limit: int | None = None,
         instance: Instance | None = None,
     ) -> None:
         self.path = path
@@ -156,16 +212,44 @@ class Plugin:
         self.command = meta.command
         self._factory = factory
         self._recycle_after = recycle_after
-        self._instance = instance  # an already initialised one, e.g. the instance that answered metadata at load
+        # Retire an instance whose memory passed the mark (or, where it can't be measured, after a call budget).
+        self._memory_mark = None if memory_limit is None else memory_limit - headroom(memory_limit)
+        self._blind_budget = None if memory_limit is None else max(1, (memory_limit - ASSUMED_START) // headroom(memory_limit))
+        self._instance = instance  # an already initialised one; normally None until the first request
+        self.loaded_at = time.time()  # a reload keeps an unchanged plugin, and its time
         self.calls = 0
         self.faults = 0
-        self.recycles = 0
+        self.recycled: Counter[str] = Counter()  # healthy instances replaced, by reason: "calls" | "memory"
         self._log = structlog.get_logger("hsmd.runtime").bind(plugin=meta.command)
 
+    @property
+    def recycles(self) -> int:
+        return self.recycled.total()
+
+    @property
+    def live(self) -> bool:
+        """Whether an instance exists now (none until the first request, and none after a fault or recycle)."""
+        return self._instance is not None
+
     def instance(self) -> Instance:
+        """The live instance, created and initialised now if there is none.
+
+        The runtime calls this before it opens the request's scope, so `init`
+        never runs inside a request. A failure to start is a fault of this request.
+        """
         if self._instance is None:
-            instance = self._factory()
-            instance.init()
+            try:
+                instance = self._factory()
+                instance.init()
+            except GuestError as exc:
+                self.faults += 1
+                raise PluginFault("init", f"init answered {exc.code}: {exc.reason}") from exc
+            except abi.TrapError as exc:
+                self.faults += 1
+                raise PluginFault(exc.kind, f"init: {_describe(exc)}") from exc
+            except wasmtime.WasmtimeError as exc:
+                self.faults += 1
+                raise PluginFault("init", f"cannot instantiate: {str(exc).splitlines()[0]}") from exc
             self._instance = instance
         return self._instance
 
@@ -179,39 +263,57 @@ class Plugin:
             if exc.code == "41":
                 # The guest SDK answers 41 for an exception in logic (a bug, or
                 # MemoryError at the memory cap): a fault, and its state is suspect.
-                self.faults += 1
-                self._retire(clean=False, reason="fault")
-                raise PluginFault("guest", exc.reason) from exc
-            if instance.calls >= self._recycle_after:
-                self._retire(clean=True, reason="recycle")
+                fault = self._fault(instance, "guest", exc.reason, memory_error=exc.reason == "command raised MemoryError")
+                raise fault from exc
+            self._after_call(instance)
             raise
         except (abi.TrapError, PluginFault, TypeError, ValueError) as exc:
-            self.faults += 1
-            self._retire(clean=False, reason="fault")
             if isinstance(exc, PluginFault):
-                raise
-            kind = exc.kind if isinstance(exc, abi.TrapError) else "malformed"
-            raise PluginFault(kind, str(exc).splitlines()[0]) from exc
+                raise self._fault(instance, exc.kind, exc.message) from exc
+            if isinstance(exc, abi.TrapError):
+                raise self._fault(instance, exc.kind, _describe(exc)) from exc
+            raise self._fault(instance, "malformed", str(exc).splitlines()[0]) from exc
         if len(payload) < 2:
-            self.faults += 1
-            self._retire(clean=False, reason="fault")
-            raise PluginFault("malformed", "response shorter than an error code")
-        if instance.calls >= self._recycle_after:
-            self._retire(clean=True, reason="recycle")
+            raise self._fault(instance, "malformed", "response shorter than an error code")
+        self._after_call(instance)
         return payload
+
+    def _after_call(self, instance: Instance) -> None:
+        """Retire a healthy instance that served its calls, or whose memory one more request could push to the cap."""
+        if self._memory_mark is not None:
+            above = instance.memory_above(self._memory_mark)
+            if above or (above is None and self._blind_budget is not None and instance.calls >= self._blind_budget):
+                self._retire(clean=True, reason="memory")
+                return
+        if instance.calls >= self._recycle_after:
+            self._retire(clean=True, reason="calls")
+
+    def _fault(self, instance: Instance, kind: str, message: str, *, memory_error: bool = False) -> PluginFault:
+        """Count the fault, retire the instance and say what happened: a trap or MemoryError at the cap is "memory"."""
+        self.faults += 1
+        if memory_error or kind in ("unreachable", "trap"):
+            # Python in the guest meets a full memory as MemoryError, or traps while reporting it.
+            size = instance.memory_size()
+            near_cap = size is not None and size > instance.memory_limit - headroom(instance.memory_limit)
+            if memory_error or near_cap:
+                used = "" if size is None else f"; linear memory {size / MIB:.1f} of {instance.memory_limit / MIB:.0f} MiB"
+                kind, message = "memory", message + used
+        self._retire(clean=False, reason="fault")
+        return PluginFault(kind, message)
 
     def _retire(self, *, clean: bool, reason: str) -> None:
         instance, self._instance = self._instance, None
         if instance is None:
             return
-        if reason == "recycle":
-            self.recycles += 1
+        if reason in ("calls", "memory"):
+            self.recycled[reason] += 1
+        size = instance.memory_size()
         if clean:
             try:
                 instance.cleanup()
             except (abi.TrapError, PluginFault) as exc:
-                self._log.warning("cleanup failed", reason=str(exc).splitlines()[0])
-        self._log.debug("instance retired", reason=reason, calls=instance.calls)
+                self._log.warning("cleanup failed", reason=_describe(exc) if isinstance(exc, abi.TrapError) else exc.message)
+        self._log.debug("instance retired", reason=reason, calls=instance.calls, memory_mib=None if size is None else round(size / MIB, 1))
 
     def close(self) -> None:
         """Clean up the live instance (reload, stop). Idempotent."""

@@ -57,13 +57,22 @@ def make_engine() -> wasmtime.Engine:
 
 
 def precompile(paths: Iterable[Path], cache_dir: Path) -> int:
-    """Compile components into the cache `Runtime` loads from, so serving only loads; returns how many were compiled."""
+    """Compile components into the cache `Runtime` loads from, so serving only loads; returns how many were compiled.
+
+    Then prune the cache of what no start will load again (cache.CompileCache.prune).
+    """
     compile_cache = cache.CompileCache(cache_dir, make_engine(), ENGINE_FINGERPRINT)
     compiled = 0
+    known: dict[Path, str] = {}
     for path in paths:
+        compile_cache.register_root(path.parent)
         wasm = path.read_bytes()
-        _component, cached = compile_cache.load(wasm, cache.digest(wasm))
+        known[path] = cache.digest(wasm)
+        _component, cached = compile_cache.load(wasm, known[path])
         compiled += not cached
+    pruned = compile_cache.prune(known)
+    if pruned.entries:
+        log.info("compile cache pruned", directory=str(cache_dir), entries=pruned.entries, freed_mb=round(pruned.bytes / 1e6))
     return compiled
 
 
@@ -113,13 +122,19 @@ class Runtime:
     # --- loading ---
 
     def load(self, path: Path, *, expected_command: str | None = None) -> Plugin:
-        """Compile (or take from the cache), check the contract, instantiate once for metadata and init."""
+        """Compile (or take from the cache), check the contract, and start one instance to read its metadata and run init.
+
+        That instance is cleaned up and dropped: a loaded plugin holds no
+        instance until its first request (`execute`) makes one, so an idle
+        server's memory does not grow with the number of commands it serves.
+        """
         expected = expected_command if expected_command is not None else path.stem
         try:
             wasm = path.read_bytes()
         except OSError as exc:
             raise PluginRefused(f"cannot read: {exc.strerror}") from exc
         digest = cache.digest(wasm)
+        self._cache.register_root(path.parent)  # so a build's pruning keeps this directory's entries
         try:
             component, _cached = self._cache.load(wasm, digest)
         except wasmtime.WasmtimeError as exc:
@@ -138,16 +153,25 @@ class Runtime:
             return Instance(self.engine, self.linker, component, self.limits, self._ticks)
 
         try:
-            first = factory()
-            meta = first.metadata()
-            first.init()
-        except (abi.TrapError, PluginFault, GuestError, wasmtime.WasmtimeError) as exc:
+            # Outside any request (the scope is set only inside `execute`): init sees no RequestScope.
+            probe = Instance(self.engine, self.linker, component, self.limits, self._ticks, track_memory=False)
+            meta = probe.metadata()
+            probe.init()  # a plugin that cannot start is refused now, not at its first request
+            probe.cleanup()
+        except abi.TrapError as exc:
+            raise PluginRefused(f"failed to start: {exc.kind}: {exc.reason}") from exc
+        except (PluginFault, GuestError, wasmtime.WasmtimeError) as exc:
             raise PluginRefused(f"failed to start: {str(exc).splitlines()[0]}") from exc
         if meta.command != expected:
             raise PluginRefused(f"metadata says command {meta.command!r} but the file is named for {expected!r}")
-        # The instance that answered metadata is initialised already: it serves the first request.
         return Plugin(
-            path=path, digest=digest, contract=version, meta=meta, factory=factory, recycle_after=self.limits.recycle_after, instance=first
+            path=path,
+            digest=digest,
+            contract=version,
+            meta=meta,
+            factory=factory,
+            recycle_after=self.limits.recycle_after,
+            memory_limit=self.limits.memory_bytes,
         )
 
     def load_dir(self, directory: Path, *, reuse: Mapping[str, Plugin] | None = None) -> tuple[dict[str, Plugin], list[Refusal]]:
@@ -180,9 +204,12 @@ class Runtime:
 
         An error answer raises GuestError (code + reason), a failed call PluginFault.
         """
-        self._state.scope = scope
         self._state.host_failure = None
         try:
+            # A first request, or the first after a recycle, makes the instance and runs its init
+            # before the scope opens: init never sees a request's scope or its handles.
+            plugin.instance()
+            self._state.scope = scope
             return plugin.execute(request)
         except PluginFault as exc:
             failure, self._state.host_failure = self._state.host_failure, None

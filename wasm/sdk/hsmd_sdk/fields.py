@@ -65,24 +65,43 @@ class Fields:
             raise HsmError(error, f"{what}: not numeric")
         return int(raw)
 
-    def key(self, *, error: str = "15", what: str = "key") -> str:
-        """A key field: 16 H (scheme Z), or U/X + 32 H, or T/Y + 48 H."""
-        scheme = self.peek(1).upper()
+    def key(self, *, error: str = "15", what: str = "key", blocks: str = "S") -> str:
+        """A key field: 16 H (scheme Z), or U/X + 32 H, or T/Y + 48 H, or a key block whose tag is in `blocks`.
+
+        Key blocks: S + a Thales key block (under a key-block LMK, or under a ZMK), and where
+        the command allows it (`blocks="SR"`) R + a TR-31 block; see `key_block`.
+        """
+        tag = self.peek(1)
+        if tag in (b"S", b"R") and tag.decode("ascii") in blocks:
+            return self.key_block(error=error, what=what)
+        scheme = tag.upper()
         if scheme in (b"U", b"X"):
             return self.fixed(1).decode("ascii").upper() + self.hex(32, error=error, what=what)
         if scheme in (b"T", b"Y"):
             return self.fixed(1).decode("ascii").upper() + self.hex(48, error=error, what=what)
         return self.hex(16, error=error, what=what)
 
+    def key_block(self, *, error: str = "15", what: str = "key block") -> str:
+        """A tag (S or R) and the key block after it, whose length field (4 digits after the block's
+        version ID, positions 2-5 of the field) counts the block without the tag. Returned as it stands:
+        the block's header and optional blocks are authenticated text, never case-folded."""
+        head = self.peek(6)
+        if len(head) < 6 or not _DIGITS.issuperset(head[2:6]):
+            raise HsmError(error, f"{what}: key block without a length field")
+        length = int(head[2:6])
+        if length < 16:
+            raise HsmError(error, f"{what}: key block of {length} characters is shorter than its header")
+        return self.text(1 + length, error=error, what=what)
+
     def key_pair(self, *, after: int, until: bytes | None = None, what: str = "key pair") -> str:
-        """A key pair field (PVK A · B, CVK A · B): U/X + 32 H (T/Y + 48 H), or bare 32 H: two single keys.
+        """A key pair field (PVK A · B, CVK A · B): U/X + 32 H (T/Y + 48 H), S + key block, or bare 32 H: two single keys.
 
         A bare field is 16 H (one single-length key, which the commands refuse
         with 27) when 32 H would leave fewer than `after` bytes for the fields
         after it, counted up to `until` if given, else to the end (less a %nn).
         """
-        if self.peek(1).upper() in (b"U", b"X", b"T", b"Y"):
-            return self.key(what=what)
+        if self.peek(1).upper() in (b"U", b"X", b"T", b"Y") or self.peek(1) == b"S":
+            return self.key(what=what)  # a scheme-tagged pair, or one key block (a CVK or PVK under a key-block LMK)
         rest = self.peek(self.remaining)
         if until is not None:
             end = rest.find(until)

@@ -16,7 +16,22 @@ from componentize_py_types import Err  # type: ignore[import-not-found]
 from wit_world.imports import host, types  # type: ignore[import-not-found]
 
 from hsmd_sdk.errors import HsmError
-from hsmd_sdk.hsm import CommandCount, KeyHandle, KeyInfo, LmkStatus, LoadBand, LogLevel, PinHandle, UnitStatus, converted
+from hsmd_sdk.hsm import (
+    CommandCount,
+    EccKeyPair,
+    HostConnection,
+    ImportedPublicKey,
+    KeyHandle,
+    KeyInfo,
+    LmkStatus,
+    LoadBand,
+    LogLevel,
+    PinHandle,
+    PortTraffic,
+    RsaKeyPair,
+    UnitStatus,
+    converted,
+)
 from hsmd_sdk.response import Execute, respond
 
 T = TypeVar("T")
@@ -163,6 +178,42 @@ class GuestHsm:
 
     def lmk_table(self) -> list[LmkStatus]:
         return [converted(LmkStatus, item) for item in host.lmk_table()]
+
+    def host_connections(self) -> list[HostConnection]:
+        return [converted(HostConnection, item) for item in host.host_connections()]
+
+    def host_traffic(self) -> PortTraffic:
+        return converted(PortTraffic, host.host_traffic())
+
+    def key_generate_block(self, header: str, lmk_id: int | None) -> KeyHandle:
+        return KeyHandle(_call(host.key_generate_block, header, lmk_id))
+
+    def rsa_generate(self, bits: int, key_type: str, encoding: str, exponent: str, lmk_id: int | None) -> RsaKeyPair:
+        return converted(RsaKeyPair, _call(host.rsa_generate, bits, key_type, encoding, exponent, lmk_id))
+
+    def public_key_import(self, encoding: str, key_and_auth: str, lmk_id: int | None) -> ImportedPublicKey:
+        return converted(ImportedPublicKey, _call(host.public_key_import, encoding, key_and_auth, lmk_id))
+
+    def public_key_from_mac(self, mac: str, key_and_auth: str, lmk_id: int | None) -> KeyHandle:
+        return KeyHandle(_call(host.public_key_from_mac, mac, key_and_auth, lmk_id))
+
+    def private_key_from_lmk(self, private_key: str, lmk_id: int | None) -> KeyHandle:
+        return KeyHandle(_call(host.private_key_from_lmk, private_key, lmk_id))
+
+    def rsa_sign(self, key: KeyHandle, hash_id: str, signature_id: str, pad_mode: str, data: str) -> str:
+        return str(_call(host.rsa_sign, key, hash_id, signature_id, pad_mode, data))
+
+    def rsa_verify(self, key: KeyHandle, hash_id: str, signature_id: str, pad_mode: str, signature: str, data: str) -> bool:
+        return bool(_call(host.rsa_verify, key, hash_id, signature_id, pad_mode, signature, data))
+
+    def key_to_public_key(self, public_key: KeyHandle, key: KeyHandle, transport: str, oaep_parameters: str) -> str:
+        return str(_call(host.key_to_public_key, public_key, key, transport, oaep_parameters))
+
+    def key_from_public_key(self, private_key: KeyHandle, key_type: str, encrypted: str, transport: str, oaep_parameters: str) -> KeyHandle:
+        return KeyHandle(_call(host.key_from_public_key, private_key, key_type, encrypted, transport, oaep_parameters))
+
+    def ecc_generate(self, curve: str, lmk_id: int | None) -> EccKeyPair:
+        return converted(EccKeyPair, _call(host.ecc_generate, curve, lmk_id))
 
 
 def world(*, command: str, version: str, description: str, execute: Execute) -> type:

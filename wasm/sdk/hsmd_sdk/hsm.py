@@ -55,6 +55,43 @@ class LmkStatus:
     check_value: str
 
 
+@dataclass(frozen=True)
+class HostConnection:
+    protocol: str  # tcp, tls or udp
+    local_port: int
+    remote_address: str
+    remote_port: int
+    seconds: int  # open for
+
+
+@dataclass(frozen=True)
+class PortTraffic:
+    bytes_sent: int
+    bytes_received: int
+    frames_received: int
+    frames_sent: int
+    errors: int
+
+
+@dataclass(frozen=True)
+class RsaKeyPair:
+    public_key: str  # DER, hex
+    private_key: str  # sealed under the LMK, hex
+
+
+@dataclass(frozen=True)
+class EccKeyPair:
+    public_key: str  # SubjectPublicKeyInfo DER, hex
+    public_point: str  # X9.62 uncompressed point, hex
+    private_key: str  # sealed under the LMK, hex
+
+
+@dataclass(frozen=True)
+class ImportedPublicKey:
+    mac: str  # 8 H
+    public_key: str  # DER, hex
+
+
 T = TypeVar("T")
 
 
@@ -186,3 +223,39 @@ class Hsm(Protocol):
 
     def lmk_table(self) -> list[LmkStatus]:
         """The loaded LMKs in identifier order."""
+
+    def host_connections(self) -> list[HostConnection]:
+        """The open connections of every host port (NI)."""
+
+    def host_traffic(self) -> PortTraffic:
+        """Host port traffic since start (NI)."""
+
+    def key_generate_block(self, header: str, lmk_id: int | None) -> KeyHandle:
+        """A new key as A0's "#" fields describe it (usage, algorithm, mode, version, exportability, blocks)."""
+
+    def rsa_generate(self, bits: int, key_type: str, encoding: str, exponent: str, lmk_id: int | None) -> RsaKeyPair:
+        """EI: a new RSA key pair (exponent as hex, "" = 65537)."""
+
+    def public_key_import(self, encoding: str, key_and_auth: str, lmk_id: int | None) -> ImportedPublicKey:
+        """EO: the DER public key at the start of `key_and_auth` (hex) with its MAC under the LMK."""
+
+    def public_key_from_mac(self, mac: str, key_and_auth: str, lmk_id: int | None) -> KeyHandle:
+        """A public key whose MAC checks (01 otherwise)."""
+
+    def private_key_from_lmk(self, private_key: str, lmk_id: int | None) -> KeyHandle:
+        """A private key sealed under the LMK (hex), opened in the host."""
+
+    def rsa_sign(self, key: KeyHandle, hash_id: str, signature_id: str, pad_mode: str, data: str) -> str:
+        """EW: the signature (hex) over `data` (hex)."""
+
+    def rsa_verify(self, key: KeyHandle, hash_id: str, signature_id: str, pad_mode: str, signature: str, data: str) -> bool:
+        """EY: whether `signature` (hex) is the public key's over `data` (hex)."""
+
+    def key_to_public_key(self, public_key: KeyHandle, key: KeyHandle, transport: str, oaep_parameters: str) -> str:
+        """GK: `key` encrypted under the public key (hex)."""
+
+    def key_from_public_key(self, private_key: KeyHandle, key_type: str, encrypted: str, transport: str, oaep_parameters: str) -> KeyHandle:
+        """GI: a key of `key_type` decrypted with the private key."""
+
+    def ecc_generate(self, curve: str, lmk_id: int | None) -> EccKeyPair:
+        """FY: a new ECC key pair (curve 00 P-256, 01 P-384, 02 P-521)."""

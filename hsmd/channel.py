@@ -1,0 +1,270 @@
+"""Sans-IO codec of the channel between the main process and a worker (hsmd.workers, hsmd.worker).
+
+The channel is a Unix stream socket; each message is length-prefixed::
+
+    [length: u32 big-endian, counts the bytes after it][kind: 1 byte][body]
+
+    kind  direction       message     body
+    S     main → worker   Start       pickle of (worker index, Config): the first message
+    Q     main → worker   Request     call id, request id, the frame, a status snapshot (below)
+    R     main → worker   Reload      empty: load the plugin directory again
+    Y     worker → main   Ready       JSON: pid, the plugins loaded, how many were refused
+    A     worker → main   Answer      call id, the answer message, what to count (code, busy, ...)
+    D     worker → main   Reloaded    JSON: ok, the plugins now served, refused, reason
+
+    Request  !IBBBBI: call, len(request id), len(header), has trailer, len(trailer), len(snapshot);
+             then request id (ASCII), header, command (2), trailer, snapshot, body (the rest)
+    Answer   !IBB2sd: call, refused (0/1), len(fault), error code (2), busy seconds;
+             then fault kind (ASCII), the answer message (the rest)
+
+A decoder reads one direction only (`MAIN_TO_WORKER` or `WORKER_TO_MAIN`): the main process
+never unpickles what a worker sends (a worker runs plugins), and a kind not of its direction,
+a short or overlong body or a length over `MAX_MESSAGE` raises `ChannelError`. The status
+snapshot of a Request stays bytes here: the worker unpickles it (hsmd.host.status.StatusSnapshot).
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import struct
+from dataclasses import dataclass
+from typing import Any, Final, TypeAlias
+
+from hsmd.config import Config
+from hsmd.protocol import Frame
+
+__all__ = [
+    "MAIN_TO_WORKER",
+    "MAX_MESSAGE",
+    "WORKER_TO_MAIN",
+    "Answer",
+    "ChannelDecoder",
+    "ChannelError",
+    "LoadedPlugin",
+    "Message",
+    "Ready",
+    "Reload",
+    "Reloaded",
+    "Request",
+    "Start",
+    "encode",
+]
+
+MAX_MESSAGE: Final = 16 * 1024 * 1024  # a frame is at most 64 KiB; a status snapshot a few KiB
+_PREFIX: Final = struct.Struct("!I")
+_REQUEST: Final = struct.Struct("!IBBBBI")
+_ANSWER: Final = struct.Struct("!IBB2sd")
+
+
+class ChannelError(Exception):
+    """The peer sent something that is not a message of this channel: the channel is unusable."""
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedPlugin:
+    """A plugin a worker serves, as /plugins and /metrics show it."""
+
+    command: str
+    version: str
+    contract: str
+    description: str
+    loaded_at: float  # time.time() when its file was loaded
+
+
+@dataclass(frozen=True, slots=True)
+class Start:
+    index: int  # 0 .. workers-1, on every log line of the worker
+    config: Config
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    call: int  # the main process's id for this call, echoed in the Answer
+    request_id: str  # the log request id ("3-17"), bound while the worker runs it
+    frame: Frame
+    snapshot: bytes = b""  # pickled StatusSnapshot, for the status commands (NO NI J2 J4 J8 JK)
+
+
+@dataclass(frozen=True, slots=True)
+class Reload:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Ready:
+    pid: int
+    plugins: tuple[LoadedPlugin, ...]
+    refused: int
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    call: int
+    message: bytes  # the complete answer: header, response code, error code, fields, trailer
+    code: str  # the error code to count (what the worker's Dispatcher recorded)
+    busy: float  # seconds in the plugin call
+    refused: bool = False  # no plugin for the command (68): counted apart, as UnitStatus.refuse does
+    fault: str = ""  # the fault kind when the call faulted (answered 41)
+
+
+@dataclass(frozen=True, slots=True)
+class Reloaded:
+    ok: bool
+    plugins: tuple[LoadedPlugin, ...]  # what the worker serves now
+    refused: int
+    reason: str = ""  # why not, when not ok
+
+
+Message: TypeAlias = Start | Request | Reload | Ready | Answer | Reloaded
+
+MAIN_TO_WORKER: Final = frozenset({b"S", b"Q", b"R"})
+WORKER_TO_MAIN: Final = frozenset({b"Y", b"A", b"D"})
+
+
+def _plugins(plugins: tuple[LoadedPlugin, ...]) -> list[list[Any]]:
+    return [[p.command, p.version, p.contract, p.description, p.loaded_at] for p in plugins]
+
+
+def encode(message: Message) -> bytes:
+    """The message with its length prefix, ready to send."""
+    if isinstance(message, Request):
+        rid, frame = message.request_id.encode("ascii"), message.frame
+        trailer = frame.trailer or b""
+        head = _REQUEST.pack(message.call, len(rid), len(frame.header), frame.trailer is not None, len(trailer), len(message.snapshot))
+        body = b"Q" + head + rid + frame.header + frame.command + trailer + message.snapshot + frame.body
+    elif isinstance(message, Answer):
+        fault = message.fault.encode("ascii")
+        body = b"A" + _ANSWER.pack(message.call, message.refused, len(fault), message.code.encode("ascii"), message.busy) + fault
+        body += message.message
+    elif isinstance(message, Start):
+        body = b"S" + pickle.dumps((message.index, message.config))
+    elif isinstance(message, Reload):
+        body = b"R"
+    elif isinstance(message, Ready):
+        body = b"Y" + json.dumps({"pid": message.pid, "plugins": _plugins(message.plugins), "refused": message.refused}).encode()
+    else:
+        fields = {"ok": message.ok, "plugins": _plugins(message.plugins), "refused": message.refused, "reason": message.reason}
+        body = b"D" + json.dumps(fields).encode()
+    return _PREFIX.pack(len(body)) + body
+
+
+def _loaded(raw: object) -> tuple[LoadedPlugin, ...]:
+    if not isinstance(raw, list):
+        raise ChannelError("plugins: not a list")
+    out = []
+    for item in raw:
+        match item:
+            case [str(command), str(version), str(contract), str(description), int() | float() as loaded_at]:
+                out.append(LoadedPlugin(command, version, contract, description, float(loaded_at)))
+            case _:
+                raise ChannelError("plugins: malformed entry")
+    return tuple(out)
+
+
+def _take(body: bytes, at: int, n: int) -> tuple[bytes, int]:
+    """`n` bytes of `body` from `at`, and where the next field starts."""
+    end = at + n
+    if end > len(body):
+        raise ChannelError("message shorter than its fields")
+    return body[at:end], end
+
+
+def _json(body: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise ChannelError("body is not JSON") from None
+    if not isinstance(data, dict):
+        raise ChannelError("body is not a JSON object")
+    return data
+
+
+def _decode(kind: bytes, body: bytes) -> Message:
+    try:
+        if kind == b"Q":
+            call, rid_len, header_len, has_trailer, trailer_len, snapshot_len = _REQUEST.unpack_from(body)
+            at = _REQUEST.size
+            rid, at = _take(body, at, rid_len)
+            header, at = _take(body, at, header_len)
+            command, at = _take(body, at, 2)
+            trailer, at = _take(body, at, trailer_len)
+            snapshot, at = _take(body, at, snapshot_len)
+            frame = Frame(header, command, body[at:], trailer if has_trailer else None)
+            return Request(call, rid.decode("ascii"), frame, snapshot)
+        if kind == b"A":
+            call, refused, fault_len, code, busy = _ANSWER.unpack_from(body)
+            fault, at = _take(body, _ANSWER.size, fault_len)
+            return Answer(call, body[at:], code.decode("ascii"), busy, bool(refused), fault.decode("ascii"))
+        if kind == b"S":
+            try:
+                index, config = pickle.loads(body)
+            except Exception as exc:  # noqa: BLE001 -- whatever unpickling raises: one error for the caller
+                raise ChannelError(f"start: cannot unpickle: {type(exc).__name__}") from None
+            if not isinstance(index, int) or not isinstance(config, Config):
+                raise ChannelError("start: not (index, Config)")
+            return Start(index, config)
+        if kind == b"R":
+            return Reload()
+        data = _json(body)
+        if kind == b"Y":
+            pid, refused = data.get("pid"), data.get("refused")
+            if not isinstance(pid, int) or not isinstance(refused, int):
+                raise ChannelError("ready: pid and refused must be integers")
+            return Ready(pid, _loaded(data.get("plugins")), refused)
+        ok, refused, reason = data.get("ok"), data.get("refused"), data.get("reason")
+        if not isinstance(ok, bool) or not isinstance(refused, int) or not isinstance(reason, str):
+            raise ChannelError("reloaded: ok, refused or reason of the wrong type")
+        return Reloaded(ok, _loaded(data.get("plugins")), refused, reason)
+    except (struct.error, UnicodeDecodeError) as exc:
+        raise ChannelError(f"malformed {kind.decode('ascii')} message: {exc}") from None
+
+
+class ChannelDecoder:
+    """Bytes in (`receive_data`), messages out (`next_message`, None until one is complete).
+
+    `accept` is the set of kinds this end may receive (`MAIN_TO_WORKER` in a worker,
+    `WORKER_TO_MAIN` in the main process). Once it has raised `ChannelError` it raises it again.
+    """
+
+    def __init__(self, accept: frozenset[bytes]) -> None:
+        self._accept = accept
+        self._buf = bytearray()
+        self._pos = 0
+        self._error: ChannelError | None = None
+
+    def receive_data(self, data: bytes | bytearray | memoryview) -> None:
+        if self._pos:
+            del self._buf[: self._pos]
+            self._pos = 0
+        self._buf += data
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received and not returned as a message yet."""
+        return len(self._buf) - self._pos
+
+    def next_message(self) -> Message | None:
+        if self._error is not None:
+            raise self._error
+        start = self._pos
+        if len(self._buf) - start < _PREFIX.size:
+            return None
+        (length,) = _PREFIX.unpack_from(self._buf, start)
+        if not 1 <= length <= MAX_MESSAGE:
+            self._error = ChannelError(f"message length {length} outside 1..{MAX_MESSAGE}")
+            raise self._error
+        end = start + _PREFIX.size + length
+        if end > len(self._buf):
+            return None
+        kind = bytes(self._buf[start + _PREFIX.size : start + _PREFIX.size + 1])
+        body = bytes(self._buf[start + _PREFIX.size + 1 : end])
+        self._pos = end
+        if kind not in self._accept:
+            self._error = ChannelError(f"unexpected message kind {kind!r}")
+            raise self._error
+        try:
+            return _decode(kind, body)
+        except ChannelError as exc:
+            self._error = exc
+            raise

@@ -1,0 +1,103 @@
+"""Key-block test material: an independent reader of Thales key blocks (versions '0' and '1'; `cryptography`
+only, no hsmd code), the real-unit blocks the tests share, and a host with the public test LMKs of each kind.
+
+Constructions as /tmp/research's keyblock notes reproduced them against real-unit traces
+(ut-codec-payshield, version '0') and EFTlab BP-Tools output (CryptoCarver, chhil/TR31Keyblock,
+version '1'):
+- '0': KBEK = KBPK xor 45.., KBAK = KBPK xor 4D..; TDES-CBC with IV = header[0:8]; authenticator =
+  TDES CBC-MAC (zero IV) over header + encrypted data, first 4 bytes.
+- '1': KBEK/KBAK by the X9.143 (TR-31 D) AES-CMAC derivation; AES-CBC with IV = header[0:16];
+  authenticator = AES-CMAC over header + encrypted data, first 8 bytes.
+TR-31 blocks are read with psec.tr31 instead (tests call it directly).
+"""
+
+from __future__ import annotations
+
+from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.cmac import CMAC
+
+from hsmd.host import TEST_LMK, Host, LmkSet
+from hsmd.host.keyblock import TEST_KEYBLOCK_LMK_3DES, TEST_KEYBLOCK_LMK_AES
+
+FIRMWARE = "0007-E000"
+K3 = TEST_KEYBLOCK_LMK_3DES.key
+KA = TEST_KEYBLOCK_LMK_AES.key
+
+# REAL (softwaregroup-bg/ut-codec-payshield docs/examples.js, test/config/test.js): blocks a payShield 10K
+# returned under its LMK 01, the public 3DES key-block test LMK, and their clear keys.
+ZMK_1 = "S00072K0TB00E0001DB045F29C053EEFF7B9425B3A88C7258EB7EA7E40E2C47878647072A"
+ZMK_1_CLEAR = bytes.fromhex("642C7904A4D5C238CD6E7A9D76D36449")
+ZPK_1 = "S00072P0TB00E0001EA421618B34F5FA1A77F7CF6480111B97CF0FAE7BD77D589EC921EF9"
+ZPK_1_CLEAR = bytes.fromhex("98519E45CBB9291F49EFAD4AFEFDDC79")
+ZPK_1_UNDER_ZMK_1 = "S00072P0TB00N00FFE1D89671C973C7F0DAF91CB2EBF379493C08975679001172C89A0AF8"  # importKey 2
+ZPK_1_EXPORTED = "S00072P0TB00N00FFE1D89671C973C7F0DAF91CB2EBF37949D811004295CF66B6AF9CF6A8"  # exportKeyDecode 2
+CVK = "S00072C0TN00E0001A417975993E2331918759DD1656AC94306BE01C19FDE29E83A93AB42"
+CVK_CLEAR = bytes.fromhex("5179BFD6894C8937EFA1AD3BB9F2A17F")
+TAK = "S00072M1TN00E0001FFE01E95CF21BDD0D74B6BEB70E3D90842C137DCA39C1B162C6238D5"
+BDK = "S00072B0TN00E0001566678078B5337915F4860C92F3FF2D6A6B11E8786F22DC8032EB758"
+# BP-Tools (CryptoCarver ThalesKeyBlockAesTest.java): a BDK (key 000102…0F) under the AES test LMK, LMK identifier 02.
+AES_LMK_BDK = "S10096B0TN00E0002F21247ABCAF1AAB60415020B95858FA2D3D35DCE0B9CA675739A1C6EC367061107D66472D5097626"
+
+
+def make_host(default: int = 0) -> Host:
+    """LMK 00 the variant test LMK, 01 the 3DES key-block test LMK (as on the ut-codec-payshield unit), 02 the AES one."""
+    return Host(LmkSet({0: TEST_LMK, 1: TEST_KEYBLOCK_LMK_3DES, 2: TEST_KEYBLOCK_LMK_AES}, default=default), FIRMWARE)
+
+
+def _tdes(key: bytes) -> bytes:
+    return key + key[:8] if len(key) == 16 else key
+
+
+def _aes_cmac(key: bytes, data: bytes) -> bytes:
+    mac = CMAC(algorithms.AES(key))
+    mac.update(data)
+    return mac.finalize()
+
+
+def _aes_derive(kbpk: bytes) -> tuple[bytes, bytes]:
+    algorithm = {16: 2, 24: 3, 32: 4}[len(kbpk)]
+    bits = (len(kbpk) * 8).to_bytes(2, "big")
+    out = []
+    for usage in (0, 1):
+        stream = b"".join(_aes_cmac(kbpk, bytes([i, 0, usage, 0, 0, algorithm]) + bits) for i in range(1, len(kbpk) // 16 + 2))
+        out.append(stream[: len(kbpk)])
+    return out[0], out[1]
+
+
+def header_length(block: str) -> int:
+    """Characters of the header with its optional blocks (block without its tag)."""
+    at = 16
+    for _ in range(int(block[12:14])):
+        at += int(block[at + 2 : at + 4], 16)
+    return at
+
+
+def open_block(kbpk: bytes, field: str) -> tuple[str, bytes]:
+    """(header with optional blocks, clear key) of 'S' + a Thales block; AssertionError if it does not authenticate."""
+    assert field[0] == "S", field
+    block = field[1:]
+    assert int(block[1:5]) == len(block)
+    head_len = header_length(block)
+    head = block[:head_len].encode("ascii")
+    version = block[0]
+    mac_hex = 8 if version == "0" else 16
+    encrypted, mac = bytes.fromhex(block[head_len:-mac_hex]), bytes.fromhex(block[-mac_hex:])
+    if version == "0":
+        kbek, kbak = bytes(b ^ 0x45 for b in kbpk), bytes(b ^ 0x4D for b in kbpk)
+        enc = Cipher(TripleDES(_tdes(kbak)), modes.CBC(bytes(8))).encryptor()
+        assert (enc.update(head + encrypted) + enc.finalize())[-8:][:4] == mac, "authenticator"
+        dec = Cipher(TripleDES(_tdes(kbek)), modes.CBC(head[:8])).decryptor()
+    else:
+        assert version == "1", version
+        kbek, kbak = _aes_derive(kbpk)
+        assert _aes_cmac(kbak, head + encrypted)[:8] == mac, "authenticator"
+        dec = Cipher(algorithms.AES(kbek), modes.CBC(head[:16])).decryptor()
+    payload = dec.update(encrypted) + dec.finalize()
+    bits = int.from_bytes(payload[:2], "big")
+    return block[:head_len], payload[2 : 2 + bits // 8]
+
+
+def aes_kcv(key: bytes) -> str:
+    """AES check value: CMAC of a zero block (ANSI X9.24-1:2017 A.3), 6 H."""
+    return _aes_cmac(key, bytes(16))[:3].hex().upper()

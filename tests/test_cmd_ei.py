@@ -1,0 +1,172 @@
+"""EI — Generate an RSA key pair.
+
+Known answer: a real unit's EJ frame for RSA-2048 with encoding 01
+(softwaregroup-bg/ut-codec-payshield test/config/test.js,
+generateRsaKeyPairDecode set 0): the public key is 269 bytes,
+`3082010902820100` + 256-byte modulus (top bit set, no leading zero) +
+`0203010001`, followed by the private key length (4 N) and that many bytes.
+hsmd's keys are random, so every answer is checked for that shape and read
+back with an independent DER reader (tests/oracle.py) and with OpenSSL
+(`cryptography`, strict DER for encoding 02); that the keys sign and unwrap
+is checked in tests/test_cmd_ew.py, test_cmd_ey.py and test_cmd_gi.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from hsmd.host import TEST_LMK, Host, LmkSet
+from hsmd.runtime import Runtime
+from logic import ei
+from tests import oracle
+from tests.commands import in_component, native
+from tests.tcp import exchange
+
+KEYS_HOST = Host(LmkSet({0: TEST_LMK}), "0007-E000")  # makes the keys other modules' vectors use
+
+
+def der_end(data: bytes) -> int:
+    """Where the DER element at the start of `data` ends (its length octets say so)."""
+    if data[1] < 0x80:
+        return 2 + data[1]
+    count = data[1] & 0x7F
+    return 2 + count + int.from_bytes(data[2 : 2 + count], "big")
+
+
+def split_ej(answer: bytes) -> tuple[bytes, bytes]:
+    """EJ's public key and private key (the private key length field checked) from an answer `00…`."""
+    assert answer[:2] == b"00", answer[:2]
+    body = answer[2:]
+    end = der_end(body)
+    length = int(body[end : end + 4])
+    private_key = body[end + 4 :]
+    assert len(private_key) == length
+    return body[:end], private_key
+
+
+def generate(key_type: str, bits: int, encoding: str = "02") -> tuple[bytes, bytes]:
+    """A key pair made by EI (public key DER, private key under the test LMK)."""
+    return split_ej(native(ei, KEYS_HOST, f"{key_type}{bits:04d}{encoding}".encode()))
+
+
+def numbers(answer: bytes) -> tuple[int, int]:
+    """(modulus, exponent) of the public key in an EJ answer."""
+    return oracle.rsa_public_numbers(split_ej(answer)[0])
+
+
+CASES: list[tuple[bytes, bytes]] = [
+    (b"2031901", b"04"),  # 319 bits
+    (b"2409701", b"04"),  # 4097 bits
+    (b"205X201", b"04"),  # key length not numeric
+    (b"3051201", b"05"),  # key type indicator 3
+    (b"2051203", b"03"),  # encoding 03
+    (b"20512", b"03"),  # no encoding
+    (b"", b"05"),
+    (b"2051201" + b"0017" + bytes.fromhex("010000"), b"08"),  # 65536: even
+    (b"2051201" + b"0000", b"06"),  # an exponent of no bits
+    (b"2051201" + b"4097" + bytes(513), b"06"),  # longer than any modulus
+    (b"2051201" + b"0002" + b"\x01", b"06"),  # exponent 1
+    (b"2051201" + b"0004" + b"\x11", b"06"),  # 17 (5 bits) declared as 4 bits
+    (b"2051201" + b"0017" + b"\x01", b"06"),  # 17 bits declared, one byte given
+    (b"2032001" + b"0319" + b"\x40" + bytes(38) + b"\x01", b"06"),  # an exponent as long as the 320-bit modulus
+    (b"2051201X", b"06"),  # trailing data reads as an exponent length
+    (b"2051201%01", b"13"),  # LMK 01 not loaded
+    (b"2051201%00#0000&N", b"15"),  # key-block fields: variant LMKs only
+    (b"2051201%00X", b"15"),
+]
+
+# Answers that are random: compared by their shape (modulus bits, exponent, private key length).
+GENERATED = [b"0032001", b"1051202", b"2102401" + b"0002" + b"\x03", b"2051201%00"]
+
+
+@pytest.mark.parametrize(("request_", "answer"), CASES)
+def test_ei_error_codes(host: Host, request_: bytes, answer: bytes) -> None:
+    assert native(ei, host, request_) == answer
+
+
+def test_a_2048_bit_public_key_in_encoding_01_has_the_shape_of_a_real_units(host: Host) -> None:
+    public_key, private_key = split_ej(native(ei, host, b"2204801"))
+    assert len(public_key) == 269
+    assert public_key[:8] == bytes.fromhex("3082010902820100")
+    assert public_key[8] & 0x80  # the top bit of the modulus is set and no leading zero precedes it
+    assert public_key[-5:] == bytes.fromhex("0203010001")
+    modulus, exponent = oracle.rsa_public_numbers(public_key)
+    assert (modulus.bit_length(), exponent) == (2048, 65537)
+    assert oracle.rsa_der(modulus, exponent, unsigned=True) == public_key
+    assert len(private_key) > 5 * 128  # the CRT parts at least; hsmd's own format, not a unit's 656 bytes
+
+
+@pytest.mark.parametrize("bits", [320, 321, 512, 1024])
+def test_encoding_02_is_strict_der_as_openssl_reads_it(host: Host, bits: int) -> None:
+    public_key, _ = split_ej(native(ei, host, f"0{bits:04d}02".encode()))
+    loaded = serialization.load_der_public_key(public_key)
+    assert isinstance(loaded, rsa.RSAPublicKey)
+    assert (loaded.key_size, loaded.public_numbers().e) == (bits, 65537)
+    assert oracle.rsa_der(loaded.public_numbers().n, 65537, unsigned=False) == public_key
+
+
+@pytest.mark.parametrize("bits", [512, 1024])
+def test_encoding_01_writes_the_modulus_without_a_leading_zero(host: Host, bits: int) -> None:
+    public_key, _ = split_ej(native(ei, host, f"1{bits:04d}01".encode()))
+    modulus, exponent = oracle.rsa_public_numbers(public_key)
+    assert modulus.bit_length() == bits
+    assert public_key == oracle.rsa_der(modulus, exponent, unsigned=True)
+    assert len(public_key) == len(oracle.rsa_der(modulus, exponent, unsigned=False)) - 1
+
+
+@pytest.mark.parametrize(
+    ("exponent_field", "bits", "exponent"),
+    [
+        (b"0002" + b"\x03", 512, 3),
+        (b"0005" + b"\x11", 768, 17),
+        (b"0017" + bytes.fromhex("010001"), 1024, 65537),
+        (b"0024" + bytes.fromhex("010001"), 1024, 65537),  # declared by the byte: the value fits
+        (b"0009" + bytes.fromhex("0101"), 1030, 257),
+    ],
+)
+def test_the_public_exponent_is_binary_with_its_length_in_bits(host: Host, exponent_field: bytes, bits: int, exponent: int) -> None:
+    answer = native(ei, host, f"2{bits:04d}02".encode() + exponent_field)
+    assert numbers(answer)[1] == exponent
+    assert numbers(answer)[0].bit_length() == bits
+
+
+def test_every_key_pair_is_new(host: Host) -> None:
+    first, second = (split_ej(native(ei, host, b"0051202")) for _ in range(2))
+    assert first[0] != second[0] and first[1] != second[1]
+
+
+def test_the_private_key_length_counts_bytes_as_4_digits(host: Host) -> None:
+    answer = native(ei, host, b"2102401")
+    public_key, private_key = split_ej(answer)
+    assert numbers(answer)[0].bit_length() == 1024
+    assert answer[2 + len(public_key) : 2 + len(public_key) + 4] == f"{len(private_key):04d}".encode()
+
+
+def shape(answer: bytes) -> tuple[bytes, int, int, int]:
+    """What two answers to the same EI request share: the code, modulus bits, exponent, private key length."""
+    if answer[:2] != b"00":
+        return answer, 0, 0, 0
+    public_key, private_key = split_ej(answer)
+    modulus, exponent = oracle.rsa_public_numbers(public_key)
+    return answer[:2], modulus.bit_length(), exponent, len(private_key)
+
+
+@pytest.mark.wasm
+def test_ei_component_answers_exactly_as_the_logic_does(runtime: Runtime, built_plugins: Path, host: Host) -> None:
+    plugin = runtime.load(built_plugins / "EI.wasm")
+    for request_, _ in CASES:
+        assert in_component(runtime, plugin, request_) == native(ei, host, request_), request_
+    for request_ in GENERATED:
+        assert shape(in_component(runtime, plugin, request_)) == shape(native(ei, host, request_)), request_
+
+
+@pytest.mark.wasm
+async def test_ei_over_tcp(built_plugins: Path) -> None:
+    generated, refused = await exchange(built_plugins, b"EI2102402", b"EI3102402")
+    assert generated[:2] == b"EJ"
+    assert shape(generated[2:])[:3] == (b"00", 1024, 65537)
+    assert refused == b"EJ05"

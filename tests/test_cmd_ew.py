@@ -1,0 +1,178 @@
+"""EW — Generate an RSA signature.
+
+The request layout is a real unit's frame (softwaregroup-bg/ut-codec-payshield
+test/config/test.js, generateRsaSignatureEncode set 0: `EW` `06` `01` `01`
+`0003` data `;` `99` `0656` key). The keys are made by EI under the test LMK;
+every signature is checked two ways, independently of hsmd: `cryptography`
+verifies it with the EJ public key, and the RSA public operation on it
+(Python's pow) gives exactly the EMSA-PKCS1-v1_5 block built here from
+hashlib's digest and RFC 8017's DigestInfo prefixes. PKCS#1 v1.5 is
+deterministic, so the component must give the very same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from hsmd.host import TEST_LMK, Host, LmkSet
+from hsmd.host.lmk import Lmk
+from hsmd.runtime import Runtime
+from logic import ew
+from tests import oracle
+from tests.commands import in_component, native
+from tests.tcp import exchange
+from tests.test_cmd_ei import generate
+
+MESSAGE = b"The quick brown fox jumps over the lazy dog"
+SIGNER = generate("0", 1024)  # signature only
+BOTH = generate("2", 512, "01")  # signature and key management, public key in encoding 01
+TRANSPORT = generate("1", 1024)  # key management only
+SMALL = generate("0", 384)  # too short for a SHA-256 DigestInfo
+
+# RFC 8017 section 9.2 note 1: the DigestInfo DER before the digest, by payShield hash identifier.
+DIGEST_INFO = {
+    "01": ("sha1", "3021300906052b0e03021a05000414"),
+    "02": ("md5", "3020300c06082a864886f70d020505000410"),
+    "05": ("sha224", "302d300d06096086480165030402040500041c"),
+    "06": ("sha256", "3031300d060960864801650304020105000420"),
+    "07": ("sha384", "3041300d060960864801650304020205000430"),
+    "08": ("sha512", "3051300d060960864801650304020305000440"),
+}
+HASHES: dict[str, hashes.HashAlgorithm] = {
+    "01": hashes.SHA1(),
+    "02": hashes.MD5(),
+    "05": hashes.SHA224(),
+    "06": hashes.SHA256(),
+    "07": hashes.SHA384(),
+    "08": hashes.SHA512(),
+}
+
+
+def request(hash_id: str, data: bytes, private_key: bytes, *, ids: str = "0101", key_length: str | None = None) -> bytes:
+    """EW's fields: identifiers, data with its length and ';', flag 99 and the private key with its length."""
+    length = f"{len(private_key):04d}" if key_length is None else key_length
+    return f"{hash_id}{ids}{len(data):04d}".encode() + data + b";99" + length.encode() + private_key
+
+
+def digest_info(hash_id: str, data: bytes) -> bytes:
+    name, prefix = DIGEST_INFO[hash_id]
+    return bytes.fromhex(prefix) + hashlib.new(name, data).digest()
+
+
+def emsa_pkcs1_v15(info: bytes, size: int) -> bytes:
+    """RFC 8017 section 9.2: 00 01 FF…FF 00 DigestInfo, `size` bytes."""
+    return b"\x00\x01" + b"\xff" * (size - len(info) - 3) + b"\x00" + info
+
+
+def signature_of(answer: bytes) -> bytes:
+    assert answer[:2] == b"00", answer
+    length = int(answer[2:6])
+    assert len(answer) == 6 + length
+    return answer[6:]
+
+
+def opened(public_key: bytes, signature: bytes) -> bytes:
+    """The RSA public operation on a signature: the encoded message it carries."""
+    modulus, exponent = oracle.rsa_public_numbers(public_key)
+    size = (modulus.bit_length() + 7) // 8
+    return pow(int.from_bytes(signature, "big"), exponent, modulus).to_bytes(size, "big")
+
+
+def tampered(private_key: bytes, position: int) -> bytes:
+    blob = bytearray(private_key)
+    blob[position] ^= 0x01
+    return bytes(blob)
+
+
+CASES: list[tuple[bytes, bytes]] = [
+    (request("09", MESSAGE, SIGNER[1]), b"05"),
+    (request("03", MESSAGE, SIGNER[1]), b"05"),  # MDC-2: hsmd's refusal
+    (request("06", MESSAGE, SIGNER[1], ids="0201"), b"06"),
+    (request("06", MESSAGE, SIGNER[1], ids="0102"), b"07"),  # OAEP, PSS, X9.31: not for signatures here
+    (request("04", MESSAGE, SIGNER[1]), b"74"),  # not a DigestInfo
+    (request("04", digest_info("06", MESSAGE)[:-1], SIGNER[1]), b"74"),  # digest one byte short
+    (request("04", bytes.fromhex("3031300d06096086480165030402FF05000420") + bytes(32), SIGNER[1]), b"79"),  # unknown OID
+    (request("06", MESSAGE, SMALL[1]), b"76"),  # a 384-bit modulus cannot hold SHA-256's DigestInfo
+    (request("06", MESSAGE, TRANSPORT[1]), b"03"),  # key management only
+    (request("06", MESSAGE, tampered(SIGNER[1], 40)), b"49"),
+    (request("06", MESSAGE, SIGNER[1][:-1]), b"49"),  # cut short, its length field agreeing
+    (request("06", MESSAGE, bytes(31)), b"78"),  # no private key is this short
+    (request("06", MESSAGE, SIGNER[1], key_length="FFFF"), b"78"),  # a key-block unit's length
+    (request("06", MESSAGE, SIGNER[1], key_length="9999"), b"78"),  # longer than the data
+    (b"060101" + f"{len(MESSAGE) + 1:04d}".encode() + MESSAGE, b"80"),  # data shorter than declared
+    (b"0601010005" + MESSAGE[:6] + b";99", b"80"),  # no ';' right after the declared data
+    (b"0601010003ABC;98", b"04"),  # private key flag
+    (b"0601010003ABC;05", b"12"),  # a user storage index: hsmd holds none
+    (request("06", MESSAGE, SIGNER[1]) + b"%01", b"13"),  # LMK 01 not loaded
+    (request("06", MESSAGE, SIGNER[1]) + b"X", b"15"),
+]
+# Signed: the answers are checked below; the component must give the same bytes.
+SIGNED = [request("06", MESSAGE, SIGNER[1]) + b"%00", request("01", b"", BOTH[1]), request("04", digest_info("08", MESSAGE), SIGNER[1])]
+
+
+@pytest.mark.parametrize(("request_", "answer"), CASES)
+def test_ew_error_codes(host: Host, request_: bytes, answer: bytes) -> None:
+    assert native(ew, host, request_) == answer
+
+
+@pytest.mark.parametrize("hash_id", sorted(HASHES))
+def test_ew_signatures_verify_with_the_ej_public_key(host: Host, hash_id: str) -> None:
+    public_key, private_key = SIGNER
+    signature = signature_of(native(ew, host, request(hash_id, MESSAGE, private_key)))
+    assert len(signature) == 128
+    assert opened(public_key, signature) == emsa_pkcs1_v15(digest_info(hash_id, MESSAGE), 128)
+    loaded = serialization.load_der_public_key(public_key)
+    assert isinstance(loaded, rsa.RSAPublicKey)
+    loaded.verify(signature, MESSAGE, padding.PKCS1v15(), HASHES[hash_id])
+
+
+def test_without_hash_ew_signs_the_digest_info_it_is_given(host: Host) -> None:
+    public_key, private_key = SIGNER
+    signature = signature_of(native(ew, host, request("04", digest_info("06", MESSAGE), private_key)))
+    assert signature == signature_of(native(ew, host, request("06", MESSAGE, private_key)))  # deterministic
+    assert opened(public_key, signature) == emsa_pkcs1_v15(digest_info("06", MESSAGE), 128)
+
+
+def test_a_key_of_both_types_signs_and_its_unsigned_public_key_verifies(host: Host) -> None:
+    public_key, private_key = BOTH
+    signature = signature_of(native(ew, host, request("01", b"", private_key)))
+    assert len(signature) == 64
+    assert opened(public_key, signature) == emsa_pkcs1_v15(digest_info("01", b""), 64)
+
+
+def test_binary_data_with_delimiters_and_percent_signs_is_signed_whole(host: Host) -> None:
+    data = b";%00\x19\x00" + bytes(range(256))
+    public_key, private_key = SIGNER
+    signature = signature_of(native(ew, host, request("06", data, private_key)))
+    assert opened(public_key, signature) == emsa_pkcs1_v15(digest_info("06", data), 128)
+
+
+def test_a_private_key_under_another_lmk_is_49() -> None:
+    other = Lmk((*TEST_LMK.pairs[:17], bytes.fromhex("0123456789ABCDEFFEDCBA9876543210"), *TEST_LMK.pairs[18:]))  # 34-35
+    two_lmks = Host(LmkSet({0: TEST_LMK, 1: other}), "0007-E000")
+    assert native(ew, two_lmks, request("06", MESSAGE, SIGNER[1]) + b"%01") == b"49"
+    assert native(ew, two_lmks, request("06", MESSAGE, SIGNER[1]) + b"%00")[:2] == b"00"
+
+
+@pytest.mark.wasm
+def test_ew_component_answers_exactly_as_the_logic_does(runtime: Runtime, built_plugins: Path, host: Host) -> None:
+    plugin = runtime.load(built_plugins / "EW.wasm")
+    for request_ in [request_ for request_, _ in CASES] + SIGNED:
+        assert in_component(runtime, plugin, request_) == native(ew, host, request_), request_
+    assert all(native(ew, host, request_)[:2] == b"00" for request_ in SIGNED)
+
+
+@pytest.mark.wasm
+async def test_ew_over_tcp(built_plugins: Path) -> None:
+    public_key, private_key = SIGNER
+    signed, refused = await exchange(
+        built_plugins, b"EW" + request("06", MESSAGE, private_key), b"EW" + request("09", MESSAGE, private_key)
+    )
+    assert signed[:2] == b"EX"
+    assert opened(public_key, signature_of(signed[2:])) == emsa_pkcs1_v15(digest_info("06", MESSAGE), 128)
+    assert refused == b"EX05"
