@@ -17,8 +17,8 @@ Sections, each printed with the baseline it is measured against in the same run:
   4. cold build + compile    per plugin, vs. loading the compiled artifact (full mode or --cold)
   5. RSS                     per live plugin instance; idle server vs. the bare server
 
-The default run takes about 5 minutes on 2 cores, 3.5 of them section 4 (it
-builds every plugin; --no-cold skips it), --quick about 40 s. Figures are only
+The default run takes about 10 minutes on 2 cores: 6 without section 4 (it builds
+every plugin; --no-cold skips it), --quick about 2.5. Figures are only
 as good as the machine is quiet: the load average at start is printed.
 """
 
@@ -45,7 +45,7 @@ def _ensure_plugins() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="shorter runs, no cold build (about 40 s)")
+    parser.add_argument("--quick", action="store_true", help="shorter runs, no cold build (about 2.5 minutes)")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write every figure to PATH")
     cold_group = parser.add_mutually_exclusive_group()
     cold_group.add_argument("--cold", dest="cold", action="store_true", default=None, help="run section 4 even with --quick")
