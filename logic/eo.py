@@ -42,8 +42,7 @@ from __future__ import annotations
 from typing import Final
 
 from hsmd_sdk import Fields, Hsm, HsmError
-
-from logic.asymmetric import read_public_key
+from hsmd_sdk.asymmetric import read_public_key
 
 COMMAND = "EO"
 VERSION = "1.0.0"

@@ -49,8 +49,7 @@ PKCS#1 v1.5). Vectors in tests/test_cmd_ew.py.
 from __future__ import annotations
 
 from hsmd_sdk import Fields, Hsm
-
-from logic.asymmetric import read_data, read_private_key, read_signature_parameters
+from hsmd_sdk.asymmetric import read_data, read_private_key, read_signature_parameters
 
 COMMAND = "EW"
 VERSION = "1.0.0"

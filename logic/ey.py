@@ -39,8 +39,7 @@ client, hps_gen_key.c `verify_rsa_signature` and hsm_inc.h (identifiers,
 from __future__ import annotations
 
 from hsmd_sdk import Fields, Hsm, HsmError
-
-from logic.asymmetric import read_data, read_public_key, read_signature_parameters
+from hsmd_sdk.asymmetric import read_data, read_public_key, read_signature_parameters
 
 COMMAND = "EY"
 VERSION = "1.0.0"

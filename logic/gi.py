@@ -51,9 +51,8 @@ Vectors in tests/test_cmd_gi.py.
 from __future__ import annotations
 
 from hsmd_sdk import Fields, Hsm, Reply
+from hsmd_sdk.asymmetric import read_data, read_key_type, read_private_key, read_transport
 from hsmd_sdk.keys import DEFAULT_SCHEME
-
-from logic.asymmetric import read_data, read_key_type, read_private_key, read_transport
 
 COMMAND = "GI"
 VERSION = "1.0.0"

@@ -59,8 +59,7 @@ from __future__ import annotations
 from typing import Final
 
 from hsmd_sdk import Fields, Hsm, HsmError
-
-from logic.asymmetric import read_key_type, read_public_key, read_transport
+from hsmd_sdk.asymmetric import read_key_type, read_public_key, read_transport
 
 COMMAND = "GK"
 VERSION = "1.0.0"

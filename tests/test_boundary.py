@@ -314,7 +314,7 @@ def test_no_private_key_or_transported_key_reaches_the_rsa_and_ecc_plugins(
     run("GI", test_cmd_gi.request(b"0101", "0600", encrypted, private_key))
     fz = run("FY", b"01" + b"00" + b"03")
 
-    numbers = rsa._open_rsa(TEST_LMK, private_key).key.private_numbers()
+    numbers = rsa.open_rsa(TEST_LMK, private_key).key.private_numbers()
     needles: dict[str, bytes] = {}
     for i, pair in enumerate(TEST_LMK.pairs):
         needles |= forms(f"LMK pair {2 * i:02d}-{2 * i + 1:02d}", pair)

@@ -178,7 +178,7 @@ def test_ei_generates_the_requested_modulus_and_exponent(bits: int, exponent: in
 def test_a_private_key_is_random_and_never_holds_the_clear_primes(signer: hsm_rsa.RsaKeyPair) -> None:
     other = hsm_rsa.generate_rsa(TEST_LMK, 1024, key_type="0", encoding="02")
     assert other.public_key != signer.public_key
-    numbers = hsm_rsa._open_rsa(TEST_LMK, signer.private_key).key.private_numbers()
+    numbers = hsm_rsa.open_rsa(TEST_LMK, signer.private_key).key.private_numbers()
     assert numbers.p.to_bytes(64, "big")[:16] not in signer.private_key
     assert numbers.q.to_bytes(64, "big")[:16] not in signer.private_key
 
@@ -407,5 +407,5 @@ def test_fy_refusals() -> None:
 
 
 def test_private_keys_do_not_show_in_reprs(signer: hsm_rsa.RsaKeyPair) -> None:
-    held = hsm_rsa._open_rsa(TEST_LMK, signer.private_key)
-    assert repr(held) == "_RsaPrivate(<1024 bits>, 0)"
+    held = hsm_rsa.open_rsa(TEST_LMK, signer.private_key)
+    assert repr(held) == "RsaPrivate(<1024 bits>, 0)"

@@ -8,7 +8,6 @@ order, never on timings: those are in `make bench` (section "workers").
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import pickle
@@ -54,6 +53,7 @@ from hsmd.protocol import Frame, parse_message
 from hsmd.protocol import encode as encode_frame
 from hsmd.workers import STATUS_COMMANDS, WorkerPool, open_worker_pool
 from tests.conftest import CACHE, ROOT
+from tests.test_app import Logs
 from tests.test_ops_http import TOKEN, http, post_run, value, write_token
 
 HEADER = b"HEAD"
@@ -229,20 +229,6 @@ def frame(message: bytes) -> Frame:
     event = parse_message(HEADER + message, len(HEADER))
     assert isinstance(event, Frame)
     return event
-
-
-class Logs:
-    def __init__(self) -> None:
-        self.stream = io.StringIO()
-
-    def events(self, event: str) -> list[dict[str, Any]]:
-        return [line for line in map(json.loads, self.stream.getvalue().splitlines()) if line["event"] == event]
-
-    async def wait_for(self, event: str, *, count: int = 1) -> list[dict[str, Any]]:
-        with trio.fail_after(TIMEOUT):
-            while len(found := self.events(event)) < count:
-                await trio.sleep(0.01)
-        return found
 
 
 @pytest.fixture
@@ -565,7 +551,7 @@ async def test_a_killed_worker_costs_its_connection_one_41_not_the_connection(
         for pid in children:
             os.kill(pid, signal.SIGKILL)
         lost = await conn.answer()
-        await logs.wait_for("worker started", count=4)
+        await logs.wait_for("worker started", count=4, timeout=TIMEOUT)
         after = [await conn.call(b"B20002ok") for _ in range(4)]
     assert lost == b"ZG41"
     assert after == [b"B300ok"] * 4
@@ -609,7 +595,7 @@ async def test_sighup_reloads_every_worker_and_sigterm_stops_them(
         children = list(pools[0].running())
         (directory / "ZF.wasm").symlink_to((worker_plugins / "ZF.wasm").resolve())
         os.kill(os.getpid(), signal.SIGHUP)
-        [reloaded] = await logs.wait_for("plugins reloaded")
+        [reloaded] = await logs.wait_for("plugins reloaded", timeout=TIMEOUT)
         after = [await conn.call(b"ZFC") for _ in range(4)]
         os.kill(os.getpid(), signal.SIGTERM)
     assert before == b"ZG68"
@@ -641,7 +627,7 @@ async def test_sigterm_during_a_reload_stops_without_waiting_for_it(
         await reloading.wait()
         os.kill(os.getpid(), signal.SIGTERM)
         with trio.fail_after(TIMEOUT):
-            await logs.wait_for("hsmd exited")
+            await logs.wait_for("hsmd exited", timeout=TIMEOUT)
     assert logs.events("reload cut short: stopping")
 
 

@@ -292,15 +292,15 @@ def _seal_rsa(lmk: Lmk, key: rsa.RSAPrivateKey, key_type: str) -> bytes:
 
 
 @dataclass(frozen=True)
-class _RsaPrivate:
+class RsaPrivate:
     key: rsa.RSAPrivateKey
     key_type: str
 
     def __repr__(self) -> str:
-        return f"_RsaPrivate(<{self.key.key_size} bits>, {self.key_type})"
+        return f"RsaPrivate(<{self.key.key_size} bits>, {self.key_type})"
 
 
-def _open_rsa(lmk: Lmk, blob: bytes) -> _RsaPrivate:
+def open_rsa(lmk: Lmk, blob: bytes) -> RsaPrivate:
     plain = _open(lmk, blob)
     if plain[:2] != _RSA_TAG or len(plain) < 7:
         raise HostError("49", "not an RSA private key")
@@ -321,12 +321,12 @@ def _open_rsa(lmk: Lmk, blob: bytes) -> _RsaPrivate:
         raise HostError("49", "RSA private key components inconsistent") from None
     if key.key_size != bits:
         raise HostError("49", "RSA private key size inconsistent")
-    return _RsaPrivate(key, key_type)
+    return RsaPrivate(key, key_type)
 
 
 def rsa_public_key(lmk: Lmk, private_key: bytes, encoding: str = "02") -> bytes:
     """The public key DER of a private key under the LMK (for tests and for commands that re-derive it)."""
-    numbers = _open_rsa(lmk, private_key).key.public_key().public_numbers()
+    numbers = open_rsa(lmk, private_key).key.public_key().public_numbers()
     return encode_public_key(numbers.n, numbers.e, encoding)
 
 
@@ -429,7 +429,12 @@ def _digest(hash_id: str, message: bytes) -> tuple[str, bytes]:
 def sign(lmk: Lmk, private_key: bytes, message: bytes, *, hash_id: str, signature_id: str = "01", pad_mode: str = "01") -> bytes:
     """EW: the PKCS#1 v1.5 signature of `message` by a private key under the LMK."""
     _check_signature_parameters(hash_id, signature_id, pad_mode)
-    held = _open_rsa(lmk, private_key)
+    return sign_with(open_rsa(lmk, private_key), message, hash_id=hash_id, signature_id=signature_id, pad_mode=pad_mode)
+
+
+def sign_with(held: RsaPrivate, message: bytes, *, hash_id: str, signature_id: str = "01", pad_mode: str = "01") -> bytes:
+    """`sign` with a private key already opened (the host's key handle)."""
+    _check_signature_parameters(hash_id, signature_id, pad_mode)
     if held.key_type not in SIGNING_TYPES:
         raise HostError("03", f"key type indicator {held.key_type} does not allow signing")
     algorithm, digest = _digest(hash_id, message)
@@ -453,6 +458,12 @@ def verify(
     """EY: returns if `signature` is the public key's PKCS#1 v1.5 signature on `message`; 01 bad MAC, 02 bad signature."""
     _check_signature_parameters(hash_id, signature_id, pad_mode)
     key = check_public_key_mac(lmk, mac, public_key, auth_data)
+    verify_with(key, signature, message, hash_id=hash_id, signature_id=signature_id, pad_mode=pad_mode)
+
+
+def verify_with(key: PublicKey, signature: bytes, message: bytes, *, hash_id: str, signature_id: str = "01", pad_mode: str = "01") -> None:
+    """`verify` with a public key whose MAC has already been checked (the host's key handle)."""
+    _check_signature_parameters(hash_id, signature_id, pad_mode)
     algorithm, digest = _digest(hash_id, message)
     public = rsa.RSAPublicNumbers(key.exponent, key.modulus).public_key()
     try:
@@ -464,7 +475,7 @@ def verify(
 # --- GK / GI: keys under a public key ---
 
 
-def _transport_padding(encryption_id: str, pad_mode: str, mgf: str, mgf_hash: str, oaep_parameters: bytes) -> padding.AsymmetricPadding:
+def transport_padding(encryption_id: str, pad_mode: str, mgf: str, mgf_hash: str, oaep_parameters: bytes) -> padding.AsymmetricPadding:
     if encryption_id != "01":
         raise HostError("15", f"encryption identifier {encryption_id!r} not 01 (RSA)")
     if pad_mode == "01":
@@ -494,8 +505,12 @@ def wrap_key(
     oaep_parameters: bytes = b"",
 ) -> bytes:
     """GK: `clear` (a key the host holds) encrypted under an RSA public key whose MAC checks."""
-    scheme = _transport_padding(encryption_id, pad_mode, mgf, mgf_hash, oaep_parameters)
-    key = check_public_key_mac(lmk, mac, public_key, auth_data)
+    scheme = transport_padding(encryption_id, pad_mode, mgf, mgf_hash, oaep_parameters)
+    return wrap_with(check_public_key_mac(lmk, mac, public_key, auth_data), clear, scheme)
+
+
+def wrap_with(key: PublicKey, clear: bytes, scheme: padding.AsymmetricPadding) -> bytes:
+    """`wrap_key` with a public key whose MAC has already been checked and a padding from `transport_padding`."""
     public = rsa.RSAPublicNumbers(key.exponent, key.modulus).public_key()
     try:
         return public.encrypt(clear, scheme)
@@ -516,8 +531,14 @@ def unwrap_key(
     oaep_parameters: bytes = b"",
 ) -> bytes:
     """GI: the clear key inside `ciphertext` (host-only: it goes under the LMK, never to a plugin)."""
-    scheme = _transport_padding(encryption_id, pad_mode, mgf, mgf_hash, oaep_parameters)
-    held = _open_rsa(lmk, private_key)
+    scheme = transport_padding(encryption_id, pad_mode, mgf, mgf_hash, oaep_parameters)
+    return unwrap_with(open_rsa(lmk, private_key), ciphertext, scheme, lengths=lengths)
+
+
+def unwrap_with(
+    held: RsaPrivate, ciphertext: bytes, scheme: padding.AsymmetricPadding, *, lengths: frozenset[int] = frozenset({8, 16, 24})
+) -> bytes:
+    """`unwrap_key` with a private key already opened and a padding from `transport_padding`."""
     if held.key_type not in TRANSPORT_TYPES:
         raise HostError("03", f"key type indicator {held.key_type} does not allow key management")
     if len(ciphertext) != (held.key.key_size + 7) // 8:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass, field, replace
-from typing import NamedTuple
 
 import structlog
+from cryptography.hazmat.primitives.asymmetric import padding
 from hsmd_sdk.hsm import CommandCount, EccKeyPair, HostConnection, ImportedPublicKey, LmkStatus, LoadBand, PortTraffic, RsaKeyPair
 from hsmd_sdk.hsm import UnitStatus as UnitInfo
 
@@ -71,21 +71,17 @@ class HeldPin:
 
 
 class HeldAsymmetric:
-    """An RSA key the host holds for one request: a private key as sealed under the LMK
-    (opened again by each operation, so nothing clear outlives the call), or a public key
-    whose MAC under the LMK checked, with that MAC and its authentication data."""
+    """An RSA key the host holds for one request: a private key opened from under the LMK
+    (the blob is decrypted once, when the handle is issued), or a public key whose MAC
+    under the LMK checked."""
 
-    __slots__ = ("auth_data", "lmk", "mac", "material", "private")
+    __slots__ = ("key",)
 
-    def __init__(self, lmk: Lmk, material: bytes, *, private: bool, mac: bytes = b"", auth_data: bytes = b"") -> None:
-        self.lmk = lmk
-        self.material = material  # the sealed private key, or the DER public key
-        self.private = private
-        self.mac = mac
-        self.auth_data = auth_data
+    def __init__(self, key: rsa.RsaPrivate | rsa.PublicKey) -> None:
+        self.key = key
 
     def __repr__(self) -> str:
-        return f"HeldAsymmetric({'private' if self.private else 'public'}, <{len(self.material)} bytes>)"
+        return f"HeldAsymmetric({'private' if isinstance(self.key, rsa.RsaPrivate) else 'public'})"
 
 
 @dataclass(frozen=True)
@@ -141,11 +137,17 @@ class RequestScope:
                 KeyTypeTable.check_use(held.key_type, use)
         return held
 
-    def asymmetric(self, handle: int, *, private: bool) -> HeldAsymmetric:
+    def private_key(self, handle: int) -> rsa.RsaPrivate:
         held = self.handles.get(handle)
-        if not isinstance(held, HeldAsymmetric) or held.private is not private:
-            raise HostError("41", f"{'private' if private else 'public'} key handle {handle} was not issued in this request")
-        return held
+        if not isinstance(held, HeldAsymmetric) or not isinstance(held.key, rsa.RsaPrivate):
+            raise HostError("41", f"private key handle {handle} was not issued in this request")
+        return held.key
+
+    def public_key(self, handle: int) -> rsa.PublicKey:
+        held = self.handles.get(handle)
+        if not isinstance(held, HeldAsymmetric) or not isinstance(held.key, rsa.PublicKey):
+            raise HostError("41", f"public key handle {handle} was not issued in this request")
+        return held.key
 
     def pin(self, handle: int) -> HeldPin:
         held = self.handles.get(handle)
@@ -531,34 +533,27 @@ class Host:
         return ImportedPublicKey(mac=mac.hex().upper(), public_key=public_key.hex().upper())
 
     def public_key_from_mac(self, scope: RequestScope, mac: str, key_and_auth: str, lmk_id: int | None) -> int:
-        lmk = self._lmks.select(lmk_id)
         public_key, auth_data = rsa.split_public_key(_hex_bytes(key_and_auth, None, "public key"))
-        tag = _hex_bytes(mac, 4, "public key MAC")
-        rsa.check_public_key_mac(lmk, tag, public_key, auth_data)
-        return scope.issue(HeldAsymmetric(lmk, public_key, private=False, mac=tag, auth_data=auth_data))
+        key = rsa.check_public_key_mac(self._lmks.select(lmk_id), _hex_bytes(mac, 4, "public key MAC"), public_key, auth_data)
+        return scope.issue(HeldAsymmetric(key))
 
     def private_key_from_lmk(self, scope: RequestScope, private_key: str, lmk_id: int | None) -> int:
-        lmk = self._lmks.select(lmk_id)
-        sealed = _hex_bytes(private_key, None, "private key")
-        rsa.rsa_public_key(lmk, sealed)  # opens it: 49 if tampered with or under another LMK
-        return scope.issue(HeldAsymmetric(lmk, sealed, private=True))
+        # 49 if tampered with or sealed under another LMK.
+        return scope.issue(HeldAsymmetric(rsa.open_rsa(self._lmks.select(lmk_id), _hex_bytes(private_key, None, "private key"))))
 
     def rsa_sign(self, scope: RequestScope, key: int, hash_id: str, signature_id: str, pad_mode: str, data: str) -> str:
-        held = scope.asymmetric(key, private=True)
-        message = _hex_bytes(data, None, "data")
-        return rsa.sign(held.lmk, held.material, message, hash_id=hash_id, signature_id=signature_id, pad_mode=pad_mode).hex().upper()
+        signature = rsa.sign_with(
+            scope.private_key(key), _hex_bytes(data, None, "data"), hash_id=hash_id, signature_id=signature_id, pad_mode=pad_mode
+        )
+        return signature.hex().upper()
 
     def rsa_verify(self, scope: RequestScope, key: int, hash_id: str, signature_id: str, pad_mode: str, signature: str, data: str) -> bool:
-        held = scope.asymmetric(key, private=False)
         try:
-            rsa.verify(
-                held.lmk,
-                held.mac,
-                held.material,
+            rsa.verify_with(
+                scope.public_key(key),
                 _hex_bytes(signature, None, "signature"),
                 _hex_bytes(data, None, "data"),
                 hash_id=hash_id,
-                auth_data=held.auth_data,
                 signature_id=signature_id,
                 pad_mode=pad_mode,
             )
@@ -569,35 +564,21 @@ class Host:
         return True
 
     def key_to_public_key(self, scope: RequestScope, public_key: int, key: int, transport: str, oaep_parameters: str) -> str:
-        held = scope.asymmetric(public_key, private=False)
+        public = scope.public_key(public_key)
         wrapped = scope.key(key)
         if not wrapped.key_type.exportable:
             raise HostError("29", f"a {wrapped.key_type.name} never leaves the host")
         if wrapped.header is not None:  # under a public key is not in a key block: N and E stay in (AA)
             keyblock.check_export(wrapped.header, trusted=False)
-        encrypted = rsa.wrap_key(
-            held.lmk,
-            held.mac,
-            held.material,
-            wrapped.clear,
-            auth_data=held.auth_data,
-            oaep_parameters=_hex_bytes(oaep_parameters, None, "OAEP parameters"),
-            **_transport(transport)._asdict(),
-        )
-        return encrypted.hex().upper()
+        return rsa.wrap_with(public, wrapped.clear, _transport(transport, oaep_parameters)).hex().upper()
 
     def key_from_public_key(
         self, scope: RequestScope, private_key: int, key_type: str, encrypted: str, transport: str, oaep_parameters: str
     ) -> int:
-        held = scope.asymmetric(private_key, private=True)
+        held = scope.private_key(private_key)
         kt = self.key_types.get(key_type)
-        clear = rsa.unwrap_key(
-            held.lmk,
-            held.material,
-            _hex_bytes(encrypted, None, "encrypted key"),
-            oaep_parameters=_hex_bytes(oaep_parameters, None, "OAEP parameters"),
-            **_transport(transport)._asdict(),
-        )
+        scheme = _transport(transport, oaep_parameters)
+        clear = rsa.unwrap_with(held, _hex_bytes(encrypted, None, "encrypted key"), scheme)
         return scope.issue(HeldKey(keys.force_odd_parity(clear), kt, odd_parity=keys.odd_parity(clear)))
 
     def ecc_generate(self, scope: RequestScope, curve: str, lmk_id: int | None) -> EccKeyPair:
@@ -671,19 +652,13 @@ def _lmk_algorithm(lmk: Lmk | KeyBlockLmk) -> str:
     return "2" if lmk.kind == "aes" else "1" if len(lmk.key) == 24 else "0"
 
 
-class _Transport(NamedTuple):
-    encryption_id: str
-    pad_mode: str
-    mgf: str
-    mgf_hash: str
-
-
-def _transport(transport: str) -> _Transport:
+def _transport(transport: str, oaep_parameters: str) -> padding.AsymmetricPadding:
     """GK/GI's transport fields as the request carries them: encryption id, pad mode[, MGF, MGF hash]."""
     # The identifiers' values are judged by rsa's padding rules (15, 07, 85, 86), not here.
     if len(transport) not in (4, 8):
         raise HostError("15", "transport: encryption identifier and pad mode, then for OAEP the MGF and its hash")
-    return _Transport(transport[:2], transport[2:4], transport[4:6] or "01", transport[6:8] or "01")
+    parameters = _hex_bytes(oaep_parameters, None, "OAEP parameters")
+    return rsa.transport_padding(transport[:2], transport[2:4], transport[4:6] or "01", transport[6:8] or "01", parameters)
 
 
 def _hex_bytes(text: str, length: int | None, what: str) -> bytes:

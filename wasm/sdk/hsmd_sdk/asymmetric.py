@@ -1,4 +1,4 @@
-"""Request fields the asymmetric commands share (EO, EW, EY, GK, GI): not a command itself.
+"""Request fields the asymmetric commands share (EO, EW, EY, GK, GI).
 
 Binary fields travel as raw bytes, as on a real unit, and cross to the host as
 hex. Each reader names the error code a malformed field answers:
