@@ -6,6 +6,10 @@ Sections, each printed with the baseline it is measured against in the same run:
   1b. host crypto share      A0, BU, FA: time in the host's key operations / whole call
   1c. metrics cost           UnitStatus.record (the counters behind /metrics, J2, J4, J8) per
                              request: alone, and in place against the pre-metrics record
+  1d. key blocks, AES, RSA   A0 and BU on key blocks vs. their variant forms, M6/M0/G0/GW with AES keys,
+                             EW (RSA-2048 sign) and EI (RSA-2048 generate): wasm vs. native, CPU per call
+  1e. C/C++ plugins          B2, BU (C) and NC (C++) against their Python plugins and the native logic:
+                             call p50 and overhead, component sizes; NC and BU req/s over TCP
   2. TCP throughput/latency  `hsmd serve` vs. a bare trio server with the same framing
                              (NC, B2; A0, BU, FA against an absolute req/s target)
   2c. large payloads         M0 32 KiB through `hsmd serve`, beside B2 32 KiB on hsmd and on the bare server
@@ -32,12 +36,12 @@ import sys
 import time
 from pathlib import Path
 
-from bench import calls, cold, metrics_cost, payload, ports, restart, rss, tcp, workers
+from bench import blocks, calls, cold, cplugins, metrics_cost, payload, ports, restart, rss, tcp, workers
 from bench.common import KEY_COMMANDS, PLUGINS, PYTHON, ROOT, Report, machine
 
 
 def _ensure_plugins() -> None:
-    if all((PLUGINS / f"{cmd}.wasm").exists() for cmd in ("NC", "B2", *(c for c, _ in KEY_COMMANDS))):
+    if all((PLUGINS / f"{cmd}.wasm").exists() for cmd in ("NC", "B2", *(c for c, _ in KEY_COMMANDS), *blocks.COMMANDS)):
         return
     print("building plugins (python -m plugingen.build) ...", flush=True)
     subprocess.run([str(PYTHON), "-m", "plugingen.build"], cwd=ROOT, check=True)
@@ -79,10 +83,12 @@ def main(argv: list[str] | None = None) -> int:
 
     # Section 1 also fills build/cache if a plugin changed, which section 3 relies on.
     calls.run(report, iterations=2000 if args.quick else 5000)
+    blocks.run(report, iterations=500 if args.quick else 2000)
     metrics_cost.run(report, repeats=50_000 if args.quick else 100_000, requests=12_000 if args.quick else 30_000)
     duration = args.duration if args.duration is not None else (2.0 if args.quick else 5.0)
     settings = tcp.Settings(args.connections, args.window, duration, warmup=0.5 if args.quick else 1.0)
     tcp.run(report, settings, profile=args.profile)
+    cplugins.run(report, iterations=2000 if args.quick else 5000, settings=settings)
     payload.run(report, requests=100 if args.quick else 300)
     ports.run(report, requests=500 if args.quick else 2000)
     workers.run(report, settings, latency_seconds=2.0 if args.quick else 5.0)

@@ -95,7 +95,7 @@ async def _plugins(config: Config, host: Host) -> AsyncIterator[Dispatcher | Wor
                 log.warning("no plugins loaded: every command will answer 68", dir=str(config.plugins.dir))
             yield pool
         return
-    with Runtime(host, runtime_limits(config), config.plugins.cache_dir) as runtime:
+    with Runtime(host, runtime_limits(config), config.plugins.cache_dir, c_plugins=config.plugins.c_files()) as runtime:
         plugins, refusals = await trio.to_thread.run_sync(runtime.load_dir, config.plugins.dir)
         if not plugins:
             log.warning("no plugins loaded: every command will answer 68", dir=str(config.plugins.dir), refused=len(refusals))
@@ -277,7 +277,7 @@ def list_plugins(config: Config) -> list[PluginInfo]:
         log.warning("PINs under the LMK are NOT encrypted (hsm.pin_under_lmk = simulator): for replaying simulator vectors only")
     if config.hsm.authorised:
         log.warning("authorised state: commands may carry clear PINs (hsm.authorised = true)")
-    with Runtime(host, runtime_limits(config), config.plugins.cache_dir) as runtime:
+    with Runtime(host, runtime_limits(config), config.plugins.cache_dir, c_plugins=config.plugins.c_files()) as runtime:
         plugins, refusals = runtime.load_dir(config.plugins.dir)
         infos = [PluginInfo(p.command, p.meta.version, p.contract, "ok", str(p.path)) for p in plugins.values()]
         infos += [PluginInfo(r.path.stem, "-", "-", f"refused: {r.reason}", str(r.path)) for r in refusals]

@@ -131,6 +131,13 @@ class PluginsConfig:
     deadline_ms: int = 1000
     memory_mb: int = 64
     recycle_after: int = 1000
+    # Commands served by their C/C++ plugin from c_dir instead of the Python one in dir.
+    c: tuple[str, ...] = ()
+    c_dir: Path = Path("build/plugins-c")
+
+    def c_files(self) -> dict[str, Path]:
+        """Command -> the component that serves it in place of dir/<CMD>.wasm."""
+        return {command: self.c_dir / f"{command}.wasm" for command in self.c}
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,6 +290,21 @@ def _choice_list_rule(*choices: str) -> _Rule:
     return _Rule("a list of distinct values among " + ", ".join(f'"{c}"' for c in choices) + " (comma-separated in the environment)", parse)
 
 
+def _command_list_rule() -> _Rule:
+    """A list of distinct two-character command codes (upper-case letters and digits); comma-separated text ("" = none)."""
+
+    def parse(raw: object, text: bool) -> object:
+        if text and isinstance(raw, str):
+            raw = [part.strip() for part in raw.split(",")] if raw.strip() else []
+        if not isinstance(raw, (list, tuple)) or len(set(raw)) != len(raw):
+            raise _Invalid
+        if not all(isinstance(c, str) and len(c) == 2 and all(ch in "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789" for ch in c) for c in raw):
+            raise _Invalid
+        return tuple(raw)
+
+    return _Rule('a list of distinct two-character command codes, e.g. ["B2", "BU"] (comma-separated in the environment)', parse)
+
+
 def _workers_rule() -> _Rule:
     ints = _int_rule(0, MAX_WORKERS)
 
@@ -348,6 +370,8 @@ _RULES: dict[str, dict[str, _Rule]] = {
         "deadline_ms": _int_rule(1),
         "memory_mb": _int_rule(16),
         "recycle_after": _int_rule(1),
+        "c": _command_list_rule(),
+        "c_dir": _path_rule(),
     },
     "logging": {
         "format": _choice_rule("console", "json"),

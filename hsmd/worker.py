@@ -137,7 +137,7 @@ def serve(sock: socket.socket, *, non_dumpable: bool = True) -> int:
     except StartupError as exc:
         log.error("cannot start", reason=str(exc))
         return 1
-    with Runtime(host, runtime_limits(config), config.plugins.cache_dir) as runtime:
+    with Runtime(host, runtime_limits(config), config.plugins.cache_dir, c_plugins=config.plugins.c_files()) as runtime:
         plugins, refusals = runtime.load_dir(config.plugins.dir)
         outcome = _Outcome()
         dispatcher = Dispatcher(runtime, plugins, status=outcome)

@@ -5,20 +5,29 @@ the console or earlier commands produced them), are combined into one key:
 the unit decrypts them, XORs them together, forces odd parity and returns
 the key under the LMK.
 
-Request:  A4 · number of components (1 N: 2 to 9) · key type (3 H)
-          · key scheme LMK (1 A: Z, U, T, X or Y)
+Request:  A4 · number of components (1 N: 2 to 9) · key type (3 H; FFF for key blocks)
+          · key scheme LMK (1 A: Z, U, T, X or Y; S under a key-block LMK)
           · key components, as many as declared (each 16 H, or U/X + 32 H, or T/Y + 48 H,
-            under the LMK pair and variant of the key type)
+            under the LMK pair and variant of the key type; or S + key block)
           · [%nn LMK identifier]
 Response: A5 00 · key under the LMK · key check value (6 H)
 
 All components must have the key's length, and the LMK scheme must fit it
 (Z for 8 bytes, U/X for 16, T/Y for 24).
 
+Under a key-block LMK the components are key blocks (their key version
+numbers are usually c1, c2, ...) and the key leaves in scheme S: the host
+requires the components' headers to agree on usage, algorithm, mode of use
+and exportability (A6, A7, A8, AA for the first that differs) and gives the
+key that header with key version 00. AES components combine without parity
+adjustment, and their check value is the AES CMAC one. hsmd's reading: the
+public manual excerpt shows the variant form only.
+
 Errors: 03 number of components not 2-9 · 04 key type · 10 component parity
 · 11 the components combine to an all-zero key · 13 LMK identifier · 15
 malformed field, or fewer/more components than declared · 26 key scheme ·
-27 components of different lengths, or a scheme that does not fit the key.
+27 components of different lengths, or a scheme that does not fit the key ·
+A1 key blocks under a variant LMK, variant keys under a key-block LMK, or a mix.
 The manual's 17 (HSM not in the authorised state) does not arise: hsmd has
 no authorised state.
 
@@ -32,7 +41,7 @@ from __future__ import annotations
 from hsmd_sdk import Fields, Hsm, HsmError
 
 COMMAND = "A4"
-VERSION = "1.0.0"
+VERSION = "1.1.0"
 
 MIN_COMPONENTS, MAX_COMPONENTS = 2, 9
 
@@ -43,7 +52,7 @@ def execute(request: bytes, hsm: Hsm) -> bytes:
     if not MIN_COMPONENTS <= count <= MAX_COMPONENTS:
         raise HsmError("03", f"{count} components, {MIN_COMPONENTS} to {MAX_COMPONENTS} allowed")
     key_type = fields.text(3, what="key type").upper()
-    lmk_scheme = fields.key_scheme(what="key scheme LMK")
+    lmk_scheme = fields.key_scheme(allowed="ZUTXYS", what="key scheme LMK")
     components = [fields.key(what=f"component {i + 1}") for i in range(count)]
     lmk_id = fields.lmk_id()
     fields.end()

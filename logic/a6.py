@@ -60,4 +60,4 @@ def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
     zmk = hsm.key_from_lmk("000", zmk_field, lmk_id)
     key = hsm.key_from_kek(zmk, key_type, key_field)
     answer = hsm.key_to_lmk(key, lmk_scheme, lmk_id).encode("ascii") + check_value(hsm.key_check_value(key), 1)
-    return answer if hsm.key_info(key).odd_parity else Reply("01", answer)
+    return answer if hsm.key_describe(key).odd_parity else Reply("01", answer)

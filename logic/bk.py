@@ -70,4 +70,4 @@ def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
     if hsm.pin_length(pin) < check_length:
         raise HsmError("24", f"PIN shorter than the check length {check_length}")
     offset = pins.offset_field(hsm.pin_ibm_offset(pvk, pin, table, validation_data, lmk_id))
-    return offset if hsm.key_info(pvk).length == 8 else Reply("02", offset)
+    return offset if hsm.key_describe(pvk).length == 8 else Reply("02", offset)

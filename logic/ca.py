@@ -7,15 +7,22 @@ on to another node.
 Request:  CA · source TPK (16 H, or U/X + 32 H, or T/Y + 48 H, under LMK 14-15;
           key type 70D in PCI HSM compliance mode)
           · destination ZPK (16 H, or U/X + 32 H, or T/Y + 48 H, under LMK 06-07)
-          · maximum PIN length (2 N: 12) · source PIN block (16 H)
+          · maximum PIN length (2 N: 12) · source PIN block (16 H; 32 H under an AES TPK)
           · source PIN block format (2 N) · destination PIN block format (2 N)
-          · account number (12 N; 18 characters when either format is 04)
-          · [%nn LMK identifier]
-Response: CB 00 · PIN length (2 N) · destination PIN block (16 H)
+          · account number (12 N; 18 characters when either format is 04; the
+            PAN, 12-19 N, and ; when either is 48) · [%nn LMK identifier]
+Response: CB 00 · PIN length (2 N) · destination PIN block (16 H; 32 H under an AES ZPK)
           · destination PIN block format (2 N, as received)
 
-Formats 01 02 03 04 05 34 35 47 (the host's table). In PCI HSM compliance
-mode a PIN received in format 01 or 47 may leave only in 01 or 47 (23).
+Formats 01 02 03 04 05 34 35 47 (the host's table), and 48 (ISO 9564-1
+format 4) under AES keys: a TPK or ZPK in a key block of algorithm A under a
+key-block LMK takes and gives format 48 only, and 48 goes with AES keys only
+(23). AES rows for CA and CC: AWS's payShield migration table
+(aws-samples/samples-for-payment-cryptography-service,
+migration_guidance/payshield-command-mapping.md); the 32 H block and the
+PAN-and-delimiter account field for 48 are hsmd's reading (see
+hsmd_sdk.pins). In PCI HSM compliance mode a PIN received in format 01, 47
+or 48 may leave only in one of them (23).
 
 Errors: 10 TPK parity · 11 ZPK parity · 13 LMK identifier · 15 malformed
 field or maximum PIN length not 12 · 20 PIN block not valid · 23 PIN block
@@ -37,7 +44,7 @@ from __future__ import annotations
 from hsmd_sdk import Fields, Hsm, Reply, answering, pins
 
 COMMAND = "CA"
-VERSION = "1.0.0"
+VERSION = "1.1.0"
 
 
 def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
@@ -50,7 +57,7 @@ def translate(request: bytes, hsm: Hsm, *, source: str) -> bytes | Reply:
     source_field = fields.key(what=source)
     zpk_field = fields.key(what="ZPK")
     pins.read_max_pin_length(fields)
-    block = fields.hex(16, what="PIN block")
+    block = pins.read_block(fields, source_field)
     source_format = pins.read_format(fields, "source PIN block format")
     destination_format = pins.read_format(fields, "destination PIN block format")
     account = pins.read_account(fields, source_format, destination_format)

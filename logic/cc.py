@@ -7,15 +7,16 @@ changes) and so may the formats (only the key changes).
 
 Request:  CC · source ZPK (16 H, or U/X + 32 H, or T/Y + 48 H, under LMK 06-07)
           · destination ZPK (the same forms, under LMK 06-07)
-          · maximum PIN length (2 N: 12) · source PIN block (16 H)
+          · maximum PIN length (2 N: 12) · source PIN block (16 H; 32 H under an AES ZPK)
           · source PIN block format (2 N) · destination PIN block format (2 N)
-          · account number (12 N; 18 characters when either format is 04)
-          · [%nn LMK identifier]
-Response: CD 00 · PIN length (2 N) · destination PIN block (16 H)
+          · account number (12 N; 18 characters when either format is 04; the
+            PAN, 12-19 N, and ; when either is 48) · [%nn LMK identifier]
+Response: CD 00 · PIN length (2 N) · destination PIN block (16 H; 32 H under an AES ZPK)
           · destination PIN block format (2 N, as received)
 
-Formats 01 02 03 04 05 34 35 47 (the host's table). In PCI HSM compliance
-mode a PIN received in format 01 or 47 may leave only in 01 or 47 (23).
+Formats 01 02 03 04 05 34 35 47 (the host's table), and 48 under AES ZPKs
+as CA (logic/ca.py) describes. In PCI HSM compliance mode a PIN received in
+format 01, 47 or 48 may leave only in one of them (23).
 
 Errors: 10 source ZPK parity · 11 destination ZPK parity · 13 LMK identifier
 · 15 malformed field or maximum PIN length not 12 · 20 PIN block not valid
@@ -39,7 +40,7 @@ from hsmd_sdk import Hsm, Reply
 from logic.ca import translate
 
 COMMAND = "CC"
-VERSION = "1.0.0"
+VERSION = "1.1.0"
 
 
 def execute(request: bytes, hsm: Hsm) -> bytes | Reply:

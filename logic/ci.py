@@ -57,4 +57,4 @@ def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
     account = pins.read_account(fields)
     lmk_id = fields.lmk_id()
     fields.end()
-    return translate(hsm, bdk_field, zpk_field, ksn, block, destination_format, account, lmk_id, usage="pin-des")
+    return translate(hsm, bdk_field, zpk_field, ksn, block, "01", destination_format, account, lmk_id, usage="pin-des")

@@ -70,4 +70,4 @@ def verify(request: bytes, hsm: Hsm, *, pin_key: str) -> bytes | Reply:
     pin = hsm.pin_from_block(pin_key_handle, block, pin_format, account)
     if hsm.pin_ibm_offset(pvk, pin, table, validation_data, lmk_id) != offset:
         return Reply("01")
-    return b"" if hsm.key_info(pvk).length == 8 else Reply("02")
+    return b"" if hsm.key_describe(pvk).length == 8 else Reply("02")

@@ -63,7 +63,7 @@ def verify(request: bytes, hsm: Hsm, *, pin_key: str) -> bytes | Reply:
     pin_key_handle = hsm.key_from_lmk(hsm.key_type_code(pin_key), pin_key_field, lmk_id)
     with answering("11", instead_of="10"):
         pvk = hsm.key_from_lmk(hsm.key_type_code("PVK"), pvk_field, lmk_id)
-    if hsm.key_info(pvk).length != 16:
+    if hsm.key_describe(pvk).length != 16:
         raise HsmError("27", "the PVK pair must be double length")
     pin = hsm.pin_from_block(pin_key_handle, block, pin_format, account_for(pin_format, account))
     computed = hsm.pin_pvv(pvk, pin, account_for("01", account), pvki)

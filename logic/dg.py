@@ -45,7 +45,7 @@ def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
     fields.end()
 
     pvk = hsm.key_from_lmk(hsm.key_type_code("PVK"), pvk_field, lmk_id)
-    if hsm.key_info(pvk).length != 16:
+    if hsm.key_describe(pvk).length != 16:
         raise HsmError("27", "the PVK pair must be double length")
     pin = hsm.pin_from_lmk(encrypted_pin, account, lmk_id)
     return hsm.pin_pvv(pvk, pin, account, pvki).encode("ascii")

@@ -54,4 +54,4 @@ def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
     pvk = hsm.key_from_lmk(hsm.key_type_code("PVK"), pvk_field, lmk_id)
     pin = hsm.pin_ibm_derive(pvk, offset, table, validation_data, lmk_id)
     answer = hsm.pin_to_lmk(pin, account, lmk_id).encode("ascii")
-    return answer if hsm.key_info(pvk).length == 8 else Reply("02", answer)
+    return answer if hsm.key_describe(pvk).length == 8 else Reply("02", answer)

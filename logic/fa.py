@@ -46,7 +46,7 @@ def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
 
     zmk = hsm.key_from_lmk("000", zmk_field, lmk_id)
     zpk = hsm.key_from_kek(zmk, "001", zpk_field)
-    info = hsm.key_info(zpk)
+    info = hsm.key_describe(zpk)
     scheme = lmk_scheme or DEFAULT_SCHEME[info.length]
     answer = hsm.key_to_lmk(zpk, scheme, lmk_id).encode("ascii") + check_value(hsm.key_check_value(zpk), kcv_type)
     return answer if info.odd_parity else Reply("01", answer)

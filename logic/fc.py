@@ -49,7 +49,7 @@ def execute(request: bytes, hsm: Hsm) -> bytes:
 
     zmk = hsm.key_from_lmk("000", zmk_field, lmk_id)
     key = hsm.key_from_kek(zmk, "002", key_field)
-    info = hsm.key_info(key)
+    info = hsm.key_describe(key)
     if not info.odd_parity:
         raise HsmError("11", "TMK/TPK/PVK under the ZMK fails the parity check")
     scheme = lmk_scheme or DEFAULT_SCHEME[info.length]

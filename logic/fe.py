@@ -50,5 +50,5 @@ def execute(request: bytes, hsm: Hsm) -> bytes:
     zmk = hsm.key_from_lmk("000", zmk_field, lmk_id)
     with answering("11", instead_of="10"):  # parity of the translated key, not of the ZMK
         key = hsm.key_from_lmk("002", key_field, lmk_id)
-    scheme = zmk_scheme or DEFAULT_SCHEME[hsm.key_info(key).length]
+    scheme = zmk_scheme or DEFAULT_SCHEME[hsm.key_describe(key).length]
     return hsm.key_to_kek(zmk, key, scheme).encode("ascii") + check_value(hsm.key_check_value(key), kcv_type)

@@ -1,16 +1,17 @@
-"""G0 — Translate a PIN from BDK to ZPK encryption (Triple-DES DUKPT).
+"""G0 — Translate a PIN from BDK to ZPK encryption (Triple-DES and AES DUKPT).
 
 A PIN block from a DUKPT PIN pad, encrypted under the terminal's current
 PIN key (derived from the BDK and the key serial number, ANSI X9.24-1:2004
 TDES DUKPT), is decrypted and re-encrypted under a ZPK for another node.
 
-Request:  G0 · BDK (32 H, or U/X + 32 H, or T/Y + 48 H, under LMK 28-29, key type 009)
-          · ZPK (16 H, or U/X + 32 H, or T/Y + 48 H, under LMK 06-07)
-          · KSN descriptor (3 H) · key serial number (12-20 H)
-          · source PIN block (16 H) · source PIN block format (2 N: 01 only)
-          · destination PIN block format (2 N: 01 ANSI or 04 PLUS)
-          · account number (12 N) · [%nn LMK identifier]
-Response: G1 00 · PIN length (2 N) · destination PIN block (16 H)
+Request:  G0 · BDK (32 H, or U/X + 32 H, or T/Y + 48 H, under LMK 28-29, key type 009; or S + key block)
+          · ZPK (16 H, or U/X + 32 H, or T/Y + 48 H, under LMK 06-07; or S + key block)
+          · KSN descriptor (3 H) · key serial number (12-20 H; 24 H for an AES BDK)
+          · source PIN block (16 H; 32 H for an AES BDK)
+          · source PIN block format (2 N: 01 only; 48 only for an AES BDK)
+          · destination PIN block format (2 N: 01 ANSI or 04 PLUS; 48 under an AES ZPK)
+          · account number (12 N; for an AES BDK the PAN, 12-19 N, and ;) · [%nn LMK identifier]
+Response: G1 00 · PIN length (2 N) · destination PIN block (16 H; 32 H under an AES ZPK)
           · destination PIN block format (2 N, as received)
 
 The KSN descriptor is three hex digits: the lengths of the BDK identifier,
@@ -24,7 +25,18 @@ The account field is 12 N for format 04 too (the manual lists these DUKPT
 commands with a 12 N account, not among those with the 18 N PLUS field): a
 PLUS block is bound to the 12 digits given. The payShield 10K options (an
 AES DUKPT BDK flag, BDK-to-BDK translation, a second PAN) are not
-implemented: no public source gives the AES DUKPT layout of G0.
+implemented.
+
+AES DUKPT (ANSI X9.24-3) under a key-block LMK: a BDK key block of algorithm
+A derives the terminal's AES PIN key from a 24 H KSN (the 8-byte initial key
+ID and the 32-bit counter; the descriptor is read and not interpreted), the
+PIN block is ISO 9564-1 format 4 (48, 32 H, bound to the whole PAN, which the
+account field then carries as for CA: hsmd_sdk.pins), and the PIN leaves
+under the ZPK in 48 (an AES ZPK) or 01/04 (a TDES one). No public source
+gives the AES layout of G0 (the 10K manual's AES pages are not public):
+these widths are hsmd's reading of the TDES layout with AES's sizes; the
+KSN's form is X9.24-3's, the format code 48 is what the payShield clients
+that name ISO format 4 use.
 
 Errors: 10 BDK parity · 11 ZPK parity · 13 LMK identifier · 15 malformed
 field (KSN and descriptor included) · 20 PIN block not valid · 23 PIN block
@@ -51,10 +63,10 @@ from __future__ import annotations
 
 import hmac
 
-from hsmd_sdk import Fields, Hsm, HsmError, KeyHandle, Reply, answering, pins
+from hsmd_sdk import Fields, Hsm, HsmError, KeyHandle, Reply, answering, keys, pins
 
 COMMAND = "G0"
-VERSION = "1.0.0"
+VERSION = "1.1.0"
 
 BDK = "009"
 KSN_MIN, KSN_MAX = 12, 20
@@ -62,6 +74,7 @@ COUNTER_DIGITS = 5
 # MAC mode of GO GQ (1-3) and GW (1-6): (verify?, slice of the 16 H MAC block).
 MAC_MODES = {"1": (True, 0, 16), "2": (True, 0, 8), "3": (True, 8, 16), "4": (False, 0, 16), "5": (False, 0, 8), "6": (False, 8, 16)}
 X9_19 = "1"
+CMAC_METHODS = ("4", "5")  # GW's CMAC methods (AWS's payShield table: "Option 4 or 5 — CMAC"); TDES or AES by the key
 # Source PIN block formats the DUKPT verify commands accept (GO, GQ).
 VERIFY_FORMATS = ("01", "04", "05", "47")
 
@@ -70,36 +83,48 @@ def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
     fields = Fields(request)
     bdk_field = fields.key(what="BDK")
     zpk_field = fields.key(what="ZPK")
-    ksn = read_ksn(fields, after=16 + 2 + 2 + 12)
-    block = fields.hex(16, what="PIN block")
+    aes = keys.is_aes(bdk_field)
+    ksn = keys.read_aes_ksn(fields) if aes else read_ksn(fields, after=16 + 2 + 2 + 12)
+    block = fields.hex(32 if aes else 16, what="PIN block")
     source_format = pins.read_format(fields, "source PIN block format")
     destination_format = pins.read_format(fields, "destination PIN block format")
-    account = pins.read_account(fields)
+    account = pins.read_account(fields, pins.ISO4) if aes else pins.read_account(fields)
     lmk_id = fields.lmk_id()
     fields.end()
-    if source_format != "01":
-        raise HsmError("23", f"source PIN block format {source_format}: only 01")
-    return translate(hsm, bdk_field, zpk_field, ksn, block, destination_format, account, lmk_id, usage="pin")
+    if source_format != (pins.ISO4 if aes else "01"):
+        raise HsmError("23", f"source PIN block format {source_format}: only {pins.ISO4 if aes else '01'}")
+    return translate(hsm, bdk_field, zpk_field, ksn, block, source_format, destination_format, account, lmk_id, usage="pin")
 
 
 def translate(
-    hsm: Hsm, bdk_field: str, zpk_field: str, ksn: str, block: str, destination_format: str, account: str, lmk_id: int | None, *, usage: str
+    hsm: Hsm,
+    bdk_field: str,
+    zpk_field: str,
+    ksn: str,
+    block: str,
+    source_format: str,
+    destination_format: str,
+    account: str,
+    lmk_id: int | None,
+    *,
+    usage: str,
 ) -> bytes:
-    """The DUKPT PIN block (ANSI format 0) under a ZPK in `destination_format` (01, 04): G0, and CI (logic/ci.py)."""
-    if destination_format not in ("01", "04"):
-        raise HsmError("23", f"destination PIN block format {destination_format}: 01 or 04")
-    bdk = load_bdk(hsm, bdk_field, lmk_id, lengths=(16,) if usage == "pin-des" else (16, 24))
+    """The DUKPT PIN block (ANSI format 0; ISO 4 under AES DUKPT) under a ZPK in `destination_format` (01, 04, 48): G0, CI."""
+    allowed = ("01", "04", pins.ISO4) if source_format == pins.ISO4 else ("01", "04")
+    if destination_format not in allowed:
+        raise HsmError("23", f"destination PIN block format {destination_format}: {', '.join(allowed)}")
+    bdk = load_bdk(hsm, bdk_field, lmk_id, lengths=(16,) if usage == "pin-des" else (16, 24, 32) if keys.is_aes(bdk_field) else (16, 24))
     with answering("11", instead_of="10"):
         zpk = hsm.key_from_lmk("001", zpk_field, lmk_id)
-    pin = hsm.pin_from_block(hsm.dukpt_key(bdk, ksn, usage), block, "01", account)
-    translated = hsm.pin_to_block(zpk, pin, destination_format, account)
+    pin = hsm.pin_from_block(hsm.dukpt_key(bdk, ksn, usage), block, source_format, pins.account_for(source_format, account))
+    translated = hsm.pin_to_block(zpk, pin, destination_format, pins.account_for(destination_format, account))
     return f"{hsm.pin_length(pin):02d}{translated}{destination_format}".encode("ascii")
 
 
 def load_bdk(hsm: Hsm, field: str, lmk_id: int | None, *, lengths: tuple[int, ...] = (16, 24)) -> KeyHandle:
     """The BDK under LMK 28-29 (10 parity; 27 if not of one of `lengths` bytes)."""
     bdk = hsm.key_from_lmk(BDK, field, lmk_id)
-    if hsm.key_info(bdk).length not in lengths:
+    if hsm.key_describe(bdk).length not in lengths:
         raise HsmError("27", "BDK of the wrong length (" + " or ".join(f"{n * 8} bits" for n in lengths) + ")")
     return bdk
 
@@ -140,14 +165,15 @@ def mac_tail(fields: Fields, after: int, mac: int) -> int:
     return tails[0]
 
 
-def read_mac_mode(fields: Fields, modes: str) -> str:
-    """MAC mode (1 N, one of `modes`) then MAC method (1 N: 1 = X9.19); 15 otherwise."""
+def read_mac_mode(fields: Fields, modes: str, methods: tuple[str, ...] = (X9_19,)) -> tuple[str, str]:
+    """MAC mode (1 N, one of `modes`) then MAC method (1 N, one of `methods`: 1 = X9.19); 15 otherwise."""
     mode = fields.text(1, what="MAC mode")
     if mode not in modes:
         raise HsmError("15", f"MAC mode {mode!r} not one of {', '.join(modes)}")
-    if fields.text(1, what="MAC method") != X9_19:
-        raise HsmError("15", "MAC method must be 1 (ANSI X9.19)")
-    return mode
+    method = fields.text(1, what="MAC method")
+    if method not in methods:
+        raise HsmError("15", f"MAC method {method!r} not one of {', '.join(methods)}")
+    return mode, method
 
 
 def mac_width(mode: str) -> int:
@@ -164,12 +190,20 @@ def read_mac_data(fields: Fields) -> bytes:
     return fields.fixed(length, what="message data")
 
 
-def dukpt_mac(hsm: Hsm, bdk: KeyHandle, ksn: str, mode: str, data: bytes) -> str:
-    """The ANSI X9.19 MAC (16 H, or its left or right 8 H by `mode`) under the KSN's MAC request key."""
+def dukpt_mac(hsm: Hsm, bdk: KeyHandle, ksn: str, mode: str, data: bytes, *, method: str = X9_19, aes: bool = False) -> str:
+    """The MAC (16 H, or its left or right 8 H by `mode`) under the KSN's MAC request key.
+
+    Method 1: ANSI X9.19. CMAC methods: CMAC under the derived key, TDES or AES
+    (an AES BDK's keys are AES), its leftmost 8 bytes. An AES key under X9.19: A7.
+    """
     key = hsm.dukpt_key(bdk, ksn, "mac-request")
     _, start, end = MAC_MODES[mode]
+    if method in CMAC_METHODS:
+        return hsm.mac_compute(key, 5, 1, "0" * (32 if aes else 16), data, True)[start:end]
+    if aes:
+        raise HsmError("A7", "ANSI X9.19 is a DES MAC: an AES DUKPT key runs CMAC")
     return hsm.mac_compute(key, 3, 1, "0" * 16, data, True)[start:end]
 
 
-def mac_matches(hsm: Hsm, bdk: KeyHandle, ksn: str, mode: str, mac: str, data: bytes) -> bool:
-    return hmac.compare_digest(dukpt_mac(hsm, bdk, ksn, mode, data), mac)
+def mac_matches(hsm: Hsm, bdk: KeyHandle, ksn: str, mode: str, mac: str, data: bytes, *, method: str = X9_19, aes: bool = False) -> bool:
+    return hmac.compare_digest(dukpt_mac(hsm, bdk, ksn, mode, data, method=method, aes=aes), mac)

@@ -62,7 +62,7 @@ def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
     mode = fields.text(1, what="mode")
     if mode not in ("0", "1"):
         raise HsmError("15", f"mode {mode!r} not 0 or 1")
-    mac_mode = read_mac_mode(fields, "123") if mode == "1" else ""
+    mac_mode = read_mac_mode(fields, "123")[0] if mode == "1" else ""
     bdk_field = fields.key(what="BDK")
     pvk_field = fields.key(what="PVK")
     ksn = read_ksn(fields, after=_AFTER_KSN, mac=mac_width(mac_mode) if mac_mode else None)
@@ -88,7 +88,7 @@ def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
     if hsm.pin_ibm_offset(pvk, pin, table, validation_data, lmk_id) != offset:
         code = "01"
     else:
-        code = "00" if hsm.key_info(pvk).length == 8 else "02"
+        code = "00" if hsm.key_describe(pvk).length == 8 else "02"
     if not mac_mode:
         return Reply(code)
     return Reply(code, b"00" if mac_matches(hsm, bdk, ksn, mac_mode, mac, data) else b"01")

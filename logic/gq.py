@@ -58,7 +58,7 @@ def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
     mode = fields.text(1, what="mode")
     if mode not in ("0", "1"):
         raise HsmError("15", f"mode {mode!r} not 0 or 1")
-    mac_mode = read_mac_mode(fields, "123") if mode == "1" else ""
+    mac_mode = read_mac_mode(fields, "123")[0] if mode == "1" else ""
     bdk_field = fields.key(what="BDK")
     mac_least = mac_width(mac_mode) + 4 + 8 if mac_mode else 0  # MAC, length, one block of data
     pvk_field = fields.key_pair(after=3 + 12 + _AFTER_KSN + mac_least, what="PVK pair")
@@ -77,7 +77,7 @@ def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
     bdk = load_bdk(hsm, bdk_field, lmk_id)
     with answering("11", instead_of="10"):
         pvk = hsm.key_from_lmk(hsm.key_type_code("PVK"), pvk_field, lmk_id)
-    if hsm.key_info(pvk).length != 16:
+    if hsm.key_describe(pvk).length != 16:
         raise HsmError("27", "the PVK pair must be double length")
     pin = hsm.pin_from_block(hsm.dukpt_key(bdk, ksn, "pin"), block, pin_format, account)
     code = "00" if hmac.compare_digest(hsm.pin_pvv(pvk, pin, account, pvki), f"{pvv:04d}") else "01"

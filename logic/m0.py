@@ -2,18 +2,20 @@
 
 A message is encrypted under a data key, a ZEK (key type 00A, LMK 30-31) or a
 DEK (00B, LMK 32-33), or under the DUKPT data key a BDK (009, LMK 28-29)
-derives for a terminal's KSN, with single, double or triple length DES.
+derives for a terminal's KSN, with single, double or triple length DES; or,
+under a key-block LMK, under a key block (key type FFF, or 00A/00B/009 with a
+block whose usage suits) of a data or BDK usage, TDES or AES.
 
 Request:  M0 · mode flag (2 N: 00 ECB, 01 CBC, 02 CFB8, 03 CFB64)
           · input format flag (1 N: 0 binary, 1 hex-encoded binary, 2 text)
           · output format flag (1 N: 0 binary, 1 hex-encoded binary)
-          · key type (3 H: 00A ZEK, 00B DEK, 009 BDK)
-          · key (16 H, or U/X + 32 H, or T/Y + 48 H, under the key type's LMK pair)
-          · [KSN descriptor (3 H) · KSN (20 H): only with a BDK]
-          · [IV (16 H): only with modes 01-03]
+          · key type (3 H: 00A ZEK, 00B DEK, 009 BDK, FFF a key block)
+          · key (16 H, or U/X + 32 H, or T/Y + 48 H, under the key type's LMK pair; or S + key block)
+          · [KSN descriptor (3 H) · KSN (20 H; 24 H for an AES BDK): only with a BDK]
+          · [IV (16 H; 32 H under an AES key): only with modes 01-03]
           · message length (4 H) · message (n B, n H or n A per the input format flag)
           · [%nn LMK identifier]
-Response: M1 00 · [output IV (16 H): only with modes 01-03]
+Response: M1 00 · [output IV (16 H; 32 H under an AES key): only with modes 01-03]
           · message length (4 H) · encrypted message (n B or n H per the output format flag)
 
 The message length counts the characters of the message field: bytes for
@@ -28,8 +30,16 @@ go to 32 KiB), and a hex answer must still fit its 4 H length.
 The output IV chains the next call: the last 8 bytes of IV · ciphertext (for
 CBC, the last ciphertext block). Text is taken as it is (an ASCII unit: no
 EBCDIC conversion); the ZEK content restrictions of a unit's configuration
-are not modelled. Key type FFF belongs to key-block LMKs, which hsmd does not
-hold: it is an invalid key type here (05), like every other type.
+are not modelled.
+
+AES keys (a key block whose clear header says algorithm A) work in 16-byte
+blocks: the message is whole 16-byte blocks, the IV and output IV are 32 H,
+and mode 03 (CFB64, a DES mode) is refused (02); CFB8 stays CFB8. An AES BDK
+derives its data key by AES DUKPT (ANSI X9.24-3, "data encryption, encrypt"
+usage) from a 24 H KSN (the 8-byte initial key ID and the 32-bit counter);
+its KSN descriptor is read as 3 H and not interpreted. No public source
+gives the AES forms of these fields: they are hsmd's reading of the TDES
+layout with AES's block and KSN sizes.
 
 DUKPT: the KSN descriptor is three hex digits, the lengths of the BDK
 identifier, the sub-key identifier and the device identifier; with the
@@ -39,11 +49,12 @@ the X9.24-1:2009 "data encryption, request or both ways" key for that KSN,
 for M0, M2 and M4 alike (hsmd's choice: the manual pages found do not say
 which direction's key a unit uses).
 
-Errors: 02 mode flag · 03 input format flag · 04 output format flag · 05 key
+Errors: 02 mode flag (03 under an AES key) · 03 input format flag · 04 output format flag · 05 key
 type · 06 message length (not hex, zero, not whole blocks, over 32 KiB, or
 less data than it declares) · 10 key parity · 13 LMK identifier · 15
 malformed field (key, KSN, IV, hex message), or more data than declared ·
-27 a single-length BDK.
+27 a single-length BDK · A1 a key block under a variant LMK (or the
+reverse) · A6/A7/A8 a key block whose usage, algorithm or mode of use forbids it.
 
 Sources: payShield host command reference, "Encrypt Data Block" (M0: layout,
 flags, no padding, output IV); softwaregroup-bg/ut-codec-payshield
@@ -59,14 +70,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from hsmd_sdk import Fields, Hsm, HsmError, KeyHandle
+from hsmd_sdk import Fields, Hsm, HsmError, KeyHandle, keys
 
 COMMAND = "M0"
-VERSION = "1.0.0"
+VERSION = "1.1.0"
 
 MODES: Final = {"00": "ECB", "01": "CBC", "02": "CFB8", "03": "CFB64"}
 DATA_KEY_TYPES: Final = ("00A", "00B")  # ZEK, DEK
 BDK: Final = "009"
+BLOCK_KEY_TYPE: Final = "FFF"  # a key block: its header says what it is
+BDK_USAGES: Final = ("B0", "41", "42", "43", "44", "B1")  # key block usages of base derivation keys
 MAX_BYTES: Final = 32768
 MAX_FIELD: Final = 0xFFFF  # the most characters a 4 H length can count
 KSN_DIGITS: Final = 20
@@ -78,6 +91,12 @@ class DataKey:
     key_type: str
     field: str
     ksn: str | None  # the KSN's significant digits, for a BDK
+    aes: bool = False  # a key block whose clear header says algorithm A
+
+    @property
+    def block(self) -> int:
+        """The cipher's block in bytes: messages are whole blocks, IVs one block."""
+        return 16 if self.aes else 8
 
 
 def read_mode(fields: Fields, *, error: str = "02") -> str:
@@ -100,14 +119,19 @@ def read_flag(fields: Fields, allowed: str, *, error: str, what: str) -> str:
 def read_data_key(fields: Fields, *, error: str = "05", what: str = "key") -> DataKey:
     """Key type (3 H), key, and the KSN descriptor and KSN after a BDK."""
     key_type = fields.fixed(3, error=error, what="key type").decode("latin-1").upper()
-    if key_type not in (*DATA_KEY_TYPES, BDK):
-        raise HsmError(error, f"key type {key_type!r} is not a ZEK, DEK or BDK (FFF: key-block LMKs only)")
+    if key_type not in (*DATA_KEY_TYPES, BDK, BLOCK_KEY_TYPE) or (key_type == BLOCK_KEY_TYPE and fields.peek(1) != b"S"):
+        raise HsmError(error, f"key type {key_type!r} is not a ZEK, DEK or BDK (or FFF with a key block)")
     field = fields.key(what=what)
-    return DataKey(key_type, field, read_ksn(fields) if key_type == BDK else None)
+    header = keys.block_header(field)
+    aes = header is not None and header[1] == "A"
+    bdk = key_type == BDK or (key_type == BLOCK_KEY_TYPE and header is not None and header[0] in BDK_USAGES)
+    return DataKey(key_type, field, read_ksn(fields, aes=aes) if bdk else None, aes)
 
 
-def read_ksn(fields: Fields) -> str:
-    """KSN descriptor (3 H) and KSN (20 H): the KSN's significant digits."""
+def read_ksn(fields: Fields, *, aes: bool = False) -> str:
+    """KSN descriptor (3 H) and KSN (20 H): the KSN's significant digits. AES DUKPT: the 24 H KSN whole."""
+    if aes:
+        return keys.read_aes_ksn(fields)
     descriptor = fields.hex(3, what="KSN descriptor")
     ksn = fields.hex(KSN_DIGITS, what="KSN")
     significant = sum(int(digit, 16) for digit in descriptor) + COUNTER_DIGITS
@@ -116,16 +140,22 @@ def read_ksn(fields: Fields) -> str:
     return ksn[KSN_DIGITS - significant :]
 
 
-def read_iv(fields: Fields, mode: str, *, what: str = "IV") -> str:
-    """An IV (16 H) for the chained modes; none in ECB."""
-    return "" if mode == "ECB" else fields.hex(16, what=what)
+def check_mode(mode: str, key: DataKey, *, error: str = "02") -> None:
+    """CFB64 is a DES mode: an AES key has no 8-byte feedback."""
+    if key.aes and mode == "CFB64":
+        raise HsmError(error, "mode flag 03 (CFB64) under an AES key")
 
 
-def read_message(fields: Fields, input_format: str) -> bytes:
+def read_iv(fields: Fields, mode: str, key: DataKey, *, what: str = "IV") -> str:
+    """An IV (one block: 16 H, 32 H under an AES key) for the chained modes; none in ECB."""
+    return "" if mode == "ECB" else fields.hex(2 * key.block, what=what)
+
+
+def read_message(fields: Fields, input_format: str, cipher_block: int = 8) -> bytes:
     """Message length (4 H: characters of the message field) and the message, as bytes."""
     length = fields.hex_length(4, error="06", what="message length")
     hex_encoded = input_format == "1"
-    block = 16 if hex_encoded else 8
+    block = 2 * cipher_block if hex_encoded else cipher_block
     if length == 0 or length % block:
         raise HsmError("06", f"message length {length} is not a non-zero multiple of {block}")
     if (length // 2 if hex_encoded else length) > MAX_BYTES:
@@ -155,8 +185,8 @@ def crypt(hsm: Hsm, key: KeyHandle, *, encrypt: bool, mode: str, iv: str, data: 
 
 
 def output_iv(mode: str, iv: str, ciphertext: bytes) -> bytes:
-    """The IV that chains the next block: the last 8 bytes of IV · ciphertext (none in ECB)."""
-    return b"" if mode == "ECB" else (bytes.fromhex(iv) + ciphertext)[-8:].hex().upper().encode("ascii")
+    """The IV that chains the next block: the last block (as long as the IV) of IV · ciphertext (none in ECB)."""
+    return b"" if mode == "ECB" else (bytes.fromhex(iv) + ciphertext)[-len(iv) // 2 :].hex().upper().encode("ascii")
 
 
 def message_field(data: bytes, output_format: str) -> bytes:
@@ -173,8 +203,9 @@ def execute(request: bytes, hsm: Hsm) -> bytes:
     input_format = read_flag(fields, "012", error="03", what="input format flag")
     output_format = read_flag(fields, "01", error="04", what="output format flag")
     key = read_data_key(fields)
-    iv = read_iv(fields, mode)
-    message = read_message(fields, input_format)
+    check_mode(mode, key)
+    iv = read_iv(fields, mode, key)
+    message = read_message(fields, input_format, key.block)
     lmk_id = finish(fields)
 
     ciphertext = crypt(hsm, open_key(hsm, key, lmk_id), encrypt=True, mode=mode, iv=iv, data=message)

@@ -6,7 +6,7 @@ A message encrypted under a ZEK (key type 00A, LMK 30-31), a DEK (00B, LMK
 Request:  M2 · mode flag (2 N: 00 ECB, 01 CBC, 02 CFB8, 03 CFB64)
           · input format flag (1 N: 0 binary, 1 hex-encoded binary)
           · output format flag (1 N: 0 binary, 1 hex-encoded binary, 2 text)
-          · key type (3 H: 00A ZEK, 00B DEK, 009 BDK)
+          · key type (3 H: 00A ZEK, 00B DEK, 009 BDK, FFF a key block; as M0)
           · key (16 H, or U/X + 32 H, or T/Y + 48 H, under the key type's LMK pair)
           · [KSN descriptor (3 H) · KSN (20 H): only with a BDK]
           · [IV (16 H): only with modes 01-03]
@@ -39,10 +39,22 @@ from __future__ import annotations
 
 from hsmd_sdk import Fields, Hsm
 
-from logic.m0 import crypt, finish, message_field, open_key, output_iv, read_data_key, read_flag, read_iv, read_message, read_mode
+from logic.m0 import (
+    check_mode,
+    crypt,
+    finish,
+    message_field,
+    open_key,
+    output_iv,
+    read_data_key,
+    read_flag,
+    read_iv,
+    read_message,
+    read_mode,
+)
 
 COMMAND = "M2"
-VERSION = "1.0.0"
+VERSION = "1.1.0"
 
 
 def execute(request: bytes, hsm: Hsm) -> bytes:
@@ -51,8 +63,9 @@ def execute(request: bytes, hsm: Hsm) -> bytes:
     input_format = read_flag(fields, "01", error="03", what="input format flag")
     output_format = read_flag(fields, "012", error="04", what="output format flag")
     key = read_data_key(fields)
-    iv = read_iv(fields, mode)
-    message = read_message(fields, input_format)
+    check_mode(mode, key)
+    iv = read_iv(fields, mode, key)
+    message = read_message(fields, input_format, key.block)
     lmk_id = finish(fields)
 
     clear = crypt(hsm, open_key(hsm, key, lmk_id), encrypt=False, mode=mode, iv=iv, data=message)

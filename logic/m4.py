@@ -8,12 +8,12 @@ Request:  M4 · source mode flag (2 N: 00 ECB, 01 CBC, 02 CFB8, 03 CFB64)
           · destination mode flag (2 N, the same)
           · input format flag (1 N: 0 binary, 1 hex-encoded binary)
           · output format flag (1 N: 0 binary, 1 hex-encoded binary)
-          · source key type (3 H: 00A ZEK, 00B DEK, 009 BDK) · source key
+          · source key type (3 H: 00A ZEK, 00B DEK, 009 BDK, FFF a key block) · source key
           · [source KSN descriptor (3 H) · KSN (20 H): only with a BDK]
           · destination key type (3 H) · destination key
           · [destination KSN descriptor (3 H) · KSN (20 H): only with a BDK]
-          · [source IV (16 H): only with source modes 01-03]
-          · [destination IV (16 H): only with destination modes 01-03]
+          · [source IV (16 H; 32 H under an AES key): only with source modes 01-03]
+          · [destination IV (16 H; 32 H under an AES key): only with destination modes 01-03]
           · message length (4 H) · encrypted message (n B or n H)
           · [%nn LMK identifier]
 Response: M5 00 · [source output IV (16 H): source modes 01-03]
@@ -25,8 +25,8 @@ The lengths count the characters of the message fields (hex digits for
 hex-encoded data), as in M0; the message is whole 8-byte blocks, up to
 32 KiB. Each output IV chains the next call: the last 8 bytes of IV ·
 ciphertext on its side (the message given for the source, the answer for
-the destination). Key type, KSN and DUKPT data key rules are M0's
-(logic/m0.py).
+the destination). Key type, KSN, DUKPT data key and AES rules are M0's
+(logic/m0.py); with an AES key on either side the message is whole 16-byte blocks.
 
 Errors: 02 source mode flag · 03 input format flag · 04 output format flag
 · 05 source key type · 06 message length (not hex, zero, not whole blocks,
@@ -47,10 +47,22 @@ from __future__ import annotations
 
 from hsmd_sdk import Fields, Hsm, answering
 
-from logic.m0 import crypt, finish, message_field, open_key, output_iv, read_data_key, read_flag, read_iv, read_message, read_mode
+from logic.m0 import (
+    check_mode,
+    crypt,
+    finish,
+    message_field,
+    open_key,
+    output_iv,
+    read_data_key,
+    read_flag,
+    read_iv,
+    read_message,
+    read_mode,
+)
 
 COMMAND = "M4"
-VERSION = "1.0.0"
+VERSION = "1.1.0"
 
 
 def execute(request: bytes, hsm: Hsm) -> bytes:
@@ -61,9 +73,11 @@ def execute(request: bytes, hsm: Hsm) -> bytes:
     output_format = read_flag(fields, "01", error="04", what="output format flag")
     source = read_data_key(fields, what="source key")
     destination = read_data_key(fields, error="08", what="destination key")
-    source_iv = read_iv(fields, source_mode, what="source IV")
-    destination_iv = read_iv(fields, destination_mode, what="destination IV")
-    message = read_message(fields, input_format)
+    check_mode(source_mode, source)
+    check_mode(destination_mode, destination, error="07")
+    source_iv = read_iv(fields, source_mode, source, what="source IV")
+    destination_iv = read_iv(fields, destination_mode, destination, what="destination IV")
+    message = read_message(fields, input_format, max(source.block, destination.block))
     lmk_id = finish(fields)
 
     source_key = open_key(hsm, source, lmk_id)

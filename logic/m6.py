@@ -1,25 +1,33 @@
-"""M6 — Generate a MAC (ISO 9797-1 MAC algorithm 1 or 3) under a TAK or ZAK, in one or more blocks.
+"""M6 — Generate a MAC (ISO 9797-1 MAC algorithm 1 or 3, AES CBC-MAC or CMAC) under a TAK or ZAK, in one or more blocks.
 
 The request names the MAC algorithm (ISO 9797-1 algorithm 1: CBC-MAC under
 the whole key, ANSI X9.9 with a single-length key; algorithm 3: the retail
-MAC, ANSI X9.19 with a double-length key) and the padding (none, ISO 9797-1
-method 1 or 2). A long message is sent in blocks: the first (mode 1) and
+MAC, ANSI X9.19 with a double-length key; 5: CBC-MAC under an AES key; 6:
+AES CMAC, ISO 9797-1:2011 algorithm 5 / NIST SP 800-38B) and the padding
+(none, ISO 9797-1 method 1 or 2; CMAC pads by itself and ignores it). A long message is sent in blocks: the first (mode 1) and
 middle (2) blocks return the chaining value, which the next block gives back
 as its IV; the only (0) or final (3) block pads and returns the MAC.
 
 Request:  M6 · mode flag (1 N: 0 only, 1 first, 2 middle, 3 final block)
           · input format flag (1 N: 0 binary, 1 hex-encoded binary, 2 text)
-          · MAC algorithm (2 N: 01 or 03) · padding method (1 N: 0 none, 1, 2)
+          · MAC size (1 N: 0, an 8 H MAC) · MAC algorithm (1 N: 1, 3, 5 AES CBC-MAC, 6 AES CMAC)
+          · padding method (1 N: 0 none, 1, 2)
           · key type (3 H: 003 TAK under LMK 16-17, 008 ZAK under LMK 26-27; FFF a key block)
-          · key (16 H, or U/X + 32 H, or T/Y + 48 H, or S + key block) · [IV (16 H), modes 2 and 3 only]
+          · key (16 H, or U/X + 32 H, or T/Y + 48 H, or S + key block)
+          · [IV (16 H; 32 H for algorithms 5 and 6), modes 2 and 3 only]
           · message length (4 H: the length of the message field, hex characters for format 1)
           · message (n B / n H / n A) · [%nn LMK identifier]
-Response: M7 00 · MAC (8 H) for modes 0 and 3, or the IV for the next block (16 H) for modes 1 and 2.
+Response: M7 00 · MAC (8 H) for modes 0 and 3, or the IV for the next block
+          (16 H; 32 H for algorithms 5 and 6) for modes 1 and 2.
 
 Text (format 2) is MACed as received: hsmd is an ASCII unit, so there is no
-EBCDIC conversion. Newer manuals split the algorithm field into MAC size
-(1 N) and algorithm (1 N); 01 and 03 are the same bytes, and other sizes
-(a 16 H MAC) are not supported (04). Algorithm 03 needs a double-length key
+EBCDIC conversion. Older manuals give one 2 N algorithm field (01, 03);
+firmware 3.2 split it into MAC size and algorithm, the same bytes. MAC size
+0 (an 8 H MAC) is the one attested by a real unit's trace; other sizes are
+refused (04). Algorithms 5 and 6 take an AES key (a key block whose header
+says algorithm A under a key-block LMK) and work in 16-byte blocks, so their
+IVs are 32 H (hsmd's reading: no public text gives the AES IV length); an
+algorithm that does not suit the key's is A7 (the key-block algorithm code). Algorithm 03 needs a double-length key
 (27; hsmd's choice, the manual names no code); algorithm 01 with a double or
 triple-length key is CBC-MAC with TDES. Padding 0 needs whole 8-byte blocks,
 as do first and middle blocks (06). A final block must carry data unless it
@@ -28,11 +36,11 @@ in whole blocks, so there would be no block to finish on (06; hsmd's reading).
 
 Key blocks (key type FFF, or 003/008 with a block of a MAC usage, under a
 key-block LMK): the host checks the header (A6 not a MAC key, A8 mode of use, A7
-an AES key). ut-codec-payshield test/config/test.js has a real unit verify MAC
+an AES key under algorithm 1 or 3, a DES key under 5 or 6). ut-codec-payshield test/config/test.js has a real unit verify MAC
 F9369211 over hex ABCDEF12 (algorithm 1, padding 1) under its TAK block
 `S00072M1TN00E0001FFE0…` with key type FFF and %01.
 
-Errors: 02 mode flag · 03 input format flag · 04 MAC algorithm · 05 key type
+Errors: 02 mode flag · 03 input format flag · 04 MAC size or algorithm · 05 key type
 · 06 message length (not whole blocks where needed, odd hex, empty where
 nothing can be MACed) · 09 padding method · 10 key parity · 13 LMK
 identifier · 15 malformed field (key, IV, length, hex message, request
@@ -46,16 +54,21 @@ ThalesSim (nickntg/thalessimulatorlibrary, ThalesCore/HostCommands/BuildIn/Gener
 ThalesCore.Tests/HostCommandTests.vb GenerateMAC) vector in tests/test_cmd_m6.py.
 ThalesSim's M7 also carries a length (0008 + MAC, IV + 0000) and takes the IV
 in modes 1 and 2: simulator artefacts against the manual, not copied.
+Algorithm codes 5 and 6: AWS's payShield migration table
+(aws-samples/samples-for-payment-cryptography-service,
+migration_guidance/payshield-command-mapping.md: M6/M8 "MAC option 6 (AES
+CMAC)", MY "MAC option 5 CBC MAC (AES)"); the size/algorithm split:
+ut-codec-payshield commit "MAC commands revised for firmware v3.2".
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hsmd_sdk import Fields, Hsm, HsmError, KeyHandle, Reply
+from hsmd_sdk import Fields, Hsm, HsmError, KeyHandle, Reply, keys
 
 COMMAND = "M6"
-VERSION = "1.1.0"
+VERSION = "1.2.0"
 
 ZERO_IV = "0" * 16
 KEY_TYPES = ("003", "008")  # TAK (LMK 16-17), ZAK (LMK 26-27)
@@ -63,14 +76,30 @@ BLOCK_KEY_TYPE = "FFF"  # a key block (S + block under a key-block LMK): its hea
 _HEX = frozenset(b"0123456789ABCDEFabcdef")
 
 
+AES_ALGORITHMS = {5: 1, 6: 5}  # payShield code -> ISO 9797-1 algorithm the host runs (CBC-MAC, CMAC)
+
+
 @dataclass(frozen=True)
 class MacSpec:
-    """One side's MAC algorithm (1, 3), padding (0, 1, 2), key type and key field."""
+    """One side's MAC algorithm (1, 3, 5, 6), padding (0, 1, 2), key type and key field."""
 
     algorithm: int
     padding: int
     key_type: str
     key_field: str
+
+    @property
+    def aes(self) -> bool:
+        return self.algorithm in AES_ALGORITHMS
+
+    @property
+    def block(self) -> int:
+        """The cipher's block in bytes: chaining values and IVs are one block."""
+        return 16 if self.aes else 8
+
+    @property
+    def zero_iv(self) -> str:
+        return "0" * (2 * self.block)
 
 
 def read_flag(fields: Fields, allowed: str, error: str, what: str) -> str:
@@ -89,10 +118,10 @@ def read_input_format(fields: Fields) -> str:
 
 
 def read_spec(fields: Fields, what: str = "MAC") -> MacSpec:
-    """MAC algorithm (2 N) · padding method (1 N) · key type (3 H) · key."""
-    algorithm = fields.fixed(2, what=f"{what} algorithm")
-    if algorithm not in (b"01", b"03"):
-        raise HsmError("04", f"{what} algorithm {algorithm!r} not 01 or 03")
+    """MAC size (1 N) · algorithm (1 N) · padding method (1 N) · key type (3 H) · key."""
+    algorithm = fields.fixed(2, what=f"{what} size and algorithm")
+    if algorithm not in (b"01", b"03", b"05", b"06"):
+        raise HsmError("04", f"{what} size and algorithm {algorithm!r} not 01, 03, 05 or 06")
     padding = read_flag(fields, "012", "09", f"{what} padding method")
     key_type = fields.fixed(3, what=f"{what} key type").decode("ascii", "replace").upper()
     if key_type not in KEY_TYPES and not (key_type == BLOCK_KEY_TYPE and fields.peek(1) == b"S"):
@@ -100,9 +129,9 @@ def read_spec(fields: Fields, what: str = "MAC") -> MacSpec:
     return MacSpec(int(algorithm), int(padding), key_type, fields.key(what=f"{what} key"))
 
 
-def read_iv(fields: Fields, mode: str, what: str = "IV") -> str:
-    """The IV of a middle or final block; zero for an only or first block."""
-    return fields.hex(16, what=what) if mode in ("2", "3") else ZERO_IV
+def read_iv(fields: Fields, mode: str, spec: MacSpec, what: str = "IV") -> str:
+    """The IV of a middle or final block (one cipher block); zero for an only or first block."""
+    return fields.hex(2 * spec.block, what=what) if mode in ("2", "3") else spec.zero_iv
 
 
 def read_message(fields: Fields, input_format: str) -> bytes:
@@ -125,20 +154,26 @@ def read_mac(fields: Fields, mode: str, what: str = "MAC") -> str | None:
     return fields.hex(8, what=what)
 
 
-def check_length(mode: str, padding: int, data: bytes) -> None:
+def check_length(mode: str, spec: MacSpec, data: bytes) -> None:
     """Error 06 unless the block can be MACed in this mode with this padding."""
-    if (mode in ("1", "2") or padding == 0) and len(data) % 8:
-        raise HsmError("06", f"{len(data)} bytes is not a whole number of 8-byte blocks")
-    if not data and ((padding == 0 and mode == "0") or (padding != 2 and mode == "3")):
+    cmac = spec.algorithm == 6
+    if (mode in ("1", "2") or (spec.padding == 0 and not cmac)) and len(data) % spec.block:
+        raise HsmError("06", f"{len(data)} bytes is not a whole number of {spec.block}-byte blocks")
+    if cmac:
+        return  # CMAC pads an empty or partial last block itself
+    if not data and ((spec.padding == 0 and mode == "0") or (spec.padding != 2 and mode == "3")):
         raise HsmError("06", "no data to finish the MAC on")
 
 
 def compute(hsm: Hsm, key: KeyHandle, spec: MacSpec, mode: str, iv: str, data: bytes) -> str:
-    """16 H: the MAC block (modes 0 and 3) or the chaining value for the next block (modes 1 and 2)."""
-    if spec.algorithm == 3 and hsm.key_info(key).length != 16:
+    """One block in hex: the MAC (modes 0 and 3) or the chaining value for the next block (modes 1 and 2)."""
+    if spec.algorithm == 3 and hsm.key_describe(key).length != 16:
         raise HsmError("27", "MAC algorithm 3 needs a double-length key")
+    if spec.aes != keys.is_aes(spec.key_field):
+        raise HsmError("A7", f"MAC algorithm {spec.algorithm} does not suit the key's algorithm")
     # Padding 0: whole blocks, which method 1 leaves as they are (never empty here: check_length).
-    return hsm.mac_compute(key, spec.algorithm, spec.padding or 1, iv, data, mode in ("0", "3"))
+    algorithm = AES_ALGORITHMS.get(spec.algorithm, spec.algorithm)
+    return hsm.mac_compute(key, algorithm, spec.padding or 1, iv, data, mode in ("0", "3"))
 
 
 def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
@@ -146,11 +181,11 @@ def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
     mode = read_mode(fields)
     input_format = read_input_format(fields)
     spec = read_spec(fields)
-    iv = read_iv(fields, mode)
+    iv = read_iv(fields, mode, spec)
     data = read_message(fields, input_format)
     lmk_id = fields.lmk_id()
     fields.end()
-    check_length(mode, spec.padding, data)
+    check_length(mode, spec, data)
 
     key = hsm.key_from_lmk(spec.key_type, spec.key_field, lmk_id)
     value = compute(hsm, key, spec, mode, iv, data)

@@ -49,7 +49,7 @@ def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
 
 def x9_mac(hsm: Hsm, key: KeyHandle, data: bytes) -> str:
     """The full MAC block (16 H) of MA, MC and ME: X9.9 under a single-length key, X9.19 under a double-length one."""
-    length = hsm.key_info(key).length
+    length = hsm.key_describe(key).length
     if length == 24:
         raise HsmError("27", "a triple-length TAK is neither X9.9 nor X9.19")
     return hsm.mac_compute(key, 1 if length == 8 else 3, 1, ZERO_IV, data, True)

@@ -1,4 +1,4 @@
-"""plugingen command line: generate one adapter, or all of them, or check they are fresh."""
+"""plugingen command line: generate one adapter, or all of them, or check they are fresh; `new` scaffolds a command."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from plugingen import cbindings, scaffold, sdkgen
 from plugingen.generate import GenerateError, inspect_logic, write_adapter
 
 
@@ -20,10 +21,16 @@ def _discover(logic_dir: Path) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["new"]:
+        return scaffold.main(argv[1:])
     parser = argparse.ArgumentParser(
         prog="plugingen",
         description="Write the WebAssembly adapter of a host command from its logic module.",
-        epilog="examples:\n  plugingen --cmd NC --logic logic.nc --out commands/NC\n  plugingen --all --check",
+        epilog=(
+            "examples:\n  plugingen --cmd NC --logic logic.nc --out commands/NC\n  plugingen --all --check\n"
+            "  plugingen new XY --lang python|c|cpp   (scaffold a new command; plugingen new --help)"
+        ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--cmd", help="two-character command code the logic module must declare")
@@ -33,20 +40,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--logic-dir", type=Path, default=Path("logic"))
     parser.add_argument("--commands-dir", type=Path, default=Path("commands"))
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if any adapter is missing or stale")
+    parser.add_argument("--host-api", action="store_true", help="only the SDK's host API modules (--all includes them)")
     args = parser.parse_args(argv)
+    stale = 0
+    if args.host_api or args.all:  # the Hsm protocol, GuestHsm and NativeHsm, from the WIT
+        try:
+            paths = sdkgen.write(check=args.check)
+            paths += cbindings.sync(check=args.check)  # the C binding of the world (wasm/c/generated)
+        except GenerateError as exc:
+            print(f"plugingen: {exc}", file=sys.stderr)
+            return 2
+        for path in paths:
+            print(f"plugingen: {'stale' if args.check else 'wrote'} {path}", file=sys.stderr)
+        stale += len(paths)
 
     # Logic modules are imported from the project root, as the build stages them.
     if "" not in sys.path and str(Path.cwd()) not in sys.path:
         sys.path.insert(0, str(Path.cwd()))
 
-    if args.all:
+    jobs: list[tuple[str, str | None, Path]] = []
+    if args.host_api:
+        pass
+    elif args.all:
         jobs = [(module, None, args.commands_dir) for module in _discover(args.logic_dir)]
     elif args.cmd and args.logic and args.out:
         jobs = [(args.logic, args.cmd, args.out)]
     else:
-        parser.error("give --cmd, --logic and --out, or --all")
+        parser.error("give --cmd, --logic and --out, or --all, or --host-api")
 
-    stale = 0
     for module, expected, commands_dir in jobs:
         try:
             info = inspect_logic(module)
@@ -62,6 +83,6 @@ def main(argv: list[str] | None = None) -> int:
             verb = "stale" if args.check else "wrote"
             print(f"plugingen: {verb} {out / 'app.py'}", file=sys.stderr)
     if args.check and stale:
-        print(f"plugingen: {stale} adapter(s) out of date; run `plugingen --all`", file=sys.stderr)
+        print(f"plugingen: {stale} generated file(s) out of date; run `plugingen --all`", file=sys.stderr)
         return 1
     return 0

@@ -42,6 +42,14 @@ def built_plugins() -> Path:
 
 
 @pytest.fixture(scope="session")
+def native_plugins() -> Path:
+    """Every C/C++ plugin (native/), built (incrementally) into build/plugins-c."""
+    out = BUILD / "plugins-c"
+    build.build(build.discover_native(ROOT / "native", out), jobs=2, stream=sys.stderr, cache_dir=CACHE)
+    return out
+
+
+@pytest.fixture(scope="session")
 def plugin_dir(built_plugins: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """NC, B2 (the foundation commands) and ZF (the misbehaving test plugin), side by side."""
     _build(ROOT / "tests" / "plugins" / "commands", BUILD / "test-plugins", stage=BUILD / "test-stage")

@@ -14,6 +14,8 @@ written out again from shared/reference/payshield.md, "Variant LMK":
 
 from __future__ import annotations
 
+import struct
+
 import psec
 import pyemv
 
@@ -582,3 +584,62 @@ def rsa_der(modulus: int, exponent: int, *, unsigned: bool) -> bytes:
 def public_key_mac(der: bytes, auth_data: bytes = b"") -> str:
     """The MAC (8 H) on a public key and its authentication data under the test LMK's pair 36-37."""
     return mac_iso9797(bytes.fromhex(TEST_LMK_PAIRS["0D"]), 3, 1, der + auth_data)[:8]
+
+
+# --------------------------------------------------------------------------- AES (key-block LMKs)
+# Written again from the standards: NIST SP 800-38B (CMAC), ISO 9564-1:2017 format 4 (psec),
+# ANSI X9.24-3-2017 section 6 (AES DUKPT).
+
+
+def aes_cmac(key: bytes, data: bytes) -> str:
+    """AES-CMAC, 32 H, by `cryptography`."""
+    from cryptography.hazmat.primitives.ciphers import algorithms
+    from cryptography.hazmat.primitives.cmac import CMAC
+
+    mac = CMAC(algorithms.AES(key))
+    mac.update(data)
+    return mac.finalize().hex().upper()
+
+
+def aes_crypt(key: bytes, mode: str, iv: bytes, data: bytes, *, encrypt: bool) -> bytes:
+    """AES ECB or CBC by psec."""
+    if mode == "ECB":
+        return psec.aes.encrypt_aes_ecb(key, data) if encrypt else psec.aes.decrypt_aes_ecb(key, data)
+    return psec.aes.encrypt_aes_cbc(key, iv, data) if encrypt else psec.aes.decrypt_aes_cbc(key, iv, data)
+
+
+def iso4_encrypt(key: bytes, pin: str, pan: str) -> str:
+    return psec.pinblock.encipher_pinblock_iso_4(key, pin, pan).hex().upper()
+
+
+def iso4_decrypt(key: bytes, block: str, pan: str) -> str:
+    return psec.pinblock.decipher_pinblock_iso_4(key, bytes.fromhex(block), pan)
+
+
+# X9.24-3 key usage indicators (table 2) and the derived key's algorithm codes (table 3).
+_AES_DUKPT_USAGE = {"derivation": 0x8000, "initial": 0x8001, "pin": 0x1000, "mac-request": 0x2000, "mac-response": 0x2001,
+                    "data-request": 0x3000, "data-response": 0x3001}  # fmt: skip
+_AES_DUKPT_ALGORITHM = {16: 0x0002, 24: 0x0003, 32: 0x0004}
+
+
+def _aes_dukpt_derive(key: bytes, usage: str, length: int, tail: bytes) -> bytes:
+    out = b""
+    counter = 1
+    while len(out) < length:
+        data = struct.pack(">BBHHH", 1, counter, _AES_DUKPT_USAGE[usage], _AES_DUKPT_ALGORITHM[length], length * 8) + tail
+        out += psec.aes.encrypt_aes_ecb(key, data)
+        counter += 1
+    return out[:length]
+
+
+def aes_dukpt_key(bdk: bytes, ksn_hex: str, usage: str) -> bytes:
+    """An AES DUKPT working key of the same length as the BDK, for a 24 H KSN."""
+    ksn = bytes.fromhex(ksn_hex)
+    ikid, counter = ksn[:8], int.from_bytes(ksn[8:], "big")
+    key = _aes_dukpt_derive(bdk, "initial", len(bdk), ikid)
+    mask = 0
+    for bit in [1 << n for n in reversed(range(32))]:
+        if counter & bit:
+            mask |= bit
+            key = _aes_dukpt_derive(key, "derivation", len(bdk), ikid[4:] + mask.to_bytes(4, "big"))
+    return _aes_dukpt_derive(key, usage, len(bdk), ikid[4:] + counter.to_bytes(4, "big"))

@@ -330,3 +330,76 @@ def test_no_private_key_or_transported_key_reaches_the_rsa_and_ecc_plugins(
     needles = {name: n for name, n in needles.items() if len(set(n)) > 2 and not any(n in memory for memory in before)}
     assert len(needles) > 40, len(needles)
     assert guest_memory.find(needles) == []
+
+
+# AES keys at work under a key-block LMK: CMAC and CBC-MAC (M6), AES data keys and AES DUKPT (M0, GW),
+# format 48 PIN blocks (CA, G0) and key-block components (A4).
+AES_COMMANDS = ("M6", "M0", "CA", "G0", "GW", "A4")
+
+
+def test_no_clear_aes_key_derived_key_or_pin_reaches_the_plugins(
+    built_plugins: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hsmd.host import dukpt, keyblock
+    from logic import a0
+    from tests import kb_oracle
+    from tests.commands import native
+    from tests.conftest import make_runtime
+    from tests.test_cmd_m6 import aes_cases, aes_mac_key
+
+    seen: list[bytes] = []
+
+    def recording(fn: Callable[..., Any], pick: Callable[[Any], bytes]) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            result = fn(*args, **kwargs)
+            seen.append(pick(result))
+            return result
+
+        return wrapper
+
+    # Every key the host opens from a block or wraps into one, and every AES DUKPT key it derives.
+    monkeypatch.setattr(keyblock, "unwrap", recording(keyblock.unwrap, lambda r: r[1]))
+    monkeypatch.setattr(dukpt, "aes_key", recording(dukpt.aes_key, lambda r: r))
+    host = kb_oracle.make_host()
+
+    def generated(header: str) -> tuple[str, bytes]:
+        block = native(a0, host, f"0FFFS%02#{header}".encode())[2:-6].decode()
+        return block, kb_oracle.open_block(kb_oracle.KA, block)[1]
+
+    zek, _ = generated("D0A1B00N00")
+    bdk, bdk_clear = generated("B0A1X00N00")
+    zpk, _ = generated("P0A2B00N00")
+    tpk, tpk_clear = generated("P0A1B00N00")
+    parts = [generated(f"P0A2Bc{n}N00")[0] for n in (1, 2)]
+    ksn, pan, pin = "123456789012345600000005", "4111111111111111", "246813"
+    source = oracle.iso4_encrypt(oracle.aes_dukpt_key(bdk_clear, ksn, "pin"), pin, pan)
+    data = bytes(range(48))
+    requests = {
+        "M6": [request for request, _ in aes_cases(*aes_mac_key(host))],
+        "M0": [f"0111FFF{zek}{'00' * 16}0060{data.hex().upper()}%02".encode(), f"0011FFF{bdk}A05{ksn}0040{data[:32].hex()}%02".encode()],
+        "CA": [f"{tpk}{zpk}12{oracle.iso4_encrypt(tpk_clear, pin, pan)}4848{pan};%02".encode()],
+        "G0": [f"{bdk}{zpk}A05{ksn}{source}4848{pan};%02".encode()],
+        "GW": [f"45{bdk}A05{ksn}0024".encode() + b"4321ABCD" * 3 + b"%02"],
+        "A4": [f"2FFFS{parts[0]}{parts[1]}%02".encode()],
+    }
+    for command in AES_COMMANDS:
+        copy_plugin(built_plugins / f"{command}.wasm", tmp_path, f"{command}.wasm")
+    with make_runtime(host) as runtime:
+        plugins, refused = runtime.load_dir(tmp_path)
+        assert refused == []
+        for plugin in plugins.values():
+            plugin.instance()
+        before = list(guest_memory.snapshots())
+        seen.clear()  # the keys generated above were opened by the test, not by a plugin's request
+        answered = 0
+        for command, bodies in requests.items():
+            for body in bodies:
+                with contextlib.suppress(GuestError):
+                    answered += runtime.execute(plugins[command], body, RequestScope(command))[:2] == b"00"
+        needles: dict[bytes, str] = {}
+        for i, secret in enumerate(seen):
+            for name, form in forms(f"AES key {i}", secret).items():
+                if not any(form in memory for memory in before):
+                    needles[form] = name
+        assert answered >= 8 and len(seen) >= 8, (answered, len(seen))
+        assert guest_memory.find({name: form for form, name in needles.items()}) == []

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from hsmd.host import TEST_LMK, Host, LmkSet
 from hsmd.runtime import Runtime
 from logic import ei
-from tests import oracle
+from tests import kb_oracle, oracle
 from tests.commands import in_component, native
 from tests.tcp import exchange
 
@@ -75,7 +75,7 @@ CASES: list[tuple[bytes, bytes]] = [
     (b"2032001" + b"0319" + b"\x40" + bytes(38) + b"\x01", b"06"),  # an exponent as long as the 320-bit modulus
     (b"2051201X", b"06"),  # trailing data reads as an exponent length
     (b"2051201%01", b"13"),  # LMK 01 not loaded
-    (b"2051201%00#0000&N", b"15"),  # key-block fields: variant LMKs only
+    (b"2051201%00#0000&N", b"A1"),  # key-block fields with a variant LMK
     (b"2051201%00X", b"15"),
 ]
 
@@ -170,3 +170,117 @@ async def test_ei_over_tcp(built_plugins: Path) -> None:
     assert generated[:2] == b"EJ"
     assert shape(generated[2:])[:3] == (b"00", 1024, 65537)
     assert refused == b"EJ05"
+
+
+# --- key-block LMKs (kb_oracle.make_host: 01 the 3DES key-block test LMK, 02 the AES one) ---
+# Request forms: mszeu/PayShieldPressureTest pressureTest.py sends `EI2<bits>01#0000` to a 10K with a
+# key-block LMK; aws-samples/samples-for-payment-cryptography-service key-import-export/key_exchange/hsm/
+# payshield/commands.py sends `EI0` `2048` `02#0000&N` and skips the EJ's private key length ("FFFF for
+# key blocks") to take the rest as the private key. The block's contents are hsmd's (PKCS#8 DER as the
+# key data, usage 03, algorithm R): each is opened here with tests/kb_oracle.py, no hsmd code.
+
+KB_HOST = kb_oracle.make_host()
+LMK_KEYS = {1: kb_oracle.K3, 2: kb_oracle.KA}
+
+
+def split_ej_block(answer: bytes) -> tuple[bytes, str]:
+    """EJ's public key and private key ("S" + block) from an answer `00…` under a key-block LMK."""
+    assert answer[:2] == b"00", answer[:2]
+    body = answer[2:]
+    end = der_end(body)
+    assert body[end : end + 4] == b"FFFF"
+    return body[:end], body[end + 4 :].decode("ascii")
+
+
+def generate_block(key_type: str, bits: int, lmk_id: int = 1, encoding: str = "02") -> tuple[bytes, str]:
+    """A key pair made by EI under a key-block test LMK (public key DER, "S" + block)."""
+    return split_ej_block(native(ei, KB_HOST, f"{key_type}{bits:04d}{encoding}%{lmk_id:02d}#0000&N".encode()))
+
+
+def opened_private_key(block: str, lmk_id: int) -> tuple[str, rsa.RSAPrivateKey]:
+    """The header of a private key block and its key, read by kb_oracle and OpenSSL alone."""
+    header, der = kb_oracle.open_block(LMK_KEYS[lmk_id], block)
+    key = serialization.load_der_private_key(der, None)
+    assert isinstance(key, rsa.RSAPrivateKey)
+    return header, key
+
+
+KB_CASES: list[tuple[bytes, bytes]] = [
+    (b"2051201%01", b"A1"),  # a key-block LMK needs the key-block fields
+    (b"2051201%01#00", b"15"),  # the number of optional blocks missing
+    (b"2051201%01#00X0", b"AB"),
+    (b"2051201%01#!!00", b"A9"),  # key version number
+    (b"2051201%01#0000&X", b"AA"),  # exportability
+    (b"2051201%01#0000&", b"15"),
+    (b"2051201%01#0001", b"15"),  # one optional block announced, none given
+    (b"2051201%01#0001DA02", b"AC"),  # an optional block shorter than its own header
+    (b"2051201%01#0000&NX", b"15"),
+    (b"3051201%01#0000", b"05"),
+    (b"2031901%02#0000", b"04"),
+    (b"2051203%02#0000", b"03"),
+    (b"2051201%03#0000", b"13"),
+]
+
+
+@pytest.mark.parametrize(("request_", "answer"), KB_CASES)
+def test_ei_key_block_error_codes(request_: bytes, answer: bytes) -> None:
+    assert native(ei, KB_HOST, request_) == answer
+
+
+@pytest.mark.parametrize("lmk_id", [1, 2])
+def test_under_a_key_block_lmk_the_private_key_is_ffff_and_a_key_block_the_oracle_opens(lmk_id: int) -> None:
+    public_key, block = generate_block("2", 1024, lmk_id)
+    header, key = opened_private_key(block, lmk_id)
+    version = "0" if lmk_id == 1 else "1"
+    assert header == f"{version}{len(block) - 1:04d}03RN00N00{lmk_id:02d}"  # usage 03, RSA, mode N, version 00, N, LMK id
+    loaded = serialization.load_der_public_key(public_key)
+    assert isinstance(loaded, rsa.RSAPublicKey)
+    assert loaded.public_numbers() == key.public_key().public_numbers()
+    assert loaded.key_size == 1024
+
+
+@pytest.mark.parametrize(("key_type", "mode"), [("0", "S"), ("1", "D"), ("2", "N")])
+def test_the_key_type_indicator_becomes_the_mode_of_use(key_type: str, mode: str) -> None:
+    _, block = generate_block(key_type, 512)
+    header, _ = opened_private_key(block, 1)
+    assert header[5:9] == "03R" + mode
+
+
+def test_pressure_tests_frame_on_the_default_key_block_lmk_gives_a_non_exportable_key() -> None:
+    host = kb_oracle.make_host(default=2)
+    public_key, block = split_ej_block(native(ei, host, b"2051201#0000"))
+    header, key = opened_private_key(block, 2)
+    assert header[5:16] == "03RN00N0002"
+    assert oracle.rsa_public_numbers(public_key) == (key.public_key().public_numbers().n, 65537)
+    assert oracle.rsa_der(*oracle.rsa_public_numbers(public_key), unsigned=True) == public_key  # encoding 01
+
+
+def test_the_exportability_and_optional_blocks_of_the_request_go_into_the_header() -> None:
+    answer = native(ei, KB_HOST, b"2051202%02#0201DA080000&S")
+    _, block = split_ej_block(answer)
+    header, _ = opened_private_key(block, 2)
+    # key version 02, exportability S, the DA block and hsmd's PB padding to the AES block (16 + 8 + 8 = 32)
+    assert header[5:16] == "03RN02S0202"
+    assert header[16:24] == "DA080000" and header[24:26] == "PB"
+    assert len(header) % 16 == 0
+
+
+@pytest.mark.parametrize("lmk_id", [1, 2])
+def test_a_4096_bit_key_fits_one_key_block(lmk_id: int) -> None:
+    public_key, block = generate_block("0", 4096, lmk_id)
+    assert len(block) - 1 <= 9999 and int(block[2:6]) == len(block) - 1
+    _, key = opened_private_key(block, lmk_id)
+    assert key.key_size == 4096
+    assert oracle.rsa_public_numbers(public_key)[0] == key.public_key().public_numbers().n
+
+
+@pytest.mark.wasm
+def test_ei_component_takes_the_key_block_forms_as_the_logic_does(built_plugins: Path) -> None:
+    # Generated keys and key blocks differ per call: the same code and length, exact for error answers.
+    from tests.conftest import make_runtime
+
+    with make_runtime(KB_HOST) as runtime:
+        plugin = runtime.load(built_plugins / "EI.wasm")
+        for request_, answer in KB_CASES:
+            wasm, logic = in_component(runtime, plugin, request_), native(ei, KB_HOST, request_)
+            assert wasm[:2] == logic[:2] == answer[:2] and len(wasm) == len(logic), request_

@@ -20,13 +20,14 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from hsmd.host import TEST_LMK, Host, LmkSet
+from hsmd.host.keyblock import TEST_KEYBLOCK_LMK_3DES
 from hsmd.host.lmk import Lmk
 from hsmd.runtime import Runtime
 from logic import ew
-from tests import oracle
+from tests import kb_oracle, oracle
 from tests.commands import in_component, native
 from tests.tcp import exchange
-from tests.test_cmd_ei import generate
+from tests.test_cmd_ei import KB_HOST, generate, generate_block
 
 MESSAGE = b"The quick brown fox jumps over the lazy dog"
 SIGNER = generate("0", 1024)  # signature only
@@ -176,3 +177,84 @@ async def test_ew_over_tcp(built_plugins: Path) -> None:
     assert signed[:2] == b"EX"
     assert opened(public_key, signature_of(signed[2:])) == emsa_pkcs1_v15(digest_info("06", MESSAGE), 128)
     assert refused == b"EX05"
+
+
+# --- key-block LMKs: the private key field is flag 99, "FFFF" and "S" + the block (EI's under LMK 01/02) ---
+# aws-samples/samples-for-payment-cryptography-service (key-import-export .../payshield/commands.py) sends a
+# key-block private key as `99FFFF` + the block in its B8; EW takes it the same way in place of length + key.
+
+BLOCK_SIGNER = {lmk_id: generate_block("0", 1024, lmk_id) for lmk_id in (1, 2)}
+BLOCK_BOTH = generate_block("2", 512, 1)
+BLOCK_TRANSPORT = generate_block("1", 1024, 1)
+
+
+def block_request(hash_id: str, data: bytes, block: str, lmk_id: int = 1) -> bytes:
+    return f"{hash_id}0101{len(data):04d}".encode() + data + b";99FFFF" + block.encode() + f"%{lmk_id:02d}".encode()
+
+
+def tampered_block(block: str) -> str:
+    """The block with one hex digit of its encrypted key data changed."""
+    at = 40
+    return block[:at] + ("1" if block[at] != "1" else "2") + block[at + 1 :]
+
+
+def other_3des_lmks() -> Host:
+    """The 3DES key-block test LMK loaded as both 01 and 03: a block made for 01 names its LMK."""
+    return Host(LmkSet({1: TEST_KEYBLOCK_LMK_3DES, 3: TEST_KEYBLOCK_LMK_3DES}, default=1), "0007-E000")
+
+
+KB_CASES: list[tuple[bytes, bytes]] = [
+    (block_request("06", MESSAGE, BLOCK_TRANSPORT[1]), b"A8"),  # mode of use D: key management only
+    (block_request("06", MESSAGE, kb_oracle.ZPK_1), b"A6"),  # a real unit's ZPK block: no private key
+    (block_request("06", MESSAGE, tampered_block(BLOCK_SIGNER[1][1])), b"A4"),
+    (block_request("06", MESSAGE, BLOCK_SIGNER[1][1], 0), b"A1"),  # a key block under the variant LMK
+    (block_request("06", MESSAGE, BLOCK_SIGNER[2][1], 1), b"A1"),  # an AES LMK's block under the 3DES LMK
+    (request("06", MESSAGE, SIGNER[1]) + b"%01", b"A1"),  # a sealed key under a key-block LMK
+    (b"0601010003ABC;99FFFF" + SIGNER[1], b"78"),  # FFFF without a key block after it
+    (b"0601010003ABC;99FFFFS0", b"78"),  # a key block without its length
+    (block_request("06", MESSAGE, BLOCK_SIGNER[1][1])[:-10], b"78"),  # cut short
+    (block_request("05", MESSAGE, BLOCK_SIGNER[1][1], 1) + b"X", b"15"),
+    (block_request("09", MESSAGE, BLOCK_SIGNER[1][1]), b"05"),
+]
+
+
+@pytest.mark.parametrize(("request_", "answer"), KB_CASES)
+def test_ew_key_block_error_codes(request_: bytes, answer: bytes) -> None:
+    assert native(ew, KB_HOST, request_) == answer
+
+
+@pytest.mark.parametrize("lmk_id", [1, 2])
+@pytest.mark.parametrize("hash_id", ["01", "06", "08"])
+def test_ew_signs_with_a_key_block_private_key_and_cryptography_verifies(lmk_id: int, hash_id: str) -> None:
+    public_key, block = BLOCK_SIGNER[lmk_id]
+    signature = signature_of(native(ew, KB_HOST, block_request(hash_id, MESSAGE, block, lmk_id)))
+    assert len(signature) == 128
+    loaded = serialization.load_der_public_key(public_key)
+    assert isinstance(loaded, rsa.RSAPublicKey)
+    loaded.verify(signature, MESSAGE, padding.PKCS1v15(), HASHES[hash_id])
+    assert opened(public_key, signature) == emsa_pkcs1_v15(digest_info(hash_id, MESSAGE), 128)
+
+
+def test_a_key_block_of_mode_n_signs_on_the_default_lmk() -> None:
+    public_key, block = BLOCK_BOTH
+    host = kb_oracle.make_host(default=1)
+    answer = native(ew, host, b"0101010000;99FFFF" + block.encode())
+    assert opened(public_key, signature_of(answer)) == emsa_pkcs1_v15(digest_info("01", b""), 64)
+
+
+def test_a_key_block_for_another_lmk_identifier_is_a3() -> None:
+    host = other_3des_lmks()
+    assert native(ew, host, block_request("06", MESSAGE, BLOCK_SIGNER[1][1], 3)) == b"A3"
+    assert native(ew, host, block_request("06", MESSAGE, BLOCK_SIGNER[1][1], 1))[:2] == b"00"
+
+
+@pytest.mark.wasm
+def test_ew_component_takes_the_key_block_forms_as_the_logic_does(built_plugins: Path) -> None:
+    # Generated keys and key blocks differ per call: the same code and length, exact for error answers.
+    from tests.conftest import make_runtime
+
+    with make_runtime(KB_HOST) as runtime:
+        plugin = runtime.load(built_plugins / "EW.wasm")
+        for request_, answer in KB_CASES:
+            wasm, logic = in_component(runtime, plugin, request_), native(ew, KB_HOST, request_)
+            assert wasm[:2] == logic[:2] == answer[:2] and len(wasm) == len(logic), request_

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from hsmd.host import Host
 from hsmd.runtime import Runtime
 from logic import ew, fy
+from tests import kb_oracle
 from tests.commands import in_component, native
 from tests.tcp import exchange
 
@@ -33,8 +34,8 @@ CASES: list[tuple[bytes, bytes]] = [
     (b"020003", b"15"),  # algorithm 02
     (b"", b"15"),
     (b"010003%01", b"13"),  # LMK 01 not loaded
-    (b"010003#S00S00", b"15"),  # key-block fields: variant LMKs only
-    (b"010003%00#S00S00", b"15"),
+    (b"010003#S00S00", b"A1"),  # key-block fields with a variant LMK
+    (b"010003%00#S00S00", b"A1"),
     (b"010003X", b"15"),
 ]
 GENERATED = [b"010003", b"010103", b"010203%00"]
@@ -99,3 +100,79 @@ async def test_fy_over_tcp(built_plugins: Path) -> None:
     assert generated[:2] == b"FZ"
     assert shape(generated[2:])[:2] == (b"00", "secp384r1")
     assert refused == b"FZD2"
+
+
+# --- key-block LMKs: `FY01<curve>03[%nn]#` mode of use (1) · key version (2) · exportability (1) · optional
+# blocks (2), the frame mszeu/PayShieldPressureTest sends a 10K (`#S00S00`); aws-samples' payshield/commands.py
+# sends mode S (signature) or X (key agreement). FZ 00 · public key length · public key · "S" + the private
+# key block (no length; PressureTest's decode_ecc and aws-samples' _decode_fy take the rest as the key). The
+# block (usage 03, algorithm E, PKCS#8 key data: hsmd's contents) is opened with tests/kb_oracle.py.
+
+KB_HOST = kb_oracle.make_host()
+LMK_KEYS = {1: kb_oracle.K3, 2: kb_oracle.KA}
+
+
+def split_fz_block(answer: bytes) -> tuple[bytes, str]:
+    """FZ's public key and "S" + private key block under a key-block LMK."""
+    assert answer[:2] == b"00", answer[:2]
+    length = int(answer[2:6])
+    return answer[6 : 6 + length], answer[6 + length :].decode("ascii")
+
+
+KB_CASES: list[tuple[bytes, bytes]] = [
+    (b"010003%01", b"A1"),  # a key-block LMK needs the key-block fields
+    (b"010003%01#D00S00", b"A8"),  # mode of use D: not one the usage table gives an ECC private key
+    (b"010003%01#S!!S00", b"A9"),
+    (b"010003%01#S00Q00", b"AA"),
+    (b"010003%01#S00SX0", b"AB"),
+    (b"010003%01#S00S01DA02", b"AC"),
+    (b"010003%01#S00S", b"15"),
+    (b"010003%01#S00S00X", b"15"),
+    (b"010303%01#S00S00", b"D2"),
+    (b"010001%02#S00S00", b"D3"),
+]
+
+
+@pytest.mark.parametrize(("request_", "answer"), KB_CASES)
+def test_fy_key_block_error_codes(request_: bytes, answer: bytes) -> None:
+    assert native(fy, KB_HOST, request_) == answer
+
+
+@pytest.mark.parametrize("lmk_id", [1, 2])
+@pytest.mark.parametrize("curve", sorted(CURVES))
+def test_fy_under_a_key_block_lmk_answers_the_private_key_as_a_block_the_oracle_opens(lmk_id: int, curve: str) -> None:
+    name, der_length = CURVES[curve]
+    public_key, block = split_fz_block(native(fy, KB_HOST, f"01{curve}03%{lmk_id:02d}#S00S00".encode()))
+    loaded = serialization.load_der_public_key(public_key)
+    assert isinstance(loaded, ec.EllipticCurvePublicKey)
+    assert (loaded.curve.name, len(public_key)) == (name, der_length)
+    header, der = kb_oracle.open_block(LMK_KEYS[lmk_id], block)
+    version = "0" if lmk_id == 1 else "1"
+    assert header == f"{version}{len(block) - 1:04d}03ES00S00{lmk_id:02d}"
+    private = serialization.load_der_private_key(der, None)
+    assert isinstance(private, ec.EllipticCurvePrivateKey)
+    assert private.public_key().public_numbers() == loaded.public_numbers()
+
+
+@pytest.mark.parametrize("mode", ["S", "X", "N"])
+def test_the_mode_of_use_goes_into_the_header(mode: str) -> None:
+    _, block = split_fz_block(native(fy, kb_oracle.make_host(default=2), f"010003#{mode}01E00".encode()))
+    header, _ = kb_oracle.open_block(kb_oracle.KA, block)
+    assert header[5:16] == f"03E{mode}01E0002"
+
+
+def test_an_ecc_key_block_is_no_rsa_signing_key() -> None:
+    _, block = split_fz_block(native(fy, KB_HOST, b"010003%01#S00S00"))
+    assert native(ew, KB_HOST, b"0601010003ABC;99FFFF" + block.encode() + b"%01") == b"A7"
+
+
+@pytest.mark.wasm
+def test_fy_component_takes_the_key_block_forms_as_the_logic_does(built_plugins: Path) -> None:
+    # Generated keys and key blocks differ per call: the same code and length, exact for error answers.
+    from tests.conftest import make_runtime
+
+    with make_runtime(KB_HOST) as runtime:
+        plugin = runtime.load(built_plugins / "FY.wasm")
+        for request_, answer in KB_CASES:
+            wasm, logic = in_component(runtime, plugin, request_), native(fy, KB_HOST, request_)
+            assert wasm[:2] == logic[:2] == answer[:2] and len(wasm) == len(logic), request_

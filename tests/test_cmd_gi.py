@@ -19,11 +19,11 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from hsmd.host import Host
 from hsmd.runtime import Runtime
 from logic import ei, eo, gi, gk
-from tests import oracle
+from tests import kb_oracle, oracle
 from tests.commands import in_component, native
 from tests.tcp import exchange
-from tests.test_cmd_ei import generate, split_ej
-from tests.test_cmd_ew import tampered
+from tests.test_cmd_ei import KB_HOST, generate, generate_block, split_ej, split_ej_block
+from tests.test_cmd_ew import tampered, tampered_block
 
 TRANSPORT = generate("1", 1024)  # key management only
 SIGNER = generate("0", 1024)  # signature only
@@ -121,3 +121,116 @@ async def test_gi_over_tcp(built_plugins: Path) -> None:
         b"GJ" + CASES[0][1],
         b"GJ03",
     ]
+
+
+# --- key-block LMKs: GI's private key is `99FFFF` + "S" block (EI's under LMK 01/02); key type FFFF and
+# '#' fields (key usage 2, mode of use 1, key version 2, exportability 1, optional blocks 2 + blocks)
+# give the imported key its header; GJ answers it as "S" + a block under the LMK, opened here by kb_oracle.
+
+BLOCK_TRANSPORT = {lmk_id: generate_block("1", 1024, lmk_id) for lmk_id in (1, 2)}
+BLOCK_SIGNER = generate_block("0", 1024, 1)
+BLOCK_PUBLIC = {lmk_id: serialization.load_der_public_key(pair[0]) for lmk_id, pair in BLOCK_TRANSPORT.items()}
+LMK_KEYS = {1: kb_oracle.K3, 2: kb_oracle.KA}
+
+
+def block_request(
+    transport: bytes, encrypted: bytes, block: str, lmk_id: int = 1, *, key_type: str = "FFFF", fields: str | None = "P0B00E00"
+) -> bytes:
+    tail = b"" if fields is None else b"#" + fields.encode()
+    return (
+        transport + f"{key_type}{len(encrypted):04d}".encode() + encrypted + b";99FFFF" + block.encode() + f"%{lmk_id:02d}".encode() + tail
+    )
+
+
+def encrypt_pkcs1(lmk_id: int, clear: bytes) -> bytes:
+    public = BLOCK_PUBLIC[lmk_id]
+    assert isinstance(public, rsa.RSAPublicKey)
+    return public.encrypt(clear, padding.PKCS1v15())
+
+
+def split_gj_block(answer: bytes) -> tuple[str, str]:
+    """GJ's key ("S" + block) and 16 H check value."""
+    assert answer[:2] == b"00", answer
+    text = answer[2:].decode("ascii")
+    length = 1 + int(text[2:6])
+    assert len(text) == length + 16
+    return text[:length], text[length:]
+
+
+@pytest.mark.parametrize("lmk_id", [1, 2])
+def test_gi_imports_a_key_under_a_key_block_lmk_with_the_header_its_fields_give(lmk_id: int) -> None:
+    block = BLOCK_TRANSPORT[lmk_id][1]
+    answer = native(gi, KB_HOST, block_request(PKCS1, encrypt_pkcs1(lmk_id, KEY16), block, lmk_id))
+    key, check_value = split_gj_block(answer)
+    header, clear = kb_oracle.open_block(LMK_KEYS[lmk_id], key)
+    version = "0" if lmk_id == 1 else "1"
+    assert header == f"{version}{len(key) - 1:04d}P0TB00E00{lmk_id:02d}"
+    assert clear == KEY16
+    assert check_value == oracle.kcv(KEY16)
+
+
+def test_gi_under_a_key_block_lmk_with_oaep_and_parity_advice() -> None:
+    public = BLOCK_PUBLIC[1]
+    assert isinstance(public, rsa.RSAPublicKey)
+    answer = native(gi, KB_HOST, block_request(OAEP, public.encrypt(EVEN, oaep()), BLOCK_TRANSPORT[1][1], fields="K0B00S00"))
+    assert answer[:2] == b"01"
+    key, _ = split_gj_block(b"00" + answer[2:])
+    header, clear = kb_oracle.open_block(kb_oracle.K3, key)
+    assert header[5:16] == "K0TB00S0001" and clear == oracle.with_odd_parity(EVEN)
+
+
+def test_a_variant_key_type_takes_a_header_whose_usage_suits_it() -> None:
+    encrypted = encrypt_pkcs1(1, KEY16)
+    key, _ = split_gj_block(native(gi, KB_HOST, block_request(PKCS1, encrypted, BLOCK_TRANSPORT[1][1], key_type="0600")))
+    assert kb_oracle.open_block(kb_oracle.K3, key)[1] == KEY16
+    assert native(gi, KB_HOST, block_request(PKCS1, encrypted, BLOCK_TRANSPORT[1][1], key_type="0600", fields="K0B00E00")) == b"A6"
+
+
+KB_CASES: list[tuple[bytes, bytes]] = [
+    (block_request(PKCS1, encrypt_pkcs1(1, KEY16), BLOCK_SIGNER[1]), b"A8"),  # mode of use S: signature only
+    (block_request(PKCS1, encrypt_pkcs1(1, KEY16), tampered_block(BLOCK_TRANSPORT[1][1])), b"A4"),
+    (block_request(PKCS1, encrypt_pkcs1(1, KEY16), BLOCK_TRANSPORT[1][1], key_type="0600", fields=None), b"A1"),  # no header
+    (block_request(PKCS1, encrypt_pkcs1(1, KEY16), BLOCK_TRANSPORT[1][1], fields=None), b"04"),  # FFFF needs the '#' fields
+    (block_request(PKCS1, encrypt_pkcs1(1, KEY16), BLOCK_TRANSPORT[1][1], 0), b"A1"),  # a key block under the variant LMK
+    (block_request(PKCS1, PKCS1_KEY16, TRANSPORT[1].hex(), 0), b"78"),  # FFFF and no "S" block
+    (request(PKCS1, "0600", PKCS1_KEY16) + b"%00#P0B00E00", b"A1"),  # a header for a variant LMK's key
+    (request(PKCS1, "0600", PKCS1_KEY16) + b"%01", b"A1"),  # a sealed key under a key-block LMK
+    (block_request(PKCS1, encrypt_pkcs1(1, KEY16), BLOCK_TRANSPORT[1][1], fields="ZZB00E00"), b"A6"),
+    (block_request(PKCS1, encrypt_pkcs1(1, KEY16), BLOCK_TRANSPORT[1][1], fields="P0C00E00"), b"A8"),
+    (block_request(PKCS1, encrypt_pkcs1(1, KEY16), BLOCK_TRANSPORT[1][1], fields="P0B00Q00"), b"AA"),
+    (block_request(PKCS1, encrypt_pkcs1(1, KEY16), BLOCK_TRANSPORT[1][1], fields="P0B00EXX"), b"AB"),
+    (block_request(PKCS1, encrypt_pkcs1(1, KEY16), BLOCK_TRANSPORT[1][1], fields="P0B00"), b"15"),
+    (block_request(PKCS1, encrypt_pkcs1(1, KEY16[:10]), BLOCK_TRANSPORT[1][1]), b"77"),
+]
+
+
+@pytest.mark.parametrize(("request_", "answer"), KB_CASES)
+def test_gi_key_block_error_codes(request_: bytes, answer: bytes) -> None:
+    assert native(gi, KB_HOST, request_) == answer
+
+
+@pytest.mark.parametrize("lmk_id", [1, 2])
+def test_ei_eo_gk_gi_round_trip_under_a_key_block_lmk(lmk_id: int) -> None:
+    """EI makes the receiver's key pair under the key-block LMK; EO and GK (public-key MACs: variant LMK 00)
+    export a variant ZPK under its public key; GI imports it into a key block under the key-block LMK."""
+    public_key, block = split_ej_block(native(ei, KB_HOST, f"1102401%{lmk_id:02d}#0000&E".encode()))
+    mac = native(eo, KB_HOST, b"01" + public_key + b"%00")[2:6]
+    field = oracle.to_lmk("001", "U", KEY16)
+    exported = native(gk, KB_HOST, PKCS1 + f"06001{field}{oracle.kcv(KEY16)}".encode() + mac + public_key + b"%00")
+    assert exported[:18] == b"00" + b"0" * 16
+    encrypted = exported[22:]
+    key, check_value = split_gj_block(native(gi, KB_HOST, block_request(PKCS1, encrypted, block, lmk_id, key_type="0600")))
+    assert kb_oracle.open_block(LMK_KEYS[lmk_id], key)[1] == KEY16
+    assert check_value == oracle.kcv(KEY16)
+
+
+@pytest.mark.wasm
+def test_gi_component_takes_the_key_block_forms_as_the_logic_does(built_plugins: Path) -> None:
+    # Generated keys and key blocks differ per call: the same code and length, exact for error answers.
+    from tests.conftest import make_runtime
+
+    with make_runtime(KB_HOST) as runtime:
+        plugin = runtime.load(built_plugins / "GI.wasm")
+        for request_, answer in KB_CASES:
+            wasm, logic = in_component(runtime, plugin, request_), native(gi, KB_HOST, request_)
+            assert wasm[:2] == logic[:2] == answer[:2] and len(wasm) == len(logic), request_

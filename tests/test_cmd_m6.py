@@ -180,3 +180,51 @@ def test_m6_component_takes_key_blocks(built_plugins: Path) -> None:
         plugin = runtime.load(built_plugins / "M6.wasm")
         for request_, answer in MAC_BLOCK_CASES:
             assert in_component(runtime, plugin, request_) == answer, request_
+
+
+# --------------------------------------------------------------------------- AES keys: algorithms 5 (CBC-MAC) and 6 (CMAC)
+# AES MAC keys come in key blocks under the AES key-block LMK (%02 in kb_oracle.make_host). The MACs are
+# re-derived with `cryptography`'s CMAC and psec's AES-CBC (tests/oracle.py); the algorithm codes are
+# from AWS's payShield migration table (see logic/m6.py).
+
+
+def aes_mac_key(host: Host) -> tuple[str, bytes]:
+    """A new AES-128 CMAC key block (A0 under %02) and its clear value, opened by the independent oracle."""
+    block = native(a0, host, b"0FFFS%02#M6A1C00N00")[2:-6].decode()
+    return block, KB.open_block(KB.KA, block)[1]
+
+
+def aes_cases(block: str, clear: bytes) -> list[tuple[bytes, bytes]]:
+    message = bytes(range(40))
+    cmac = oracle.aes_cmac(clear, message)
+    cbc = oracle.aes_crypt(clear, "CBC", bytes(16), message + b"\x80" + bytes(7), encrypt=True)[-16:].hex().upper()
+    state = oracle.aes_crypt(clear, "CBC", bytes(16), message[:32], encrypt=True)[-16:].hex().upper()
+    return [
+        (f"01062FFF{block}0050{message.hex().upper()}%02".encode(), f"00{cmac[:8]}".encode()),
+        (f"00060FFF{block}0028".encode() + message + b"%02", f"00{cmac[:8]}".encode()),  # CMAC pads by itself
+        (f"01052FFF{block}0050{message.hex().upper()}%02".encode(), f"00{cbc[:8]}".encode()),
+        # Blocks: the chaining value and the IV are one AES block (32 H).
+        (f"11062FFF{block}0040{message[:32].hex().upper()}%02".encode(), f"00{state}".encode()),
+        (f"31062FFF{block}{state}0010{message[32:].hex().upper()}%02".encode(), f"00{cmac[:8]}".encode()),
+        (f"11062FFF{block}0030{message[:24].hex().upper()}%02".encode(), b"06"),  # not whole 16-byte blocks
+        (f"01012FFF{block}0050{message.hex().upper()}%02".encode(), b"A7"),  # algorithm 1 is DES CBC-MAC
+        (f"01032FFF{block}0050{message.hex().upper()}%02".encode(), b"A7"),
+        (f"01061FFF{KB.TAK}0008ABCDEF12%01".encode(), b"A7"),  # a TDES key under an AES algorithm
+        (f"01072FFF{block}0050{message.hex().upper()}%02".encode(), b"04"),
+    ]
+
+
+def test_m6_macs_under_aes_keys() -> None:
+    host = KB.make_host()
+    for request_, answer in aes_cases(*aes_mac_key(host)):
+        assert native(m6, host, request_) == answer, request_
+
+
+@pytest.mark.wasm
+def test_m6_component_macs_under_aes_keys(built_plugins: Path) -> None:
+    host = KB.make_host()
+    cases = aes_cases(*aes_mac_key(host))
+    with make_runtime(host) as runtime:
+        plugin = runtime.load(built_plugins / "M6.wasm")
+        for request_, answer in cases:
+            assert in_component(runtime, plugin, request_) == answer, request_

@@ -127,3 +127,22 @@ def test_m8_component_takes_key_blocks(built_plugins: Path) -> None:
         plugin = runtime.load(built_plugins / "M8.wasm")
         for request_, answer in VERIFY_BLOCK_CASES:
             assert in_component(runtime, plugin, request_) == answer, request_
+
+
+# --------------------------------------------------------------------------- AES keys (algorithms 5 and 6, as M6)
+
+
+def test_m8_verifies_aes_cmac_and_cbc_mac() -> None:
+    # The MACs are re-derived with `cryptography`'s CMAC and psec's AES-CBC (tests/oracle.py).
+    from tests.test_cmd_m6 import aes_mac_key
+
+    host = KB.make_host()
+    block, clear = aes_mac_key(host)
+    message = bytes(range(40)).hex().upper()
+    cmac = oracle.aes_cmac(clear, bytes(range(40)))[:8]
+    cbc = oracle.aes_crypt(clear, "CBC", bytes(16), bytes(range(40)) + bytes(8), encrypt=True)[-16:].hex().upper()[:8]
+    assert native(m8, host, f"01061FFF{block}0050{message}{cmac}%02".encode()) == b"00"
+    assert native(m8, host, f"01051FFF{block}0050{message}{cbc}%02".encode()) == b"00"
+    wrong = f"{int(cmac, 16) ^ 1:08X}"
+    assert native(m8, host, f"01061FFF{block}0050{message}{wrong}%02".encode()) == b"01"
+    assert native(m8, host, f"01011FFF{block}0050{message}{cmac}%02".encode()) == b"A7"

@@ -124,3 +124,25 @@ async def test_my_over_tcp(built_plugins: Path) -> None:
         f"MY01{SOURCE}{DESTINATION}0040{MESSAGE}5F1448EE".encode(),
         f"MY01{SOURCE}{DESTINATION}0040{MESSAGE}5F1448EF".encode(),
     ) == [f"MZ00{DEST_MAC}".encode(), b"MZ01"]
+
+
+# --------------------------------------------------------------------------- AES keys (algorithms 5 and 6, as M6)
+
+
+def test_my_translates_an_aes_cmac_to_an_aes_cbc_mac() -> None:
+    # Source AES CMAC, destination AES CBC-MAC (padding 1), both re-derived by tests/oracle.py.
+    from tests import kb_oracle
+    from tests.test_cmd_m6 import aes_mac_key
+
+    host = kb_oracle.make_host()
+    source, source_clear = aes_mac_key(host)
+    destination, destination_clear = aes_mac_key(host)
+    data = bytes(range(40))
+    cmac = oracle.aes_cmac(source_clear, data)[:8]
+    cbc = oracle.aes_crypt(destination_clear, "CBC", bytes(16), data + bytes(8), encrypt=True)[-16:].hex().upper()[:8]
+    request_ = f"01061FFF{source}051FFF{destination}0050{data.hex().upper()}{cmac}%02"
+    assert native(my, host, request_.encode()) == f"00{cbc}".encode()
+    assert native(my, host, request_.replace(f"{cmac}%02", f"{int(cmac, 16) ^ 1:08X}%02").encode()) == b"01"
+    # Blocks: both chaining values are one AES block each (32 H).
+    first = native(my, host, f"11061FFF{source}051FFF{destination}0040{data[:32].hex().upper()}%02".encode())
+    assert len(first) == 2 + 64 and first[:2] == b"00"

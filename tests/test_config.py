@@ -77,7 +77,7 @@ def test_public_api_is_pinned() -> None:
         "udp": ["enabled", "host", "port"],
         "hsm": ["firmware_number", "key_type_table", "authorised", "pin_under_lmk", "decimalisation_tables", "serial_number"],
         "lmk": ["files", "default", "test_lmks"],
-        "plugins": ["dir", "cache_dir", "fuel", "deadline_ms", "memory_mb", "recycle_after"],
+        "plugins": ["dir", "cache_dir", "fuel", "deadline_ms", "memory_mb", "recycle_after", "c", "c_dir"],
         "logging": ["format", "level"],
         "http": ["enabled", "host", "port", "token_file", "max_body"],
     }

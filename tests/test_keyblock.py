@@ -540,6 +540,8 @@ def test_usage_rules_permit_what_the_header_allows() -> None:
     key_blocks.check_use(_header("E0", "T", "X"), "mk-ac")
     key_blocks.check_use(_header("B0", "T", "X"), "bdk")
     key_blocks.check_use(_header("M1", "T", "V"), "mac")  # MAC, CVV, PVK functions serve both directions
+    key_blocks.check_use(_header("D0", "A", "B"), "data", "encrypt")  # PIN, MAC, data and DUKPT functions run AES too
+    key_blocks.check_use(_header("B0", "A", "X"), "bdk")
 
 
 @pytest.mark.parametrize(
@@ -549,7 +551,7 @@ def test_usage_rules_permit_what_the_header_allows() -> None:
         (_header("P0", "T", "E"), "pin", "decrypt", "A8"),  # encrypt-only PIN key
         (_header("P0", "T", "D"), "pin", "encrypt", "A8"),  # decrypt-only PIN key
         (_header("V2", "T", "E"), "pvk", None, "A8"),  # a PVK cannot encrypt
-        (_header("D0", "A", "B"), "data", "encrypt", "A7"),  # hsmd's data functions run DES/TDES only
+        (_header("V2", "A", "N"), "pvk", None, "A7"),  # IBM offsets and PVVs run DES/TDES only
     ],
 )
 def test_usage_rules_refuse_with_the_10k_code(header: Header, use: Use, direction: Direction | None, expected: str) -> None:

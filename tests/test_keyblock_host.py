@@ -247,12 +247,15 @@ def test_usage_mode_and_algorithm_are_enforced(kb_host: Host, scope: RequestScop
     block = kb_host.pin_to_block(scope, encrypt_only, pin, "01", "123456789012")
     assert code_of(kb_host.pin_from_block, scope, encrypt_only, block, "01", "123456789012") == "A8"
     assert code_of(kb_host.pin_to_block, scope, decrypt_only, pin, "01", "123456789012") == "A8"
-    # Data keys: E encrypts only; an AES data key cannot run the DES data functions (A7).
+    # Data keys: E encrypts only; an AES data key works in 16-byte blocks (80 for 8 bytes).
     data_e = kb_host.key_generate_block(scope, "D0T2E00E00", 1)
     assert len(kb_host.data_crypt(scope, data_e, True, "ECB", "0" * 16, "00" * 8)) == 16
     assert code_of(kb_host.data_crypt, scope, data_e, False, "ECB", "0" * 16, "00" * 8) == "A8"
     aes_data = kb_host.key_generate_block(scope, "D0A3B00E00", 2)
-    assert code_of(kb_host.data_crypt, scope, aes_data, True, "ECB", "0" * 16, "00" * 8) == "A7"
+    assert code_of(kb_host.data_crypt, scope, aes_data, True, "ECB", "0" * 32, "00" * 8) == "80"
+    # An AES MAC key runs CMAC (algorithm 5) only: ISO 9797-1 algorithm 3 is DES (A7).
+    aes_mac = kb_host.key_generate_block(scope, "M6A1C00E00", 2)
+    assert code_of(kb_host.mac_compute, scope, aes_mac, 3, 1, "0" * 32, "00", True) == "A7"
     # A BDK (mode N) derives DUKPT keys.
     assert kb_host.dukpt_key(scope, kb_host.key_from_lmk(scope, "009", BDK, 1), "FFFF9876543210E00001", "pin") > 0
 

@@ -1,17 +1,24 @@
-"""plugingen: adapters generated deterministically, --check catches stale ones, the build is incremental."""
+"""plugingen: adapters generated deterministically, --check catches stale ones, the build is incremental; `new` scaffolds."""
 
 from __future__ import annotations
 
+import ast
+import importlib.util
+import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from plugingen import GenerateError, inspect_logic, render_adapter
+from hsmd.host import Host
+from plugingen import GenerateError, inspect_logic, render_adapter, sdkgen
 from plugingen import build as plugin_build
 from plugingen.cli import main
+from plugingen.scaffold import LANGS
+from tests.commands import native
 from tests.conftest import ROOT
 
 LOGIC = '''\
@@ -148,3 +155,217 @@ def test_adapter_without_logic_line_is_a_build_error(tmp_path: Path) -> None:
 def test_up_to_date_plugins_are_not_rebuilt(plugin_dir: Path) -> None:
     targets = plugin_build.discover(ROOT / "commands", ROOT / "build" / "plugins")
     assert set(plugin_build.build(targets, jobs=2).values()) == {"up to date"}
+
+
+# --- the SDK's host API, generated from the WIT ---
+
+EXTRA_FUNCTION = """
+    /// Whether the moon is full.
+    moon-full: func(lmk-id: option<u32>) -> result<bool, hsm-error>;
+}
+
+world command {"""
+
+
+@pytest.fixture
+def wit_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project root holding the contract and the host API modules generated from it."""
+    (tmp_path / "wasm/wit").mkdir(parents=True)
+    (tmp_path / sdkgen.WIT_PATH).write_text((ROOT / sdkgen.WIT_PATH).read_text())
+    for path in (sdkgen.HOST_API, sdkgen.GUEST_API, sdkgen.NATIVE_API):
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text((ROOT / path).read_text())
+    monkeypatch.setattr(sdkgen, "ROOT", tmp_path)
+    return tmp_path
+
+
+GENERATED = [Path(sdkgen.HOST_API), Path(sdkgen.GUEST_API), Path(sdkgen.NATIVE_API)]
+
+
+def test_host_api_modules_in_the_tree_are_fresh(wit_project: Path) -> None:
+    assert sdkgen.write(wit_project, check=True) == []
+
+
+def test_host_api_check_fails_when_the_wit_changed_then_passes_after_regeneration(wit_project: Path) -> None:
+    wit_file = wit_project / sdkgen.WIT_PATH
+    wit_file.write_text(wit_file.read_text().replace("}\n\nworld command {", EXTRA_FUNCTION, 1))
+    assert sdkgen.write(wit_project, check=True) == GENERATED
+    assert sdkgen.write(wit_project, check=False) == GENERATED
+    assert sdkgen.write(wit_project, check=True) == []
+    host_api = (wit_project / sdkgen.HOST_API).read_text()
+    assert 'def moon_full(self, lmk_id: int | None = None) -> bool:\n        """Whether the moon is full."""' in host_api
+
+
+def test_host_api_check_fails_on_a_hand_edited_module_and_writes_nothing(wit_project: Path) -> None:
+    native = wit_project / sdkgen.NATIVE_API
+    native.write_text(native.read_text().replace("def key_describe", "def key_info"))
+    assert sdkgen.write(wit_project, check=True) == [Path(sdkgen.NATIVE_API)]
+    assert "def key_info" in native.read_text()
+
+
+def test_host_api_check_fails_on_a_missing_module(wit_project: Path) -> None:
+    (wit_project / sdkgen.GUEST_API).unlink()
+    assert sdkgen.write(wit_project, check=True) == [Path(sdkgen.GUEST_API)]
+    assert not (wit_project / sdkgen.GUEST_API).exists()
+
+
+@pytest.mark.parametrize("flags", [["--host-api", "--check"], ["--all", "--check"]])
+def test_plugingen_check_exits_1_naming_a_stale_host_api_module(
+    wit_project: Path, capsys: pytest.CaptureFixture[str], flags: list[str]
+) -> None:
+    native = wit_project / sdkgen.NATIVE_API
+    native.write_text(native.read_text() + "# edited\n")
+    assert main([*flags, "--logic-dir", str(wit_project / "no-logic")]) == 1
+    assert f"plugingen: stale {sdkgen.NATIVE_API}\n" in capsys.readouterr().err
+
+
+def test_host_api_generation_is_deterministic_and_formatted() -> None:
+    text = (ROOT / sdkgen.WIT_PATH).read_text()
+    first = sdkgen.render(text)
+    assert sdkgen.render(text) == first
+    for path, source in first.items():
+        assert sdkgen.formatted(source, path) == source
+
+
+def test_a_wit_type_without_a_python_form_is_a_generation_error() -> None:
+    odd = (ROOT / sdkgen.WIT_PATH).read_text().replace("}\n\nworld command {", "    odd: func(x: f64) -> string;\n}\n\nworld command {", 1)
+    with pytest.raises(GenerateError, match="host function odd: WIT type 'f64' has no Python form"):
+        sdkgen.render(odd)
+
+
+# --- plugingen new ---
+
+README_TABLE = """\
+# x
+
+## Commands
+
+| code | what | code | what |
+|---|---|---|---|
+| NC | diagnostics | B2 | echo test |
+
+Each command's module in `logic/` documents its field layout.
+"""
+
+
+@pytest.fixture
+def fresh_project(tmp_path: Path) -> Path:
+    """A project root with a logic package holding B2, and a README with a command table."""
+    (tmp_path / "logic").mkdir()
+    (tmp_path / "logic/__init__.py").write_text("")
+    (tmp_path / "logic/echo.py").write_text('COMMAND = "B2"\n')  # a module not named for its code
+    (tmp_path / "README.md").write_text(README_TABLE)
+    return tmp_path
+
+
+def new(root: Path, *args: str) -> int:
+    return main(["new", *args, "--root", str(root)])
+
+
+def _load(path: Path, name: str) -> Any:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_new_python_command_writes_logic_test_adapter_and_readme_row(fresh_project: Path) -> None:
+    assert new(fresh_project, "XQ", "--lang", "python", "--description", "Echo a question") == 0
+    logic = (fresh_project / "logic/xq.py").read_text()
+    assert logic.startswith('"""XQ — Echo a question.\n') and 'COMMAND = "XQ"\nVERSION = "1.0.0"\n' in logic
+    assert "Response: XR 00" in logic
+    assert (fresh_project / "tests/test_cmd_xq.py").is_file()
+    assert (fresh_project / "commands/XQ/app.py").read_text().startswith("# Generated by plugingen from logic.xq. DO NOT EDIT.\n")
+    assert (fresh_project / "README.md").read_text() == README_TABLE.replace(
+        "| echo test |\n", "| echo test |\n| XQ | echo a question | | |\n"
+    )
+
+
+def test_new_python_adapter_is_the_one_plugingen_writes(fresh_project: Path) -> None:
+    new(fresh_project, "XQ", "--description", "Echo a question")
+    check = subprocess.run(
+        [sys.executable, "-m", "plugingen", "--cmd", "XQ", "--logic", "logic.xq", "--out", "commands/XQ", "--check"],
+        cwd=fresh_project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert check.returncode == 0, check.stderr
+
+
+def test_new_python_logic_runs_and_answers_00_with_no_fields(fresh_project: Path, host: Host) -> None:
+    new(fresh_project, "XQ")
+    logic = _load(fresh_project / "logic/xq.py", "scaffolded_xq")
+    assert native(logic, host, b"") == b"00"
+    assert native(logic, host, b"x") == b"15"  # nothing may follow the last field
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_new_test_file_fails_until_it_holds_a_known_answer(fresh_project: Path, lang: str) -> None:
+    new(fresh_project, "XQ", "--lang", lang)
+    text = (fresh_project / "tests/test_cmd_xq.py").read_text()
+    compile(text, "test_cmd_xq.py", "exec")
+    (check,) = [n for n in ast.parse(text).body if isinstance(n, ast.FunctionDef) and n.name == "test_xq_has_known_answers"]
+    namespace: dict[str, Any] = {"CASES": []}
+    exec(compile(ast.Module([check], type_ignores=[]), "test_cmd_xq.py", "exec"), namespace)
+    with pytest.raises(AssertionError, match="XQ has no known answers yet"):
+        namespace["test_xq_has_known_answers"]()
+    namespace["CASES"] = [(b"", b"00")]
+    namespace["test_xq_has_known_answers"]()
+
+
+@pytest.mark.parametrize(("lang", "source"), [("c", "native/xq.c"), ("cpp", "native/xq.cpp")])
+def test_new_c_and_cpp_commands_write_their_source_and_no_adapter(fresh_project: Path, lang: str, source: str) -> None:
+    assert new(fresh_project, "XQ", "--lang", lang, "--description", "Echo a question") == 0
+    text = (fresh_project / source).read_text()
+    assert '"XQ"' in text and "Echo a question." in text and "wasm/ABI.md" in text
+    assert ('extern "C"' in text) == (lang == "cpp")
+    assert (fresh_project / "tests/test_cmd_xq.py").is_file()
+    assert not (fresh_project / "commands/XQ").exists()
+    assert not (fresh_project / "logic/xq.py").exists()
+
+
+@pytest.mark.parametrize(
+    ("existing", "clash"),
+    [
+        ("logic/xq.py", "logic/xq.py"),
+        ("logic/other.py", "logic/other.py"),  # declares COMMAND = "XQ" under another name
+        ("native/xq.c", "native/xq.c"),
+        ("native/xq.cpp", "native/xq.cpp"),
+        ("commands/XQ/app.py", "commands/XQ"),
+        ("tests/test_cmd_xq.py", "tests/test_cmd_xq.py"),
+    ],
+)
+def test_new_refuses_a_command_code_that_exists(fresh_project: Path, capsys: pytest.CaptureFixture[str], existing: str, clash: str) -> None:
+    (fresh_project / existing).parent.mkdir(parents=True, exist_ok=True)
+    (fresh_project / existing).write_text('COMMAND = "XQ"\n')
+    before = sorted(p for p in fresh_project.rglob("*"))
+    assert new(fresh_project, "XQ", "--lang", "c") == 2
+    assert capsys.readouterr().err == f"plugingen: command XQ exists already ({clash}); pick another code\n"
+    assert sorted(p for p in fresh_project.rglob("*")) == before
+    assert (fresh_project / "README.md").read_text() == README_TABLE
+
+
+def test_new_refuses_the_code_of_a_shipped_command(capsys: pytest.CaptureFixture[str]) -> None:
+    assert new(ROOT, "B2") == 2
+    assert capsys.readouterr().err == "plugingen: command B2 exists already (commands/B2); pick another code\n"
+
+
+@pytest.mark.parametrize("code", ["X", "XYZ", "xq", "X-"])
+def test_new_refuses_a_malformed_command_code(fresh_project: Path, capsys: pytest.CaptureFixture[str], code: str) -> None:
+    assert new(fresh_project, code) == 2
+    assert capsys.readouterr().err == f"plugingen: command code must be two characters A-Z or 0-9, got {code!r}\n"
+
+
+@pytest.mark.parametrize(("lang", "compiler", "flags"), [("c", "cc", []), ("cpp", "c++", ["-fno-exceptions"])])
+def test_new_c_and_cpp_sources_compile_against_the_sdk(
+    fresh_project: Path, tmp_path: Path, lang: str, compiler: str, flags: list[str]
+) -> None:
+    new(fresh_project, "XQ", "--lang", lang)
+    source = fresh_project / "native" / f"xq.{lang}"
+    command = [sys.executable, "-m", "ziglang", compiler, "-target", "wasm32-wasi", *flags, "-c", "-Wall", "-Wextra", "-Werror"]
+    compiled = subprocess.run(
+        [*command, "-I", str(ROOT / "wasm/c"), str(source), "-o", str(tmp_path / "xq.o")], capture_output=True, text=True, check=False
+    )
+    assert compiled.returncode == 0, compiled.stderr

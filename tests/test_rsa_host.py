@@ -26,7 +26,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from hsmd.host import TEST_LMK, HostError
 from hsmd.host import rsa as hsm_rsa
+from hsmd.host.keyblock import TEST_KEYBLOCK_LMK_3DES, TEST_KEYBLOCK_LMK_AES, Header, KeyBlockLmk, wrap
 from hsmd.host.lmk import Lmk
+from tests import kb_oracle
 from tests.test_cmd_eo import EJ_PUBLIC_KEY, EQ_PUBLIC_KEY
 from tests.test_cmd_ew import HASHES
 
@@ -409,3 +411,83 @@ def test_fy_refusals() -> None:
 def test_private_keys_do_not_show_in_reprs(signer: hsm_rsa.RsaKeyPair) -> None:
     held = hsm_rsa.open_rsa(TEST_LMK, signer.private_key)
     assert repr(held) == "RsaPrivate(<1024 bits>, 0)"
+
+
+# --- key-block LMKs: private keys as Thales key blocks (PKCS#8 DER key data), read back with kb_oracle ---
+
+KB_LMKS = {1: TEST_KEYBLOCK_LMK_3DES, 2: TEST_KEYBLOCK_LMK_AES}
+
+
+def pkcs8(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+
+
+def crafted(lmk: KeyBlockLmk, data: bytes, usage: str = "03", algorithm: str = "R", mode: str = "N", lmk_id: str = "01") -> str:
+    """A block under the LMK holding `data`, as only the LMK's holder could make it."""
+    return "S" + wrap(lmk, Header(lmk.version_id, usage, algorithm, mode, lmk_id=lmk_id), data)
+
+
+@pytest.mark.parametrize("lmk_id", [1, 2])
+def test_rsa_4096_in_a_block_under_each_key_block_lmk_signs_as_cryptography_verifies(lmk_id: int) -> None:
+    pair = hsm_rsa.generate_rsa_block(KB_LMKS[lmk_id], lmk_id, 4096, key_type="2", encoding="02")
+    block = pair.private_key.decode("ascii")
+    assert block[0] == "S" and int(block[2:6]) == len(block) - 1 <= 9999
+    header, der = kb_oracle.open_block(KB_LMKS[lmk_id].key, block)
+    assert header[5:16] == f"03RN00N00{lmk_id:02d}"
+    private = serialization.load_der_private_key(der, None)
+    assert isinstance(private, rsa.RSAPrivateKey)
+    assert private.public_key().public_numbers() == oracle_public(pair.public_key).public_numbers()
+    held = hsm_rsa.open_rsa_block(KB_LMKS[lmk_id], block, lmk_id)
+    signature = hsm_rsa.sign_with(held, MESSAGE, hash_id="06")
+    oracle_public(pair.public_key).verify(signature, MESSAGE, padding.PKCS1v15(), hashes.SHA256())
+    assert repr(held) == "RsaPrivate(<4096 bits>, 2, key block 03RN)"
+
+
+def test_a_block_of_usage_or_data_no_private_key_has_is_refused() -> None:
+    lmk = TEST_KEYBLOCK_LMK_3DES
+    key = rsa.generate_private_key(65537, 1024)
+    assert code_of(lambda: hsm_rsa.open_rsa_block(lmk, crafted(lmk, pkcs8(key), usage="02", mode="V"), 1)) == "A6"
+    assert code_of(lambda: hsm_rsa.open_rsa_block(lmk, crafted(lmk, pkcs8(key), algorithm="H"), 1)) == "A7"
+    assert code_of(lambda: hsm_rsa.open_rsa_block(lmk, crafted(lmk, b"not a key"), 1)) == "A5"
+    ecc = ec.generate_private_key(ec.SECP256R1())
+    assert code_of(lambda: hsm_rsa.open_rsa_block(lmk, crafted(lmk, pkcs8(ecc)), 1)) == "A5"  # algorithm R, ECC data
+    assert code_of(lambda: hsm_rsa.open_rsa_block(lmk, crafted(lmk, pkcs8(ecc), algorithm="E"), 1)) == "A7"
+    assert code_of(lambda: hsm_rsa.open_rsa_block(lmk, crafted(lmk, pkcs8(key), lmk_id="03"), 1)) == "A3"
+    assert code_of(lambda: hsm_rsa.open_rsa_block(TEST_KEYBLOCK_LMK_AES, crafted(lmk, pkcs8(key)), 1)) == "A1"
+
+
+@pytest.mark.parametrize(("usage", "mode", "sign", "unwrap"), [("03", "S", None, "A8"), ("03", "D", "A8", None), ("03", "N", None, None),
+                                                                 ("04", "S", "A6", "A6")])  # fmt: skip
+def test_a_block_signs_and_unwraps_as_its_usage_and_mode_allow(usage: str, mode: str, sign: str | None, unwrap: str | None) -> None:
+    lmk = TEST_KEYBLOCK_LMK_3DES
+    key = rsa.generate_private_key(65537, 1024)
+    held = hsm_rsa.open_rsa_block(lmk, crafted(lmk, pkcs8(key), usage=usage, mode=mode), 1)
+    wrapped = key.public_key().encrypt(bytes(16), padding.PKCS1v15())
+    calls: list[tuple[str | None, Callable[[], object]]] = [
+        (sign, lambda: hsm_rsa.sign_with(held, MESSAGE, hash_id="06")),
+        (unwrap, lambda: hsm_rsa.unwrap_with(held, wrapped, padding.PKCS1v15())),
+    ]
+    for code, call in calls:
+        if code is None:
+            call()
+        else:
+            assert code_of(call) == code
+
+
+@pytest.mark.parametrize(("fields", "code"), [("00N0", "15"), ("00NX0", "AB"), ("0!N00", "A9"), ("00Z00", "AA"), ("00N01DA02", "AC")])
+def test_rsa_block_generation_refuses_bad_fields_before_making_a_key(fields: str, code: str) -> None:
+    lmk = TEST_KEYBLOCK_LMK_AES
+    assert code_of(lambda: hsm_rsa.generate_rsa_block(lmk, 2, 512, key_type="0", encoding="01", fields=fields)) == code
+
+
+@pytest.mark.parametrize(("curve", "named"), [("00", ec.SECP256R1()), ("01", ec.SECP384R1()), ("02", ec.SECP521R1())])
+def test_fy_key_blocks_sign_and_verify_with_cryptography(curve: str, named: ec.EllipticCurve) -> None:
+    pair = hsm_rsa.generate_ecc_block(TEST_KEYBLOCK_LMK_AES, 2, curve, "X00S00")
+    header, der = kb_oracle.open_block(TEST_KEYBLOCK_LMK_AES.key, pair.private_key.decode("ascii"))
+    assert header[5:16] == "03EX00S0002"
+    private = serialization.load_der_private_key(der, None)
+    assert isinstance(private, ec.EllipticCurvePrivateKey) and private.curve.name == named.name
+    public = serialization.load_der_public_key(pair.public_key)
+    assert isinstance(public, ec.EllipticCurvePublicKey)
+    public.verify(private.sign(MESSAGE, ec.ECDSA(hashes.SHA256())), MESSAGE, ec.ECDSA(hashes.SHA256()))
+    assert code_of(lambda: hsm_rsa.generate_ecc_block(TEST_KEYBLOCK_LMK_AES, 2, curve, "D00S00")) == "A8"

@@ -10,7 +10,7 @@ LOGIC = "logic.cc"
 
 WitWorld = world(
     command="CC",
-    version="1.0.0",
+    version="1.1.0",
     description="Translate a PIN from one ZPK to another.",
     execute=cc.execute,
 )

@@ -10,7 +10,7 @@ LOGIC = "logic.fy"
 
 WitWorld = world(
     command="FY",
-    version="1.0.0",
+    version="1.1.0",
     description="Generate an ECC key pair.",
     execute=fy.execute,
 )

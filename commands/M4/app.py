@@ -10,7 +10,7 @@ LOGIC = "logic.m4"
 
 WitWorld = world(
     command="M4",
-    version="1.0.0",
+    version="1.1.0",
     description="Translate a data block from one key to another.",
     execute=m4.execute,
 )

@@ -10,7 +10,7 @@ LOGIC = "logic.m8"
 
 WitWorld = world(
     command="M8",
-    version="1.1.0",
-    description="Verify a MAC (ISO 9797-1 MAC algorithm 1 or 3) under a TAK or ZAK, in one or more blocks.",
+    version="1.2.0",
+    description="Verify a MAC (ISO 9797-1 MAC algorithm 1 or 3, AES CBC-MAC or CMAC) under a TAK or ZAK, in one or more blocks.",
     execute=m8.execute,
 )

@@ -10,7 +10,7 @@ LOGIC = "logic.my"
 
 WitWorld = world(
     command="MY",
-    version="1.0.0",
-    description="Verify a MAC and translate it to another key (ISO 9797-1 MAC algorithms 1 and 3), in one or more blocks.",
+    version="1.1.0",
+    description="Verify a MAC and translate it to another key (ISO 9797-1 algorithms 1 and 3, AES CBC-MAC, CMAC).",
     execute=my.execute,
 )

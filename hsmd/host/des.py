@@ -10,6 +10,8 @@ from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, modes
 from cryptography.hazmat.primitives.cmac import CMAC
 
+BLOCK = 8
+
 
 def _tdes_key(key: bytes) -> bytes:
     if len(key) == 8:

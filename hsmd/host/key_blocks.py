@@ -9,8 +9,8 @@ glue between those blocks and the host's key handles (hsmd.host.services):
   key-block errors: A6 the key usage is not one that use accepts, A8 the mode of
   use forbids the direction (encrypt/decrypt for PIN and data keys, derivation for
   BDKs and EMV master keys), A7 the algorithm is one the function cannot run
-  (every hsmd PIN, CVV, MAC, data, DUKPT and EMV function is DES/TDES: an AES key
-  is refused). MAC, CVV and PVK functions compute the value for both generation
+  (PIN blocks, MACs, data encryption and DUKPT run AES as well; CVV, PVV, IBM
+  offsets and EMV are DES/TDES only). MAC, CVV and PVK functions compute the value for both generation
   and verification (the plugin compares), so for them modes C, G, V and N are all
   accepted: hsmd does not tell a generate-only key from a verify-only one there.
 - Key types. A command that names a variant key type (a ZPK "001", a CVK "402")
@@ -78,7 +78,10 @@ _USE_MODES: Final[Mapping[Use, str]] = {
     "ac": "compute",
     "emv-card": "derive",
 }
-_DES_ALGORITHMS: Final = "DT"  # every hsmd function that takes a use runs DES/TDES
+_DES_ALGORITHMS: Final = "DT"
+# The uses whose functions also run AES: PIN blocks (format 48), CMAC, data encryption, AES DUKPT.
+# CVV, PVV, IBM offsets and the EMV cryptograms are DES/TDES only (A7).
+_AES_USES: Final[frozenset[Use]] = frozenset({"pin", "mac", "data", "bdk"})
 
 _ZMK_USAGES: Final = frozenset({"K0", "K1", "52"})  # inferred: a ZMK's role; K1 is the TR-31 KBPK
 _TMK_USAGES: Final = frozenset({"K0", "51"})
@@ -115,7 +118,7 @@ def check_use(header: Header, use: Use, direction: Direction | None = None) -> N
     modes = _MODES[direction or _USE_MODES[use]]
     if header.mode_of_use not in modes:
         raise HostError(keyblock.INVALID_MODE, f"mode of use {header.mode_of_use} forbids {direction or use}")
-    if header.algorithm not in _DES_ALGORITHMS:
+    if header.algorithm not in _DES_ALGORITHMS and not (header.algorithm == keyblock.AES_ALGORITHM and use in _AES_USES):
         raise HostError(keyblock.INVALID_ALGORITHM, f"a key of algorithm {header.algorithm} cannot serve as {use.upper()} here")
 
 
@@ -125,6 +128,25 @@ def check_kek(header: Header, *, export: bool) -> None:
         raise HostError(keyblock.INVALID_USAGE, f"a key block of usage {header.key_usage} cannot wrap or unwrap keys")
     if header.mode_of_use not in _MODES["encrypt" if export else "decrypt"]:
         raise HostError(keyblock.INVALID_MODE, f"mode of use {header.mode_of_use} forbids {'export' if export else 'import'}")
+
+
+def combined_header(headers: list[Header | None]) -> Header | None:
+    """The header of a key formed from components: theirs, which must agree, with key version 00.
+
+    Components are all key blocks or none (A1); A6, A7, A8 and AA name the first field
+    that differs (usage, algorithm, mode of use, exportability).
+    """
+    if all(h is None for h in headers):
+        return None
+    blocks = [h for h in headers if h is not None]
+    if len(blocks) != len(headers):
+        raise HostError(keyblock.INCOMPATIBLE_LMK, "components mix key blocks and variant keys")
+    first = blocks[0]
+    for attribute, code in (("key_usage", keyblock.INVALID_USAGE), ("algorithm", keyblock.INVALID_ALGORITHM),
+                            ("mode_of_use", keyblock.INVALID_MODE), ("exportability", keyblock.INVALID_EXPORT)):  # fmt: skip
+        if any(getattr(h, attribute) != getattr(first, attribute) for h in blocks):
+            raise HostError(code, f"components differ in their headers' {attribute.replace('_', ' ')}")
+    return dataclasses.replace(first, key_version="00")
 
 
 # --------------------------------------------------------------------------- generation

@@ -77,6 +77,7 @@ INVALID_KEY_VERSION: Final = "A9"
 INVALID_EXPORT: Final = "AA"  # malformed exportability, or exportability forbids the export (inferred)
 INVALID_OPTIONAL_COUNT: Final = "AB"
 OPTIONAL_BLOCK_ERROR: Final = "AC"
+AES_ALGORITHM: Final = "A"  # the header's algorithm byte for AES keys
 WRAPPING_KEY: Final = "BB"  # the protecting key cannot carry this version (e.g. TDES key for a D block) (inferred)
 REPEATED_OPTIONAL_BLOCK: Final = "BC"
 INVALID_VERSION_ID: Final = "BE"  # "invalid key block header ID" read as the version ID (inferred)

@@ -16,6 +16,13 @@ PIN block formats, by payShield format code (payShield host command reference,
 | 34   | ISO 2: 2 · length · PIN · F fill                          | —                 |
 | 35   | Mastercard Pay Now & Pay Later: as ISO 2                  | 0000 · account 12 |
 | 47   | ISO 3: 3 · length · PIN · random fill from A-F            | 0000 · account 12 |
+| 48   | ISO 4 (AES, 16 bytes): 4 · length · PIN · A fill · 16 random nibbles | enciphered twice around the PAN field |
+
+Format 48 is ISO 9564-1:2017 format 4, the only format an AES PIN key takes
+(and only an AES key takes it: 23 otherwise). It binds the whole PAN (12-19
+digits): the PAN field is the PAN's length less 12 in one nibble, the PAN,
+zero fill to 32 nibbles (a PAN shorter than 12 is zero-padded on the left to 12);
+the block is E(E(PIN field) XOR PAN field).
 
 A block that decodes to a length nibble outside 4..12 is error 24; any other
 defect (control nibble, a PIN digit that is not decimal, wrong fill) is 20,
@@ -29,17 +36,19 @@ from __future__ import annotations
 import secrets
 from typing import Final
 
-from hsmd.host import des
+from hsmd.host import aes, des
 from hsmd.host.errors import HostError
 
 MIN_PIN, MAX_PIN = 4, 12
 DIGITS: Final = frozenset("0123456789")
 FORMATS: Final = ("01", "02", "03", "04", "05", "34", "35", "47")
+ISO4: Final = "48"  # the AES format: its own functions below
+MIN_PAN, MAX_PAN = 12, 19
 # Formats whose block is bound to the account number (ISO 9564-1 formats 0 and 3, and their kin).
 _ACCOUNT_BOUND: Final = {"01": "0", "04": "0", "35": "2", "47": "3"}
 _CONTROL: Final = {"01": "0", "04": "0", "05": "1", "34": "2", "35": "2", "47": "3"}
-# PCI HSM: a PIN that arrived in an account-bound ISO format (0, 3) leaves only in one of them.
-PCI_ISO_ONLY: Final = frozenset({"01", "47"})
+# PCI HSM: a PIN that arrived in an account-bound ISO format (0, 3, 4) leaves only in one of them.
+PCI_ISO_ONLY: Final = frozenset({"01", "47", "48"})
 
 
 def _check_pin(pin: str) -> None:
@@ -121,20 +130,61 @@ def decode(fmt: str, block: bytes, account: str) -> str:
     return pin
 
 
-def encrypt_block(key: bytes, fmt: str, pin: str, account: str, *, whitened: bool = False) -> str:
-    """The PIN block under `key`; `whitened` (single-DES DUKPT, X9.24-1:1998): DES_K(P xor K) xor K."""
+def _pan_field(pan: str) -> bytes:
+    if not len(pan) <= MAX_PAN or not DIGITS.issuperset(pan) or not pan:
+        raise HostError("15", f"format 48 binds the whole PAN: {len(pan)} characters, not 1-19 digits")
+    padded = pan.rjust(MIN_PAN, "0")
+    return bytes.fromhex(f"{len(padded) - MIN_PAN:X}{padded}".ljust(32, "0"))
+
+
+def _iso4_check(fmt: str, aes_key: bool) -> None:
+    if (fmt == ISO4) != aes_key:
+        raise HostError("23", "PIN block format 48 (ISO 4) goes with an AES key, and an AES key with format 48 only")
+
+
+def encrypt_iso4(key: bytes, pin: str, pan: str) -> str:
+    _check_pin(pin)
+    field = bytes.fromhex(f"4{len(pin):X}{pin}".ljust(16, "A") + _random_nibbles(16, "0123456789ABCDEF"))
+    return aes.encrypt_ecb(key, des.xor(aes.encrypt_ecb(key, field), _pan_field(pan))).hex().upper()
+
+
+def decrypt_iso4(key: bytes, block: bytes, pan: str) -> str:
+    text = aes.decrypt_ecb(key, des.xor(aes.decrypt_ecb(key, block), _pan_field(pan))).hex().upper()
+    if text[0] != "4":
+        raise HostError("20", f"control nibble {text[0]} in a format 48 block")
+    length = int(text[1], 16)
+    if not MIN_PIN <= length <= MAX_PIN:
+        raise HostError("24", f"PIN length nibble {length}")
+    pin, fill = text[2 : 2 + length], text[2 + length : 16]
+    if not DIGITS.issuperset(pin) or set(fill) - {"A"}:
+        raise HostError("20", "format 48 block: PIN digits not decimal or fill not A")
+    return pin
+
+
+def encrypt_block(key: bytes, fmt: str, pin: str, account: str, *, whitened: bool = False, aes_key: bool = False) -> str:
+    """The PIN block under `key`; `whitened` (single-DES DUKPT, X9.24-1:1998): DES_K(P xor K) xor K.
+
+    An AES key (`aes_key`) makes format 48 blocks (32 H), bound to `account`, the whole PAN.
+    """
+    _iso4_check(fmt, aes_key)
+    if aes_key:
+        return encrypt_iso4(key, pin, account)
     clear = encode(fmt, pin, account)
     encrypted = des.xor(des.encrypt_ecb(key, des.xor(clear, key)), key) if whitened else des.encrypt_ecb(key, clear)
     return encrypted.hex().upper()
 
 
-def decrypt_block(key: bytes, fmt: str, block: str, account: str, *, whitened: bool = False) -> str:
-    if len(block) != 16:
-        raise HostError("15", "PIN block must be 16 hex characters")
+def decrypt_block(key: bytes, fmt: str, block: str, account: str, *, whitened: bool = False, aes_key: bool = False) -> str:
+    _iso4_check(fmt, aes_key)
+    size = 32 if aes_key else 16
+    if len(block) != size:
+        raise HostError("15", f"PIN block must be {size} hex characters")
     try:
         data = bytes.fromhex(block)
     except ValueError:
         raise HostError("15", "PIN block is not hex") from None
+    if aes_key:
+        return decrypt_iso4(key, data, account)
     clear = des.xor(des.decrypt_ecb(key, des.xor(data, key)), key) if whitened else des.decrypt_ecb(key, data)
     return decode(fmt, clear, account)
 

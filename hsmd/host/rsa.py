@@ -1,8 +1,9 @@
 """RSA and ECC key pairs as a payShield keeps them: the host side of EI, EO, EW, EY, GK, GI and FY.
 
 Private keys never leave the host in clear: they travel encrypted under the
-LMK (an opaque blob with a length, as on a real unit) and every operation that
-needs one (sign, unwrap) takes the blob and decrypts it here. Sources and the
+LMK (an opaque blob with a length, as on a real unit; under a key-block LMK
+"S" + a Thales key block) and every operation that needs one (sign, unwrap)
+takes it and decrypts it here. Sources and the
 research behind each rule: the issue-8 research notes (payShield manual
 excerpts, ut-codec-payshield's real-unit EJ/EX frames, a 10K-tested Java client,
 PayShieldPressureTest); the tests name each one.
@@ -36,8 +37,21 @@ hsmd's own choices (no public source says what a real unit does):
   Any change to a blob is refused with 49 (the manual's "private key error,
   report to supervisor"), a length no blob can have with 78.
 - The key type indicator is enforced: signing needs 0 or 2, unwrapping 1 or 2
-  (error 03, EW's "invalid private key type"); key-block units enforce the same
-  through the mode of use (RS, RD).
+  (error 03, EW's "invalid private key type").
+- Under a key-block LMK (EI/FY with their '#' fields; real units' request and
+  answer forms from aws-samples' payshield/commands.py and PayShieldPressureTest)
+  the private key is "S" + a Thales block made by hsmd.host.keyblock: usage 03
+  (the usage table's RSA/ECC private key), algorithm R or E, key data the
+  private key as PKCS#8 DER (hsmd's choice; a unit's key data is not public).
+  EI's key type indicator becomes the mode of use: 0 S, 1 D, 2 N (row 03/R of
+  the table allows D N S; D, decryption, is key transport). FY's mode comes
+  from the request (row 03/E: N S X). Opening one: keyblock's A1/A3/A4, then A6
+  a usage no private key has, A7 an algorithm other than R/E (or E where RSA is
+  needed), A5 key data that is not the algorithm's PKCS#8 key. Signing needs
+  usage 03 and mode S or N, unwrapping usage 03 and mode D or N (A6, A8).
+  RSA-4096 (about 2,380 bytes of DER) fits the 9999 characters of a block under
+  either LMK kind. GI gives the key it imports under a key-block LMK the header
+  its '#' fields describe (transport_header).
 - Hash 03 (MDC-2) is refused with 05: `cryptography` cannot make a PKCS#1
   v1.5 signature over an MDC-2 DigestInfo. A modulus too short for the
   DigestInfo is 76 (EW's "hash length error").
@@ -66,8 +80,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from hsmd.host import macs
+from hsmd.host import keyblock, macs
 from hsmd.host.errors import HostError
+from hsmd.host.keyblock import Header, KeyBlockLmk
 from hsmd.host.lmk import Lmk
 
 MIN_BITS: Final = 320
@@ -293,11 +308,15 @@ def _seal_rsa(lmk: Lmk, key: rsa.RSAPrivateKey, key_type: str) -> bytes:
 
 @dataclass(frozen=True)
 class RsaPrivate:
+    """An opened private key: `key_type` from a sealed key, `header` (which then decides) from a key block."""
+
     key: rsa.RSAPrivateKey
     key_type: str
+    header: Header | None = None
 
     def __repr__(self) -> str:
-        return f"RsaPrivate(<{self.key.key_size} bits>, {self.key_type})"
+        block = f", key block {self.header.key_usage}{self.header.algorithm}{self.header.mode_of_use}" if self.header else ""
+        return f"RsaPrivate(<{self.key.key_size} bits>, {self.key_type}{block})"
 
 
 def open_rsa(lmk: Lmk, blob: bytes) -> RsaPrivate:
@@ -377,8 +396,8 @@ def _generate_own(bits: int, e: int) -> rsa.RSAPrivateKey:
     return rsa.RSAPrivateNumbers(p, q, d, *crt, rsa.RSAPublicNumbers(e, p * q)).private_key()  # OpenSSL checks the whole key once, here
 
 
-def generate_rsa(lmk: Lmk, bits: int, *, key_type: str = "2", encoding: str = "01", exponent: int = DEFAULT_EXPONENT) -> RsaKeyPair:
-    """EI: a new RSA key pair; the public key in `encoding`, the private key sealed under LMK pair 34-35."""
+def _check_generation(bits: int, key_type: str, encoding: str, exponent: int) -> None:
+    """EI's fields, in the order a 10K reports them: 05 key type, 04 length, 03 encoding, 08/06 exponent."""
     if key_type not in KEY_TYPES:
         raise HostError("05", f"key type indicator {key_type!r} not 0, 1 or 2")
     if not MIN_BITS <= bits <= MAX_BITS:
@@ -389,13 +408,26 @@ def generate_rsa(lmk: Lmk, bits: int, *, key_type: str = "2", encoding: str = "0
         raise HostError("08", "public exponent is even")
     if exponent < 3 or exponent.bit_length() >= bits - 1:
         raise HostError("06", f"public exponent of {exponent.bit_length()} bits for a {bits}-bit modulus")
+
+
+def _new_rsa_key(bits: int, exponent: int) -> rsa.RSAPrivateKey:
     openssl = exponent in (3, 65537) and bits >= 1024  # what `cryptography` agrees to generate
     try:
-        key = rsa.generate_private_key(exponent, bits) if openssl else _generate_own(bits, exponent)
+        return rsa.generate_private_key(exponent, bits) if openssl else _generate_own(bits, exponent)
     except ValueError as exc:  # pragma: no cover - OpenSSL refusing a key this module made
         raise HostError("43", f"RSA key generation failed: {exc}") from None
+
+
+def _public_der(key: rsa.RSAPrivateKey, encoding: str) -> bytes:
     numbers = key.public_key().public_numbers()
-    return RsaKeyPair(encode_public_key(numbers.n, numbers.e, encoding), _seal_rsa(lmk, key, key_type))
+    return encode_public_key(numbers.n, numbers.e, encoding)
+
+
+def generate_rsa(lmk: Lmk, bits: int, *, key_type: str = "2", encoding: str = "01", exponent: int = DEFAULT_EXPONENT) -> RsaKeyPair:
+    """EI: a new RSA key pair; the public key in `encoding`, the private key sealed under LMK pair 34-35."""
+    _check_generation(bits, key_type, encoding, exponent)
+    key = _new_rsa_key(bits, exponent)
+    return RsaKeyPair(_public_der(key, encoding), _seal_rsa(lmk, key, key_type))
 
 
 # --- EW / EY: PKCS#1 v1.5 signatures ---
@@ -435,7 +467,9 @@ def sign(lmk: Lmk, private_key: bytes, message: bytes, *, hash_id: str, signatur
 def sign_with(held: RsaPrivate, message: bytes, *, hash_id: str, signature_id: str = "01", pad_mode: str = "01") -> bytes:
     """`sign` with a private key already opened (the host's key handle)."""
     _check_signature_parameters(hash_id, signature_id, pad_mode)
-    if held.key_type not in SIGNING_TYPES:
+    if held.header is not None:
+        _check_block_use(held.header, "sign")
+    elif held.key_type not in SIGNING_TYPES:
         raise HostError("03", f"key type indicator {held.key_type} does not allow signing")
     algorithm, digest = _digest(hash_id, message)
     if (held.key.key_size + 7) // 8 < len(_DIGEST_INFO[algorithm]) + len(digest) + 11:
@@ -539,7 +573,9 @@ def unwrap_with(
     held: RsaPrivate, ciphertext: bytes, scheme: padding.AsymmetricPadding, *, lengths: frozenset[int] = frozenset({8, 16, 24})
 ) -> bytes:
     """`unwrap_key` with a private key already opened and a padding from `transport_padding`."""
-    if held.key_type not in TRANSPORT_TYPES:
+    if held.header is not None:
+        _check_block_use(held.header, "unwrap")
+    elif held.key_type not in TRANSPORT_TYPES:
         raise HostError("03", f"key type indicator {held.key_type} does not allow key management")
     if len(ciphertext) != (held.key.key_size + 7) // 8:
         raise HostError("76", f"encrypted key of {len(ciphertext)} bytes for a {held.key.key_size}-bit modulus")
@@ -557,17 +593,26 @@ def unwrap_with(
 
 def generate_ecc(lmk: Lmk, curve: str) -> EccKeyPair:
     """FY: a key pair on NIST P-256 (00), P-384 (01) or P-521 (02); D2 for another curve reference."""
+    named = _curve(curve)
+    key = ec.generate_private_key(named)
+    size = (named.key_size + 7) // 8
+    plain = _ECC_TAG + curve.encode() + key.private_numbers().private_value.to_bytes(size, "big")
+    return _ecc_pair(key, _seal(lmk, plain))
+
+
+def _curve(curve: str) -> ec.EllipticCurve:
     named = CURVES.get(curve)
     if named is None:
         raise HostError("D2", f"curve reference {curve!r} not 00, 01 or 02")
-    key = ec.generate_private_key(named)
+    return named
+
+
+def _ecc_pair(key: ec.EllipticCurvePrivateKey, private_key: bytes) -> EccKeyPair:
     public = key.public_key()
-    size = (named.key_size + 7) // 8
-    plain = _ECC_TAG + curve.encode() + key.private_numbers().private_value.to_bytes(size, "big")
     return EccKeyPair(
         public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo),
         public.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint),
-        _seal(lmk, plain),
+        private_key,
     )
 
 
@@ -581,3 +626,117 @@ def open_ecc(lmk: Lmk, private_key: bytes) -> ec.EllipticCurvePrivateKey:
         return ec.derive_private_key(int.from_bytes(plain[4:], "big"), named)
     except ValueError:
         raise HostError("49", "ECC private scalar out of range") from None
+
+
+# --- key-block LMKs: private keys as Thales key blocks (EI, FY, EW, GI) ---
+
+PRIVATE_KEY_USAGE: Final = "03"  # RSA/ECC private key, signature and key management (payShield usage table)
+PRIVATE_KEY_USAGES: Final = frozenset({"03", "04", "05", "06"})  # the table's private-key usages: others are A6
+RSA_ALGORITHM: Final = "R"
+ECC_ALGORITHM: Final = "E"
+# EI's key type indicator -> the block's mode of use (hsmd's reading of the usage table's row 03/R: D N S).
+BLOCK_MODES: Final = {"0": "S", "1": "D", "2": "N"}
+_BLOCK_USES: Final = {"sign": frozenset("SN"), "unwrap": frozenset("DN")}
+
+
+def block_header(lmk: KeyBlockLmk, lmk_id: int, algorithm: str, mode_of_use: str, fields: str) -> Header:
+    """The header of a private key generated under a key-block LMK: usage 03, `algorithm`, `mode_of_use`.
+
+    `fields`: key version number (2) · exportability (1) · number of optional blocks (2) ·
+    the blocks. 15 when shorter than 5 characters, AB count, AC blocks, then keyblock's
+    validate_header: A8 a mode of use the usage table refuses, A9 key version, AA exportability.
+    """
+    if len(fields) < 5 or not fields.isascii():
+        raise HostError(keyblock.FORMAT_ERROR, f"key block fields of {len(fields)} characters, at least 5 needed")
+    version, export, count, blocks = fields[0:2], fields[2], fields[3:5], fields[5:]
+    if not count.isdigit():
+        raise HostError(keyblock.INVALID_OPTIONAL_COUNT, f"number of optional blocks {count!r}")
+    optional = keyblock.parse_optional_blocks(blocks, int(count))
+    header = Header(lmk.version_id, PRIVATE_KEY_USAGE, algorithm, mode_of_use, version, export, f"{lmk_id:02d}", optional)
+    keyblock.validate_header(header)
+    return header
+
+
+def _pkcs8(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+
+
+def _wrap_private(lmk: KeyBlockLmk, header: Header, key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> bytes:
+    """ "S" + the key block (ASCII) holding the key's PKCS#8 DER; 15 if the block would pass 9999 characters."""
+    return (keyblock.THALES_TAG + keyblock.wrap(lmk, header, _pkcs8(key))).encode("ascii")
+
+
+def generate_rsa_block(
+    lmk: KeyBlockLmk, lmk_id: int, bits: int, *, key_type: str, encoding: str, exponent: int = DEFAULT_EXPONENT, fields: str = "00N00"
+) -> RsaKeyPair:
+    """EI under a key-block LMK: the private key as "S" + a Thales block (usage 03, algorithm R, mode from the key type)."""
+    _check_generation(bits, key_type, encoding, exponent)
+    header = block_header(lmk, lmk_id, RSA_ALGORITHM, BLOCK_MODES[key_type], fields)
+    key = _new_rsa_key(bits, exponent)
+    return RsaKeyPair(_public_der(key, encoding), _wrap_private(lmk, header, key))
+
+
+def generate_ecc_block(lmk: KeyBlockLmk, lmk_id: int, curve: str, fields: str) -> EccKeyPair:
+    """FY under a key-block LMK: `fields` is mode of use (1) then block_header's fields; usage 03, algorithm E."""
+    named = _curve(curve)
+    header = block_header(lmk, lmk_id, ECC_ALGORITHM, fields[:1], fields[1:])
+    key = ec.generate_private_key(named)
+    return _ecc_pair(key, _wrap_private(lmk, header, key))
+
+
+def open_block(lmk: KeyBlockLmk, text: str, lmk_id: int) -> tuple[Header, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey]:
+    """The header and private key of "S" + a block under a key-block LMK (host-only).
+
+    keyblock's errors first (A1 a block of the other LMK kind, A3 another LMK's block, A4
+    tampered, 15 malformed); then A6 a usage that is no private key's, A7 an algorithm
+    other than R and E, A5 key data that is not the algorithm's PKCS#8 key.
+    """
+    header, der = keyblock.unwrap(lmk, text, lmk_id=lmk_id)
+    if header.key_usage not in PRIVATE_KEY_USAGES:
+        raise HostError(keyblock.INVALID_USAGE, f"a key block of usage {header.key_usage} is no private key")
+    if header.algorithm not in (RSA_ALGORITHM, ECC_ALGORITHM):
+        raise HostError(keyblock.INVALID_ALGORITHM, f"a key block of algorithm {header.algorithm} is no RSA or ECC key")
+    try:
+        # Authenticated under the LMK and made by this module: OpenSSL's RSA key check is skipped on this hot path.
+        key = serialization.load_der_private_key(der, None, unsafe_skip_rsa_key_validation=True)
+    except (ValueError, TypeError):
+        raise HostError(keyblock.KEY_LENGTH, "key block data is not a PKCS#8 private key") from None
+    expected = rsa.RSAPrivateKey if header.algorithm == RSA_ALGORITHM else ec.EllipticCurvePrivateKey
+    if not isinstance(key, expected):
+        raise HostError(keyblock.KEY_LENGTH, f"key block data is not an algorithm {header.algorithm} key")
+    return header, key
+
+
+def open_rsa_block(lmk: KeyBlockLmk, text: str, lmk_id: int) -> RsaPrivate:
+    """An RSA private key from "S" + a block; an ECC key block is A7 (no RSA operation takes it)."""
+    header, key = open_block(lmk, text, lmk_id)
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise HostError(keyblock.INVALID_ALGORITHM, "an ECC private key (algorithm E) where an RSA key is needed")
+    key_type = next((t for t, mode in BLOCK_MODES.items() if mode == header.mode_of_use), "")
+    return RsaPrivate(key, key_type, header)
+
+
+def _check_block_use(header: Header, use: str) -> None:
+    """A private key block may sign (EW) with usage 03 and mode S or N, unwrap (GI) with usage 03 and mode D or N."""
+    if header.key_usage != PRIVATE_KEY_USAGE:
+        raise HostError(keyblock.INVALID_USAGE, f"a private key of usage {header.key_usage} does not {use} here")
+    if header.mode_of_use not in _BLOCK_USES[use]:
+        raise HostError(keyblock.INVALID_MODE, f"mode of use {header.mode_of_use} forbids {use}")
+
+
+def transport_header(fields: str, length: int) -> Header:
+    """GI under a key-block LMK: the header its '#' fields give the imported key (usage 2, mode of use 1,
+    key version 2, exportability 1, number of optional blocks 2, the blocks); algorithm D (8 bytes) or T.
+
+    15 short fields, AB count, AC blocks, then keyblock.validate_header (A6 usage, A7 algorithm, A8 mode,
+    A9 key version, AA exportability). The version ID and LMK identifier are set when it goes under the LMK.
+    """
+    if len(fields) < 8 or not fields.isascii():
+        raise HostError(keyblock.FORMAT_ERROR, f"key block fields of {len(fields)} characters, at least 8 needed")
+    if not fields[6:8].isdigit():
+        raise HostError(keyblock.INVALID_OPTIONAL_COUNT, f"number of optional blocks {fields[6:8]!r}")
+    optional = keyblock.parse_optional_blocks(fields[8:], int(fields[6:8]))
+    algorithm = "D" if length == 8 else "T"
+    header = Header("0", fields[0:2], algorithm, fields[2], fields[3:5], fields[5], "00", optional)
+    keyblock.validate_header(header)
+    return header

@@ -14,10 +14,9 @@ from dataclasses import dataclass, field, replace
 
 import structlog
 from cryptography.hazmat.primitives.asymmetric import padding
-from hsmd_sdk.hsm import CommandCount, EccKeyPair, HostConnection, ImportedPublicKey, LmkStatus, LoadBand, PortTraffic, RsaKeyPair
-from hsmd_sdk.hsm import UnitStatus as UnitInfo
+from hsmd_sdk.hsm import CommandCount, EccKeyPair, HostConnection, ImportedPublicKey, LmkStatus, LoadBand, PortTraffic, RsaKeyPair, UnitInfo
 
-from hsmd.host import cards, des, dukpt, emv, hashes, key_blocks, keyblock, keys, macs, pins, rsa
+from hsmd.host import aes, cards, des, dukpt, emv, hashes, key_blocks, keyblock, keys, macs, pins, rsa
 from hsmd.host.errors import HostError
 from hsmd.host.key_types import DUKPT_DATA, DUKPT_DES_PIN, DUKPT_MAC, DUKPT_PIN, ICC_MK_AC, SK_AC, KeyType, KeyTypeTable, Use
 from hsmd.host.keyblock import Header, KeyBlockLmk
@@ -28,6 +27,8 @@ PIN_LMK_PAIR = 1  # LMK pair 02-03 protects PINs
 DECTABLE_LMK_PAIR = 7  # LMK pair 14-15 protects encrypted decimalisation tables (hsmd's choice: no public source names one)
 
 MAX_RANDOM_BYTES = 4096
+DES_DATA_MODES = frozenset({"ECB", "CBC", "CFB8", "CFB64"})
+AES_DATA_MODES = frozenset({"ECB", "CBC", "CFB8", "CFB128"})
 LOG_LEVELS = frozenset({"debug", "info", "warning", "error"})
 
 
@@ -40,13 +41,15 @@ class HeldKey:
     (hsmd.host.key_blocks) and is written again when the key is wrapped.
     """
 
-    __slots__ = ("clear", "header", "key_type", "odd_parity")
+    __slots__ = ("aes", "clear", "header", "key_type", "odd_parity")
 
-    def __init__(self, clear: bytes, key_type: KeyType, odd_parity: bool, header: Header | None = None) -> None:
+    def __init__(self, clear: bytes, key_type: KeyType, odd_parity: bool, header: Header | None = None, *, aes: bool = False) -> None:
         self.clear = clear
         self.key_type = key_type
         self.odd_parity = odd_parity  # as received: keys are held parity-adjusted; this says whether they needed it
         self.header = header
+        # An AES key: from a block whose header says so, or derived from an AES key (AES DUKPT).
+        self.aes = aes or (header is not None and header.algorithm == keyblock.AES_ALGORITHM)
 
     def __repr__(self) -> str:
         block = f", key block {self.header.key_usage}{self.header.algorithm}{self.header.mode_of_use}" if self.header else ""
@@ -255,7 +258,7 @@ class Host:
         return keys.encrypt(self._lmk_pair(held.key_type, lmk_id), scheme, held.clear, lmk_key=True).text()
 
     def key_from_kek(self, scope: RequestScope, kek: int, key_type: str, key: str) -> int:
-        """Decrypt a key received under a ZMK/TMK. Parity is forced; key_info tells whether it was odd.
+        """Decrypt a key received under a ZMK/TMK. Parity is forced; key_describe tells whether it was odd.
 
         "S" + a Thales block or "R" + a TR-31 block is authenticated and opened under the clear
         KEK; the key keeps the block's header (key type "FFF", or one its usage suits: A6).
@@ -318,15 +321,20 @@ class Host:
         return scope.issue(HeldKey(keys.generate(length), kt, odd_parity=True))
 
     def key_combine(self, scope: RequestScope, key_type: str, parts: list[int]) -> int:
-        """XOR of key components into one key of `key_type`, parity forced.
+        """XOR of key components into one key of `key_type`, parity forced (DES keys).
 
         At least two distinct components, each already of `key_type`: combining is never
         a way to re-type a key (a ZPK and a zero-ish partner "combined" into a ZMK).
+        Components in key blocks must agree on usage, algorithm, mode of use and
+        exportability; the key keeps that header with key version 00 (key type "FFF":
+        the header alone says what it is).
         """
-        kt = self.key_types.get(key_type)
         if len(set(parts)) < 2 or len(set(parts)) != len(parts):
             raise HostError("03", f"{len(parts)} component handles, at least 2 distinct ones needed")
         held = [scope.key(h) for h in parts]
+        header = key_blocks.combined_header([part.header for part in held])
+        by_header = header is not None and key_type.upper() == key_blocks.BLOCK_KEY_TYPE
+        kt = key_blocks.block_key_type(header) if by_header and header is not None else self.key_types.get(key_type)
         if any(part.key_type.code != kt.code for part in held):
             raise HostError("29", f"a component is not a {kt.name}: combining cannot change a key's type")
         if len({len(k.clear) for k in held}) != 1:
@@ -336,7 +344,9 @@ class Host:
             clear = des.xor(clear, part.clear)
         if not any(clear):
             raise HostError("11", "components combine to an all-zero key")
-        return scope.issue(HeldKey(keys.force_odd_parity(clear), kt, odd_parity=keys.odd_parity(clear)))
+        if header is not None and header.algorithm == keyblock.AES_ALGORITHM:
+            return scope.issue(HeldKey(clear, kt, True, header))  # AES keys have no parity
+        return scope.issue(HeldKey(keys.force_odd_parity(clear), kt, keys.odd_parity(clear), header))
 
     def key_type_code(self, scope: RequestScope, role: str) -> str:
         return self.key_types.code_for(role)
@@ -362,7 +372,7 @@ class Host:
     def pin_from_block(self, scope: RequestScope, key: int, block: str, pin_format: str, account: str) -> int:
         """Decrypt a PIN block under a TPK or ZPK and decode it (20 invalid, 23 format, 24 length)."""
         held = scope.key(key, "pin", "decrypt")
-        clear = pins.decrypt_block(held.clear, pin_format, block, account, whitened=held.key_type is DUKPT_DES_PIN)
+        clear = pins.decrypt_block(held.clear, pin_format, block, account, whitened=held.key_type is DUKPT_DES_PIN, aes_key=held.aes)
         return scope.issue(HeldPin(clear, pin_format))
 
     def pin_to_block(self, scope: RequestScope, key: int, pin: int, pin_format: str, account: str) -> str:
@@ -371,7 +381,9 @@ class Host:
         wrapping = scope.key(key, "pin", "encrypt")
         if self.key_types.mode == "pci" and held.source in pins.PCI_ISO_ONLY and pin_format not in pins.PCI_ISO_ONLY:
             raise HostError("23", f"PCI HSM: a PIN from format {held.source} may not leave in format {pin_format}")
-        return pins.encrypt_block(wrapping.clear, pin_format, held.digits, account, whitened=wrapping.key_type is DUKPT_DES_PIN)
+        return pins.encrypt_block(
+            wrapping.clear, pin_format, held.digits, account, whitened=wrapping.key_type is DUKPT_DES_PIN, aes_key=wrapping.aes
+        )
 
     def pin_from_lmk(self, scope: RequestScope, pin: str, account: str, lmk_id: int | None) -> int:
         """A PIN encrypted under LMK pair 02-03 (n + 1 digits, bound to the account; 14 if invalid)."""
@@ -457,20 +469,30 @@ class Host:
     # --- MACs, data encryption, hashing (payShield MA ... M8, M0 ... M4, GM) ---
 
     def mac_compute(self, scope: RequestScope, key: int, algorithm: int, padding: int, iv: str, data: str, final: bool) -> str:
-        """ISO 9797-1 MAC algorithm 1 or 3 under a TAK or ZAK: the MAC (final) or the chaining value, 16 H."""
-        clear = scope.key(key, "mac").clear
-        return macs.mac(clear, algorithm, padding, _hex_bytes(iv, 8, "IV"), _hex_bytes(data, None, "data"), final=final).hex().upper()
+        """ISO 9797-1 MAC algorithm 1, 3 or 5 (CMAC) under a TAK or ZAK: the MAC (final) or the chaining value.
+
+        16 H under a DES key; an AES key runs algorithms 1 and 5 (A7 for 3), with a 32 H IV and result.
+        """
+        held = scope.key(key, "mac")
+        payload = _hex_bytes(data, None, "data")
+        if held.aes:
+            return macs.aes_mac(held.clear, algorithm, padding, _hex_bytes(iv, aes.BLOCK, "IV"), payload, final=final).hex().upper()
+        return macs.mac(held.clear, algorithm, padding, _hex_bytes(iv, 8, "IV"), payload, final=final).hex().upper()
 
     def data_crypt(self, scope: RequestScope, key: int, encrypt: bool, mode: str, iv: str, data: str) -> str:
-        """Data (hex) under a ZEK or DEK in ECB, CBC, CFB8 or CFB64 (80: not whole blocks), as hex."""
+        """Data (hex) under a ZEK or DEK in ECB, CBC, CFB8 or CFB64 (AES: CFB128) (80: not whole blocks), as hex.
+
+        An AES key works in 16-byte blocks with a 16-byte IV; a DES one in 8-byte blocks.
+        """
         held = scope.key(key, "data", "encrypt" if encrypt else "decrypt")
         payload = _hex_bytes(data, None, "data")
-        if mode not in ("ECB", "CBC", "CFB8", "CFB64"):
-            raise HostError("15", f"cipher mode {mode!r} unknown")
-        if mode in ("ECB", "CBC") and len(payload) % 8:
-            raise HostError("80", f"{len(payload)} bytes is not a whole number of 8-byte blocks")
-        initial = bytes(8) if mode == "ECB" else _hex_bytes(iv, 8, "IV")
-        return des.crypt(held.clear, mode, initial, payload, encrypt=encrypt).hex().upper()
+        size, modes, crypt = (aes.BLOCK, AES_DATA_MODES, aes.crypt) if held.aes else (des.BLOCK, DES_DATA_MODES, des.crypt)
+        if mode not in modes:
+            raise HostError("15", f"cipher mode {mode!r} unknown for a {'n AES' if held.aes else ' DES'} key")
+        if mode in ("ECB", "CBC") and len(payload) % size:
+            raise HostError("80", f"{len(payload)} bytes is not a whole number of {size}-byte blocks")
+        initial = bytes(size) if mode == "ECB" else _hex_bytes(iv, size, "IV")
+        return crypt(held.clear, mode, initial, payload, encrypt=encrypt).hex().upper()
 
     def hash(self, scope: RequestScope, algorithm: str, data: str) -> str:
         return hashes.digest(algorithm, _hex_bytes(data, None, "data")).hex().upper()
@@ -501,12 +523,18 @@ class Host:
     # --- DUKPT ---
 
     def dukpt_key(self, scope: RequestScope, bdk: int, ksn: str, usage: str) -> int:
-        """A terminal's working key from the BDK and the KSN: pin, pin-des (X9.24-1998), mac-request/-response, data-request/-response."""
-        clear_bdk, register = scope.key(bdk, "bdk").clear, dukpt.parse_ksn(ksn)
-        if usage == "pin-des":
-            return scope.issue(HeldKey(dukpt.des_pin_key(clear_bdk, register), DUKPT_DES_PIN, odd_parity=True))
+        """A terminal's working key from the BDK and the KSN: pin, pin-des (X9.24-1998), mac-request/-response, data-request/-response.
+
+        An AES BDK runs AES DUKPT (X9.24-3: a 24 H KSN) and its working keys are AES keys.
+        """
+        held = scope.key(bdk, "bdk")
         kind = DUKPT_PIN if usage == "pin" else DUKPT_MAC if usage.startswith("mac") else DUKPT_DATA
-        return scope.issue(HeldKey(dukpt.tdes_key(clear_bdk, register, usage), kind, odd_parity=True))
+        if held.aes:
+            return scope.issue(HeldKey(dukpt.aes_key(held.clear, ksn, usage), kind, odd_parity=True, aes=True))
+        register = dukpt.parse_ksn(ksn)
+        if usage == "pin-des":
+            return scope.issue(HeldKey(dukpt.des_pin_key(held.clear, register), DUKPT_DES_PIN, odd_parity=True))
+        return scope.issue(HeldKey(dukpt.tdes_key(held.clear, register, usage), kind, odd_parity=True))
 
     # --- key blocks ---
 
@@ -521,7 +549,7 @@ class Host:
         clear = key_blocks.generate_key(generated, length)
         return scope.issue(HeldKey(clear, key_blocks.block_key_type(generated), True, generated))
 
-    # --- RSA and ECC: private keys stay sealed under LMK 34-35 (hsmd.host.rsa) ---
+    # --- RSA and ECC: private keys stay sealed under LMK 34-35, or in key blocks under a key-block LMK (hsmd.host.rsa) ---
 
     def rsa_generate(self, scope: RequestScope, bits: int, key_type: str, encoding: str, exponent: str, lmk_id: int | None) -> RsaKeyPair:
         e = int(exponent, 16) if exponent else rsa.DEFAULT_EXPONENT
@@ -537,8 +565,25 @@ class Host:
         key = rsa.check_public_key_mac(self._lmks.select(lmk_id), _hex_bytes(mac, 4, "public key MAC"), public_key, auth_data)
         return scope.issue(HeldAsymmetric(key))
 
+    def rsa_generate_block(
+        self, scope: RequestScope, bits: int, key_type: str, encoding: str, exponent: str, header: str, lmk_id: int | None
+    ) -> RsaKeyPair:
+        """EI under a key-block LMK (A1 for a variant LMK): the private key as "S" + a Thales block (text)."""
+        lmk = self._lmks.keyblock(lmk_id)
+        e = int(exponent, 16) if exponent else rsa.DEFAULT_EXPONENT
+        pair = rsa.generate_rsa_block(
+            lmk, self._lmks.resolve(lmk_id), bits, key_type=key_type, encoding=encoding, exponent=e, fields=header
+        )
+        return RsaKeyPair(public_key=pair.public_key.hex().upper(), private_key=pair.private_key.decode("ascii"))
+
     def private_key_from_lmk(self, scope: RequestScope, private_key: str, lmk_id: int | None) -> int:
-        # 49 if tampered with or sealed under another LMK.
+        """A sealed private key (hex) under a variant LMK (49 tampered or another LMK's), or "S" + a key
+        block under a key-block LMK (A4 tampered, A3 another LMK's); either under the other kind is A1."""
+        if private_key[:1] == keyblock.THALES_TAG:
+            lmk = self._lmks.get(lmk_id)
+            if not isinstance(lmk, KeyBlockLmk):
+                raise HostError(keyblock.INCOMPATIBLE_LMK, "a private key in a key block needs a key-block LMK")
+            return scope.issue(HeldAsymmetric(rsa.open_rsa_block(lmk, private_key, self._lmks.resolve(lmk_id))))
         return scope.issue(HeldAsymmetric(rsa.open_rsa(self._lmks.select(lmk_id), _hex_bytes(private_key, None, "private key"))))
 
     def rsa_sign(self, scope: RequestScope, key: int, hash_id: str, signature_id: str, pad_mode: str, data: str) -> str:
@@ -581,12 +626,36 @@ class Host:
         clear = rsa.unwrap_with(held, _hex_bytes(encrypted, None, "encrypted key"), scheme)
         return scope.issue(HeldKey(keys.force_odd_parity(clear), kt, odd_parity=keys.odd_parity(clear)))
 
+    def key_from_public_key_block(
+        self, scope: RequestScope, private_key: int, key_type: str, header: str, encrypted: str, transport: str, oaep_parameters: str
+    ) -> int:
+        """GI under a key-block LMK: the unwrapped key with the header its '#' fields give (rsa.transport_header).
+
+        Key type "FFF" takes the header as it is; a variant key type only if the header's usage suits it (A6).
+        """
+        held = scope.private_key(private_key)
+        scheme = _transport(transport, oaep_parameters)
+        clear = rsa.unwrap_with(held, _hex_bytes(encrypted, None, "encrypted key"), scheme)
+        block = rsa.transport_header(header, len(clear))
+        kt = self._block_type(key_type, block)
+        return scope.issue(HeldKey(keys.force_odd_parity(clear), kt, keys.odd_parity(clear), block))
+
     def ecc_generate(self, scope: RequestScope, curve: str, lmk_id: int | None) -> EccKeyPair:
         pair = rsa.generate_ecc(self._lmks.select(lmk_id), curve)
         return EccKeyPair(
             public_key=pair.public_key.hex().upper(),
             public_point=pair.public_point.hex().upper(),
             private_key=pair.private_key.hex().upper(),
+        )
+
+    def ecc_generate_block(self, scope: RequestScope, curve: str, header: str, lmk_id: int | None) -> EccKeyPair:
+        """FY under a key-block LMK (A1 for a variant LMK): the private key as "S" + a Thales block (text)."""
+        lmk = self._lmks.keyblock(lmk_id)
+        pair = rsa.generate_ecc_block(lmk, self._lmks.resolve(lmk_id), curve, header)
+        return EccKeyPair(
+            public_key=pair.public_key.hex().upper(),
+            public_point=pair.public_point.hex().upper(),
+            private_key=pair.private_key.decode("ascii"),
         )
 
     # --- the unit's state, read-only, for the status commands ---

@@ -77,10 +77,12 @@ def precompile(paths: Iterable[Path], cache_dir: Path) -> int:
 
 
 class Runtime:
-    def __init__(self, host: Host, limits: Limits, cache_dir: Path) -> None:
+    def __init__(self, host: Host, limits: Limits, cache_dir: Path, *, c_plugins: Mapping[str, Path] | None = None) -> None:
         abi.check_layout()
         self.host = host
         self.limits = limits
+        # Commands whose C/C++ component (hsmd.toml [plugins] c) load_dir serves in place of the directory's.
+        self.c_plugins = dict(c_plugins or {})
         self.engine = make_engine()
         self._cache = cache.CompileCache(cache_dir, self.engine, ENGINE_FINGERPRINT)
         self._ticks = max(1, math.ceil(limits.deadline_ms / 1000 / TICK_SECONDS)) + 1
@@ -160,7 +162,7 @@ class Runtime:
             probe.cleanup()
         except abi.TrapError as exc:
             raise PluginRefused(f"failed to start: {exc.kind}: {exc.reason}") from exc
-        except (PluginFault, GuestError, wasmtime.WasmtimeError) as exc:
+        except (PluginFault, GuestError, wasmtime.WasmtimeError, ValueError) as exc:  # ValueError: an answer over a lifting limit
             raise PluginRefused(f"failed to start: {str(exc).splitlines()[0]}") from exc
         if meta.command != expected:
             raise PluginRefused(f"metadata says command {meta.command!r} but the file is named for {expected!r}")
@@ -175,11 +177,16 @@ class Runtime:
         )
 
     def load_dir(self, directory: Path, *, reuse: Mapping[str, Plugin] | None = None) -> tuple[dict[str, Plugin], list[Refusal]]:
-        """Load every component in `directory`; a plugin in `reuse` whose file is unchanged is kept as it is."""
+        """Load every component in `directory`; a plugin in `reuse` whose file is unchanged is kept as it is.
+
+        A command in `c_plugins` is loaded from its C/C++ component instead, and only from it:
+        when that file is missing or refused, the command is not served (never silently the other one).
+        """
         unchanged = {(p.path, p.digest): p for p in (reuse or {}).values()}
         plugins: dict[str, Plugin] = {}
         refusals: list[Refusal] = []
-        for path in sorted(directory.glob("*.wasm")):
+        chosen = {path.stem: path for path in directory.glob("*.wasm")} | self.c_plugins
+        for path in (chosen[command] for command in sorted(chosen)):
             try:
                 kept = unchanged.get((path, cache.digest(path.read_bytes())))
             except OSError:

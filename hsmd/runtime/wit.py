@@ -83,3 +83,89 @@ def host_functions(text: str | None = None) -> tuple[WitFunc, ...]:
         params = tuple((name.strip(), kind.strip()) for name, kind in (p.split(":", 1) for p in split_types(match["params"])))
         funcs.append(WitFunc(match["name"], params, match["result"]))
     return tuple(funcs)
+
+
+# --- the rest of the contract, for the C bindings (plugingen/cbindings.py) ---
+
+_PACKAGE_RE = re.compile(r"^package (?P<name>[a-z][a-z0-9-]*:[a-z][a-z0-9-]*)@(?P<version>\d+\.\d+\.\d+);", re.M)
+_ALIAS_RE = re.compile(r"^\s*type (?P<name>[a-z][a-z0-9-]*) = (?P<type>[^;]+);", re.M)
+_ENUM_RE = re.compile(r"enum (?P<name>[a-z][a-z0-9-]*) \{(?P<body>.*?)\}", re.S)
+
+
+def package(text: str | None = None) -> tuple[str, str]:
+    """(name, version) of the contract's package, e.g. ("hsmd:plugin", "1.5.0")."""
+    source = WIT_FILE.read_text() if text is None else text
+    match = _PACKAGE_RE.search(source)
+    if match is None:
+        raise ValueError("the WIT declares no versioned package")
+    return match["name"], match["version"]
+
+
+def aliases(text: str | None = None) -> dict[str, str]:
+    """Every `type name = ...;` of the contract: name -> the type it stands for."""
+    source = WIT_FILE.read_text() if text is None else text
+    return {m["name"]: m["type"].strip() for m in _ALIAS_RE.finditer(source)}
+
+
+def enums(text: str | None = None) -> dict[str, tuple[str, ...]]:
+    """Every enum of the contract: name -> its cases in declaration order."""
+    source = WIT_FILE.read_text() if text is None else text
+    out = {}
+    for match in _ENUM_RE.finditer(source):
+        lines = (line.split("//")[0].strip().rstrip(",") for line in match["body"].splitlines())
+        out[match["name"]] = tuple(name for line in lines for name in (part.strip() for part in line.split(",")) if name)
+    return out
+
+
+def world_exports(world: str, text: str | None = None) -> tuple[WitFunc, ...]:
+    """The functions `world` exports, in declaration order."""
+    source = WIT_FILE.read_text() if text is None else text
+    head = f"world {world} {{"
+    if head not in source:
+        raise ValueError(f"the WIT declares no world {world!r}")
+    body = source.split(head, 1)[1].split("\n}", 1)[0]
+    funcs = []
+    for line in body.splitlines():
+        stripped = line.strip()
+        if not stripped.startswith("export "):
+            continue
+        match = _FUNC_RE.match(stripped.removeprefix("export "))
+        if match is None:
+            raise ValueError(f"world {world}: cannot read {stripped!r}")
+        params = tuple((name.strip(), kind.strip()) for name, kind in (p.split(":", 1) for p in split_types(match["params"])))
+        funcs.append(WitFunc(match["name"], params, match["result"]))
+    return tuple(funcs)
+
+
+# --- the `///` comments, for the generated SDK (plugingen/sdkgen.py) ---
+
+_DOC_DECL_RE = re.compile(
+    r"^(?:export |import )?(?:(?:interface|world|record|enum|variant|flags|resource|type) )?(?P<name>[a-z][a-z0-9-]*)\b"
+)
+
+
+def docs(text: str | None = None) -> dict[str, str]:
+    """The `///` comment of every documented item, by its path in the contract.
+
+    Paths name the enclosing blocks: "host" (an interface), "host.random-hex" (its
+    function), "types.key-info" (a record), "types.key-info.key-type" (its field).
+    The text is the comment's lines without their `/// ` prefix, joined by newlines.
+    """
+    source = WIT_FILE.read_text() if text is None else text
+    out: dict[str, str] = {}
+    blocks: list[str] = []
+    pending: list[str] = []
+    for raw in source.splitlines():
+        line = raw.strip()
+        if line.startswith("///"):
+            pending.append(line[3:].removeprefix(" ").rstrip())
+            continue
+        match = _DOC_DECL_RE.match(line)
+        if pending and match is not None and not line.startswith(("package ", "use ")):
+            out[".".join([*blocks, match["name"]])] = "\n".join(pending)
+        pending = []
+        if line.endswith("{") and match is not None:
+            blocks.append(match["name"])
+        elif line.startswith("}") and blocks:
+            blocks.pop()
+    return out

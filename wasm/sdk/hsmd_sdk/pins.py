@@ -3,7 +3,12 @@
 - Account number: 12 N, the PAN's 12 rightmost digits excluding the check
   digit. When a PIN block format of the request is 04 (PLUS), the field is
   18 N instead: the PAN right-justified, padded on the left with F, and
-  format 04 binds the PAN's 12 leftmost digits.
+  format 04 binds the PAN's 12 leftmost digits. When one is 48 (ISO 9564-1
+  format 4, AES), which binds the whole PAN, the field is the PAN, 12-19 N,
+  ended by `;` (a "variable PAN and delimiter", as a manual-citing payShield
+  proxy reads the CA/CC pages; no public manual text shows it). The other
+  formats of the request then take their account digits from that PAN.
+- PIN block: 16 H, or 32 H under an AES key (format 48's 16 bytes).
 - PIN validation data (IBM 3624): 12 characters of hex and one `N`, which
   stands for the last five digits of the account number, giving 16 H.
 - Offset (IBM 3624): 12 H, the offset digits left-justified and padded with F.
@@ -13,10 +18,12 @@
 
 from __future__ import annotations
 
+from hsmd_sdk import keys
 from hsmd_sdk.errors import HsmError
 from hsmd_sdk.fields import Fields
 
 PLUS = "04"
+ISO4 = "48"  # ISO 9564-1 format 4: AES PIN keys only (the host answers 23 otherwise)
 MAX_PIN_LENGTH = b"12"  # the maximum PIN length field of CA, CC, DA, EA: always 12
 
 
@@ -35,8 +42,17 @@ def read_format(fields: Fields, what: str = "PIN block format") -> str:
     return f"{fields.numeric(2, what=what):02d}"
 
 
+class Pan(str):
+    """A whole PAN read from the account field of a request with format 48."""
+
+
 def read_account(fields: Fields, *formats: str) -> str:
-    """The account number field: 18 characters if any of `formats` is 04 (PLUS), else 12 N."""
+    """The account number field: the PAN and `;` if any of `formats` is 48, 18 characters if one is 04 (PLUS), else 12 N."""
+    if ISO4 in formats:
+        pan = read_pan(fields)
+        if not 12 <= len(pan) <= 19:
+            raise HsmError("15", "a format 48 PIN block binds a PAN of 12-19 digits")
+        return Pan(pan)
     if PLUS in formats:
         text = fields.text(18, what="account number").upper()
         pan = text.lstrip("F")
@@ -50,10 +66,15 @@ def read_account(fields: Fields, *formats: str) -> str:
 
 
 def account_for(pin_format: str, account: str) -> str:
-    """The 12 digits a PIN block of `pin_format` is bound to, from the account field as `read_account` returned it."""
-    if len(account) == 12:
-        return account
-    return account[:12] if pin_format == PLUS else account[-13:-1]
+    """What a PIN block of `pin_format` is bound to (12 digits; the whole PAN for 48), from `read_account`'s answer."""
+    if pin_format == ISO4 or (len(account) == 12 and not isinstance(account, Pan)):
+        return str(account)
+    return account[:12] if pin_format == PLUS else account.rjust(13, "0")[-13:-1]
+
+
+def read_block(fields: Fields, key_field: str, what: str = "PIN block") -> str:
+    """A PIN block under the key `key_field` names: 16 H, or 32 H for an AES key (format 48)."""
+    return fields.hex(32 if keys.is_aes(key_field) else 16, what=what)
 
 
 def read_max_pin_length(fields: Fields) -> None:

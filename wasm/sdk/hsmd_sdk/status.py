@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime
 
-from hsmd_sdk.hsm import UnitStatus
+from hsmd_sdk.hsm import UnitInfo
 
 
 def date_time(stamp: str) -> bytes:
@@ -19,7 +19,7 @@ def date_time(stamp: str) -> bytes:
     return f"{stamp[6:8]}{stamp[4:6]}{stamp[2:4]}{stamp[8:14]}".encode("ascii")
 
 
-def elapsed_seconds(status: UnitStatus) -> int:
+def elapsed_seconds(status: UnitInfo) -> int:
     """Whole seconds from `started` to `now` (both YYYYMMDDhhmmss, the same calendar)."""
 
     def parse(stamp: str) -> datetime.datetime:
@@ -30,7 +30,7 @@ def elapsed_seconds(status: UnitStatus) -> int:
     return max(0, int((parse(status.now) - parse(status.started)).total_seconds()))
 
 
-def period_header(status: UnitStatus, *, seconds: bool) -> bytes:
+def period_header(status: UnitInfo, *, seconds: bool) -> bytes:
     """Serial number (12 A) · start, end and current date and time (6 N + 6 N each) [· seconds (10 N)].
 
     The period runs from the unit's start to now: hsmd keeps its counters in memory.

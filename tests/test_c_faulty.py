@@ -1,0 +1,178 @@
+"""Faulty C plugins: each misbehaviour is refused at load or costs one 41 and one instance, as for Python.
+
+ZC (tests/plugins/c/zc.c) is written against the core ABI alone (wasm/ABI.md), not the C SDK,
+so it can break the contract as no SDK-built plugin would; the first request byte picks the
+fault. Its load-time variants are the same source built with other defines or another WIT.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hsmd.dispatch import Dispatcher
+from hsmd.host import Host, RequestScope
+from hsmd.protocol import Frame
+from hsmd.runtime import CONTRACT_VERSION, Plugin, PluginFault, Runtime
+from hsmd.runtime.runtime import PluginRefused
+from plugingen import build
+from tests.conftest import BUILD, ROOT, make_runtime
+
+pytestmark = pytest.mark.wasm
+
+SOURCE = ROOT / "tests" / "plugins" / "c" / "zc.c"
+OUT = BUILD / "test-plugins-c"
+
+
+def _compile(name: str, *, defines: dict[str, str] | None = None, contract: str = CONTRACT_VERSION) -> Path:
+    """ZC built into OUT/<name>/ZC.wasm: zig cc (freestanding), then wasm-tools embeds the WIT and makes the component."""
+    out = OUT / name
+    out.mkdir(parents=True, exist_ok=True)
+    wit = build.WIT_DIR
+    if contract != CONTRACT_VERSION:
+        wit = out / "wit"
+        wit.mkdir(exist_ok=True)
+        text = (build.WIT_DIR / "plugin.wit").read_text()
+        (wit / "plugin.wit").write_text(text.replace(f"package hsmd:plugin@{CONTRACT_VERSION};", f"package hsmd:plugin@{contract};"))
+    flags = [f"-D{key}={value}" for key, value in {"ZC_CONTRACT": f'"{contract}"', **(defines or {})}.items()]
+    tools = Path(sys.executable).parent / "wasm-tools"
+    core, embedded, component = out / "zc.core.wasm", out / "zc.embed.wasm", out / "ZC.wasm"
+    zig = [sys.executable, "-m", "ziglang", "cc", "-target", "wasm32-freestanding", "-O2", "-nostdlib", "-Wl,--no-entry"]
+    for command in (
+        [*zig, *flags, "-o", str(core), str(SOURCE)],
+        [str(tools), "component", "embed", str(wit), "--world", "command", str(core), "-o", str(embedded)],
+        [str(tools), "component", "new", str(embedded), "-o", str(component)],
+    ):
+        subprocess.run(command, check=True, capture_output=True)
+    return component
+
+
+@pytest.fixture(scope="session")
+def zc() -> Path:
+    return _compile("ZC")
+
+
+@pytest.fixture
+def plugin(runtime: Runtime, zc: Path) -> Iterator[Plugin]:
+    loaded = runtime.load(zc)
+    yield loaded
+    loaded.close()
+
+
+def run(runtime: Runtime, plugin: Plugin, request: bytes) -> bytes:
+    return runtime.execute(plugin, request, RequestScope("test"))
+
+
+def fault(runtime: Runtime, plugin: Plugin, request: bytes) -> PluginFault:
+    with pytest.raises(PluginFault) as info:
+        run(runtime, plugin, request)
+    return info.value
+
+
+def answer(runtime: Runtime, plugin: Plugin, body: bytes) -> bytes:
+    return Dispatcher(runtime, {"ZC": plugin}).handle_sync(Frame(b"HEAD", b"ZC", body, None))
+
+
+# --- each fault costs one 41 and one instance ---
+
+
+@pytest.mark.parametrize(
+    ("mode", "kind", "message"),
+    [
+        (b"U", "unreachable", "wasm `unreachable` instruction executed (in zc.core.wasm!execute)"),
+        (b"O", "out-of-bounds", "out of bounds memory access (in zc.core.wasm!execute)"),
+        (b"L", "fuel", "all fuel consumed by WebAssembly (in zc.core.wasm!execute)"),
+        (b"G", "guest", "internal failure"),
+        (b"1", "malformed", "error code '4' is not two printable characters"),
+        (b"S", "malformed", "response shorter than an error code"),
+        (b"X", "malformed", "list of 70000 bytes exceeds 65535"),
+        (b"B", "trap", "invalid utf-8 sequence of 1 bytes from index 0"),
+    ],
+)
+def test_a_fault_answers_41_and_costs_the_instance(runtime: Runtime, plugin: Plugin, mode: bytes, kind: str, message: str) -> None:
+    assert run(runtime, plugin, b"C") == b"001"
+    assert answer(runtime, plugin, mode) == b"HEADZD41"
+    assert fault(runtime, plugin, mode).kind == kind
+    assert fault(runtime, plugin, mode).message == message
+    assert run(runtime, plugin, b"C") == b"001"  # a fresh instance: its call count starts again
+    assert plugin.faults == 3
+
+
+def test_an_ordinary_error_answer_is_not_a_fault(runtime: Runtime, plugin: Plugin) -> None:
+    run(runtime, plugin, b"C")
+    assert answer(runtime, plugin, b"H") == b"HEADZD15"
+    assert run(runtime, plugin, b"C") == b"003"  # the same instance
+    assert plugin.faults == 0
+
+
+def test_an_endless_loop_with_ample_fuel_hits_the_deadline(host: Host, zc: Path) -> None:
+    with make_runtime(host, fuel=10**15, deadline_ms=100) as rt:
+        plugin = rt.load(zc)
+        started = time.monotonic()
+        caught = fault(rt, plugin, b"L")
+        elapsed = time.monotonic() - started
+        assert run(rt, plugin, b"Eok") == b"00ok"
+    assert (caught.kind, caught.message) == ("deadline", "interrupt (in zc.core.wasm!execute)")
+    assert 0.09 <= elapsed < 1.0
+
+
+def test_growing_memory_until_it_fails_then_trapping_is_a_memory_fault(runtime: Runtime, plugin: Plugin) -> None:
+    caught = fault(runtime, plugin, b"M")
+    assert caught.kind == "memory"
+    assert caught.message.startswith("wasm `unreachable` instruction executed (in zc.core.wasm!execute); linear memory 6")
+    assert caught.message.endswith(" of 64 MiB")
+    assert run(runtime, plugin, b"Eok") == b"00ok"
+
+
+def test_a_leak_is_recycled_before_the_cap_and_never_answers_41(host: Host, zc: Path) -> None:
+    with make_runtime(host, memory_bytes=16 * 1024 * 1024) as rt:
+        plugin = rt.load(zc)
+        assert {run(rt, plugin, b"K") for _ in range(100)} == {b"00"}  # 1 MiB kept per call
+        assert plugin.faults == 0
+        assert plugin.recycled["memory"] >= 6
+
+
+def test_a_failing_host_function_traps_the_guest_and_answers_41(
+    runtime: Runtime, plugin: Plugin, host: Host, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(scope: RequestScope, n: int) -> str:
+        raise RuntimeError("entropy source gone")
+
+    assert len(run(runtime, plugin, b"R")) == 2 + 16
+    monkeypatch.setattr(host, "random_hex", broken)
+    caught = fault(runtime, plugin, b"R")
+    assert caught.kind == "host"
+    assert isinstance(caught.__cause__, RuntimeError)
+
+
+# --- refused at load ---
+
+
+@pytest.mark.parametrize(
+    ("name", "defines", "contract", "reason"),
+    [
+        ("command", {"ZC_COMMAND": '"ZX"'}, CONTRACT_VERSION, "metadata says command 'ZX' but the file is named for 'ZC'"),
+        ("major", {}, "2.0.0", f"built against contract 2.0.0, this host implements {CONTRACT_VERSION} (major 1)"),
+        ("minor", {}, "1.99.0", f"built against contract 1.99.0, newer than this host's {CONTRACT_VERSION}"),
+        ("init-error", {"ZC_INIT": "1"}, CONTRACT_VERSION, "failed to start: 41: init refuses"),
+        ("init-host", {"ZC_INIT": "2"}, CONTRACT_VERSION, "failed to start: trap: host function random-hex failed"),
+        ("long-metadata", {"ZC_LONG_META": "1"}, CONTRACT_VERSION, "failed to start: string of 5000 bytes exceeds 4096"),
+    ],
+)
+def test_a_plugin_that_cannot_serve_is_refused_at_load(
+    runtime: Runtime, name: str, defines: dict[str, str], contract: str, reason: str
+) -> None:
+    with pytest.raises(PluginRefused) as refused:
+        runtime.load(_compile(name, defines=defines, contract=contract))
+    assert str(refused.value) == reason
+
+
+def test_a_plugin_built_against_an_older_minor_version_loads_and_runs(runtime: Runtime) -> None:
+    plugin = runtime.load(_compile("older", contract="1.0.0"))
+    assert plugin.contract == "1.0.0"
+    assert len(run(runtime, plugin, b"R")) == 2 + 16
