@@ -113,12 +113,17 @@ def translate(
     allowed = ("01", "04", pins.ISO4) if source_format == pins.ISO4 else ("01", "04")
     if destination_format not in allowed:
         raise HsmError("23", f"destination PIN block format {destination_format}: {', '.join(allowed)}")
-    bdk = load_bdk(hsm, bdk_field, lmk_id, lengths=(16,) if usage == "pin-des" else (16, 24, 32) if keys.is_aes(bdk_field) else (16, 24))
+    bdk = load_bdk(hsm, bdk_field, lmk_id, lengths=(16,) if usage == "pin-des" else bdk_lengths(bdk_field))
     with answering("11", instead_of="10"):
         zpk = hsm.key_from_lmk("001", zpk_field, lmk_id)
     pin = hsm.pin_from_block(hsm.dukpt_key(bdk, ksn, usage), block, source_format, pins.account_for(source_format, account))
     translated = hsm.pin_to_block(zpk, pin, destination_format, pins.account_for(destination_format, account))
     return f"{hsm.pin_length(pin):02d}{translated}{destination_format}".encode("ascii")
+
+
+def bdk_lengths(field: str) -> tuple[int, ...]:
+    """What a BDK may be: double or triple-length TDES, or AES-128/192/256 (a key block of algorithm A)."""
+    return (16, 24, 32) if keys.is_aes(field) else (16, 24)
 
 
 def load_bdk(hsm: Hsm, field: str, lmk_id: int | None, *, lengths: tuple[int, ...] = (16, 24)) -> KeyHandle:

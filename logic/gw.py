@@ -46,7 +46,19 @@ from __future__ import annotations
 
 from hsmd_sdk import Fields, Hsm, Reply, keys
 
-from logic.g0 import CMAC_METHODS, MAC_MODES, X9_19, dukpt_mac, load_bdk, mac_matches, mac_width, read_ksn, read_mac_data, read_mac_mode
+from logic.g0 import (
+    CMAC_METHODS,
+    MAC_MODES,
+    X9_19,
+    bdk_lengths,
+    dukpt_mac,
+    load_bdk,
+    mac_matches,
+    mac_width,
+    read_ksn,
+    read_mac_data,
+    read_mac_mode,
+)
 
 COMMAND = "GW"
 VERSION = "1.1.0"
@@ -63,7 +75,7 @@ def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
     lmk_id = fields.lmk_id()
     fields.end()
 
-    bdk = load_bdk(hsm, bdk_field, lmk_id, lengths=(16, 24, 32) if aes else (16, 24))
+    bdk = load_bdk(hsm, bdk_field, lmk_id, lengths=bdk_lengths(bdk_field))
     verify, _, _ = MAC_MODES[mode]
     if not verify:
         return dukpt_mac(hsm, bdk, ksn, mode, data, method=method, aes=aes).encode("ascii")

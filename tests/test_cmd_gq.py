@@ -131,3 +131,29 @@ def test_gq_component_answers_exactly_as_the_logic_does(runtime: Runtime, built_
 async def test_gq_over_tcp(built_plugins: Path) -> None:
     requests = [b"GQ" + req("0"), b"GQ" + req("111", mac_part=mac_part(BAD_MAC))]
     assert await exchange(built_plugins, *requests) == [b"GR00", b"GR0001"]
+
+
+# --------------------------------------------------------------------------- AES DUKPT (ANSI X9.24-3), format 48
+# As in tests/test_cmd_go.py: keys by A0 under %02 opened by the key-block oracle, the block by the X9.24-3
+# oracle and psec's format 4, the PVV by psec.
+
+
+def test_gq_verifies_an_aes_dukpt_pin_by_visa_pvv() -> None:
+    from logic import a0
+    from tests import kb_oracle
+
+    host = kb_oracle.make_host()
+
+    def generated(header: str) -> tuple[str, bytes]:
+        block = native(a0, host, f"0FFFS%02#{header}".encode())[2:-6].decode()
+        return block, kb_oracle.open_block(kb_oracle.KA, block)[1]
+
+    bdk, bdk_clear = generated("B0A1X00N00")
+    pvk, pvk_clear = generated("V2T2N00N00")
+    pan, ksn = "4012345678909", "123456789012345600000003"
+    source = oracle.iso4_encrypt(oracle.aes_dukpt_key(bdk_clear, ksn, "pin"), "1234", pan)
+    pvv = oracle.visa_pvv(pvk_clear, ACCOUNT, 1, "1234")
+    head = f"0{bdk}{pvk}A05{ksn}{source}48{pan};1"
+    assert native(gq, host, f"{head}{pvv}%02".encode()) == b"00"
+    assert native(gq, host, f"{head}{(int(pvv) + 1) % 10000:04d}%02".encode()) == b"01"
+    assert native(gq, host, f"{head.replace(source + '48', source + '47')}{pvv}%02".encode()) == b"23"

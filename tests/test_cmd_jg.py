@@ -139,3 +139,30 @@ async def test_jg_over_tcp(built_plugins: Path) -> None:
         b"JH00E98FFDA17099AF55",
         b"JH11",
     ]
+
+
+# --------------------------------------------------------------------------- key-block LMKs
+# Under a key-block LMK the PIN under the LMK is encrypted under a key derived from that LMK (hsmd's
+# own format, as it is under variant LMKs: see hsmd.host.keyblock.KeyBlockLmk.derived_pair). A PIN
+# JA generates under the 3DES and the AES key-block test LMKs comes out of JG under a key-block ZPK
+# as a block the independent oracles read: its length is JA's.
+
+
+@pytest.mark.parametrize("lmk", ["01", "02"])
+def test_ja_then_jg_under_a_key_block_lmk(lmk: str) -> None:
+    from logic import a0
+    from tests import kb_oracle
+
+    host = kb_oracle.make_host()
+    kbpk = kb_oracle.K3 if lmk == "01" else kb_oracle.KA
+    zpk = native(a0, host, f"0FFFS%{lmk}#P0T2B00N00".encode())[2:-6].decode()
+    under_lmk = native(ja, host, f"{ACCOUNT}06%{lmk}".encode())
+    assert under_lmk[:2] == b"00" and len(under_lmk) == 2 + 7
+    answer = native(jg, host, f"{zpk}01{ACCOUNT}{under_lmk[2:].decode()}%{lmk}".encode())
+    clear_block = psec.des.decrypt_tdes_ecb(kb_oracle.open_block(kbpk, zpk)[1], bytes.fromhex(answer[2:].decode()))
+    assert len(oracle.pinblock_decode("01", clear_block.hex().upper(), ACCOUNT)) == 6
+    # Each LMK derives its own key, and labels keep purposes apart.
+    from hsmd.host.keyblock import TEST_KEYBLOCK_LMK_3DES, TEST_KEYBLOCK_LMK_AES
+
+    derived = {lmk.derived_pair(label) for lmk in (TEST_KEYBLOCK_LMK_3DES, TEST_KEYBLOCK_LMK_AES) for label in ("PIN under LMK", "x")}
+    assert len(derived) == 4

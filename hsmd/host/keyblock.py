@@ -147,6 +147,21 @@ class KeyBlockLmk:
             return aes.cmac(self.key, b"").hex().upper()[:6] + "0" * 10
         return des.key_check_value(self.key).hex().upper()[:6] + "0" * 10
 
+    def derived_pair(self, label: str) -> bytes:
+        """A double-length TDES key for what a key-block LMK protects without key blocks (PINs, decimalisation tables).
+
+        hsmd's own, as its PIN-under-LMK format is: NIST SP 800-108 counter mode with the LMK's
+        CMAC as the PRF, `label` naming the purpose; odd parity. A real unit's is not public.
+        """
+        return _derived_pair(self.kind, self.key, label)
+
+
+@functools.lru_cache(maxsize=16)
+def _derived_pair(kind: Kind, key: bytes, label: str) -> bytes:
+    prf = aes.cmac if kind == "aes" else des.cmac
+    blocks = b"".join(prf(key, bytes([n]) + label.encode("ascii") + b"\x00" + (128).to_bytes(2, "big")) for n in (1, 2))
+    return keys.force_odd_parity(blocks[:16])
+
 
 # Public test LMKs. 3DES: rkbalgi/libiso test_key_block_lmk.go, and the key every real-unit
 # trace in ut-codec-payshield authenticates under. AES: shared/reference/payshield.md, libiso.

@@ -363,7 +363,12 @@ class Host:
     # --- PINs: every clear PIN stays in here, behind a handle ---
 
     def _pin_pair(self, lmk_id: int | None) -> bytes:
-        return self._lmks.select(lmk_id).pairs[PIN_LMK_PAIR]
+        """LMK pair 02-03; under a key-block LMK a key derived from it for PINs (hsmd's: KeyBlockLmk.derived_pair)."""
+        return self._lmk_pair_for(lmk_id, PIN_LMK_PAIR, "PIN under LMK")
+
+    def _lmk_pair_for(self, lmk_id: int | None, pair: int, label: str) -> bytes:
+        lmk = self._lmks.get(lmk_id)
+        return lmk.derived_pair(label) if isinstance(lmk, KeyBlockLmk) else lmk.pairs[pair]
 
     def _check_authorised(self, what: str) -> None:
         if not self.pin_settings.authorised:
@@ -420,14 +425,14 @@ class Host:
     def encrypt_dectable(self, table: str, lmk_id: int | None) -> str:
         """A clear decimalisation table as 16 H under LMK pair 14-15 (for `hsmd lmk dectable`)."""
         pins.check_plain_table(table)
-        pair = self._lmks.select(lmk_id).pairs[DECTABLE_LMK_PAIR]
+        pair = self._lmk_pair_for(lmk_id, DECTABLE_LMK_PAIR, "decimalisation table")
         return des.encrypt_ecb(pair, bytes.fromhex(table), lmk_key=True).hex().upper()
 
     def _dectable(self, table: str, lmk_id: int | None) -> str:
         if self.pin_settings.decimalisation_tables == "encrypted":
             if len(table) != 16 or not keys.HEX.issuperset(table):
                 raise HostError("25", "encrypted decimalisation table must be 16 hex characters")
-            pair = self._lmks.select(lmk_id).pairs[DECTABLE_LMK_PAIR]
+            pair = self._lmk_pair_for(lmk_id, DECTABLE_LMK_PAIR, "decimalisation table")
             table = des.decrypt_ecb(pair, bytes.fromhex(table), lmk_key=True).hex().upper()
         pins.check_plain_table(table)
         return table
