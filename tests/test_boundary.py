@@ -341,9 +341,8 @@ def test_no_clear_aes_key_derived_key_or_pin_reaches_the_plugins(
     built_plugins: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from hsmd.host import dukpt, keyblock
-    from logic import a0
     from tests import kb_oracle
-    from tests.commands import native
+    from tests.commands import key_block
     from tests.conftest import make_runtime
     from tests.test_cmd_m6 import aes_cases, aes_mac_key
 
@@ -363,8 +362,7 @@ def test_no_clear_aes_key_derived_key_or_pin_reaches_the_plugins(
     host = kb_oracle.make_host()
 
     def generated(header: str) -> tuple[str, bytes]:
-        block = native(a0, host, f"0FFFS%02#{header}".encode())[2:-6].decode()
-        return block, kb_oracle.open_block(kb_oracle.KA, block)[1]
+        return key_block(host, "02", header)
 
     zek, _ = generated("D0A1B00N00")
     bdk, bdk_clear = generated("B0A1X00N00")

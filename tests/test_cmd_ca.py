@@ -21,7 +21,7 @@ from hsmd.host.key_types import KeyTypeTable
 from hsmd.runtime import Runtime
 from logic import ca
 from tests import oracle
-from tests.commands import in_component, native
+from tests.commands import in_component, key_block, native
 from tests.tcp import exchange
 
 TPK_Z = "0406FBB23A5214DF"  # clear 0B681FC20E62C734
@@ -215,14 +215,13 @@ ISO4_PAN = "4321987654321098765"
 def test_ca_and_cc_translate_format_48_under_aes_keys() -> None:
     import psec
 
-    from logic import a0, cc
+    from logic import cc
     from tests import kb_oracle
 
     host = kb_oracle.make_host()
 
     def generated(header: str) -> tuple[str, bytes]:
-        block = native(a0, host, f"0FFFS%02#{header}".encode())[2:-6].decode()
-        return block, kb_oracle.open_block(kb_oracle.KA, block)[1]
+        return key_block(host, "02", header)
 
     tpk, tpk_clear = generated("P0A1B00N00")
     zpk, zpk_clear = generated("P0A3B00N00")

@@ -23,7 +23,7 @@ from hsmd.host import TEST_LMK, Host, LmkSet
 from hsmd.runtime import Runtime
 from logic import ei
 from tests import kb_oracle, oracle
-from tests.commands import in_component, native
+from tests.commands import component_matches_logic, in_component, native
 from tests.tcp import exchange
 
 KEYS_HOST = Host(LmkSet({0: TEST_LMK}), "0007-E000")  # makes the keys other modules' vectors use
@@ -276,11 +276,4 @@ def test_a_4096_bit_key_fits_one_key_block(lmk_id: int) -> None:
 
 @pytest.mark.wasm
 def test_ei_component_takes_the_key_block_forms_as_the_logic_does(built_plugins: Path) -> None:
-    # Generated keys and key blocks differ per call: the same code and length, exact for error answers.
-    from tests.conftest import make_runtime
-
-    with make_runtime(KB_HOST) as runtime:
-        plugin = runtime.load(built_plugins / "EI.wasm")
-        for request_, answer in KB_CASES:
-            wasm, logic = in_component(runtime, plugin, request_), native(ei, KB_HOST, request_)
-            assert wasm[:2] == logic[:2] == answer[:2] and len(wasm) == len(logic), request_
+    component_matches_logic(built_plugins / "EI.wasm", ei, KB_HOST, KB_CASES)

@@ -21,7 +21,7 @@ from hsmd.host import Host
 from hsmd.runtime import Runtime
 from logic import g0, je, jg
 from tests import oracle
-from tests.commands import in_component, native
+from tests.commands import in_component, key_block, native
 from tests.tcp import exchange
 
 BDK = "U8E3D3E2FD5919657F05A1AA90D32A014"  # type 009, clear 0123456789ABCDEFFEDCBA9876543210
@@ -146,14 +146,12 @@ ISO4_PAN = "4111111111111111"
 
 
 def test_g0_translates_an_aes_dukpt_pin_block() -> None:
-    from logic import a0
     from tests import kb_oracle
 
     host = kb_oracle.make_host()
 
     def generated(header: str) -> tuple[str, bytes]:
-        block = native(a0, host, f"0FFFS%02#{header}".encode())[2:-6].decode()
-        return block, kb_oracle.open_block(kb_oracle.KA, block)[1]
+        return key_block(host, "02", header)
 
     bdk, bdk_clear = generated("B0A1X00N00")
     zpk, zpk_clear = generated("P0A2B00N00")

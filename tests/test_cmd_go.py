@@ -20,7 +20,7 @@ from hsmd.host import Host
 from hsmd.runtime import Runtime
 from logic import de, g0, go, je
 from tests import oracle
-from tests.commands import in_component, native
+from tests.commands import in_component, key_block, native
 from tests.tcp import exchange
 
 BDK = "U8E3D3E2FD5919657F05A1AA90D32A014"  # type 009, clear 0123456789ABCDEFFEDCBA9876543210
@@ -145,14 +145,12 @@ async def test_go_over_tcp(built_plugins: Path) -> None:
 
 
 def test_go_verifies_an_aes_dukpt_pin_by_ibm_offset() -> None:
-    from logic import a0
     from tests import kb_oracle
 
     host = kb_oracle.make_host()
 
     def generated(header: str) -> tuple[str, bytes]:
-        block = native(a0, host, f"0FFFS%02#{header}".encode())[2:-6].decode()
-        return block, kb_oracle.open_block(kb_oracle.KA, block)[1]
+        return key_block(host, "02", header)
 
     bdk, bdk_clear = generated("B0A1X00N00")
     pvk, pvk_clear = generated("V1T2N00N00")

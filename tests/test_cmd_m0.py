@@ -21,7 +21,7 @@ from hsmd.host import Host
 from hsmd.runtime import Runtime
 from logic import m0
 from tests import oracle
-from tests.commands import in_component, native
+from tests.commands import in_component, key_block, native
 from tests.tcp import exchange
 
 FIPS_KEY = bytes.fromhex("0123456789ABCDEF")
@@ -154,11 +154,7 @@ async def test_m0_over_tcp(built_plugins: Path) -> None:
 
 
 def aes_key(host: Host, header: str) -> tuple[str, bytes]:
-    from logic import a0
-    from tests import kb_oracle
-
-    block = native(a0, host, f"0FFFS%02#{header}".encode())[2:-6].decode()
-    return block, kb_oracle.open_block(kb_oracle.KA, block)[1]
+    return key_block(host, "02", header)
 
 
 def test_m0_m2_m4_under_aes_keys() -> None:

@@ -20,7 +20,7 @@ from hsmd.host import Host
 from hsmd.runtime import Runtime
 from logic import a0, m6
 from tests import kb_oracle, oracle
-from tests.commands import in_component, native
+from tests.commands import in_component, key_block, native
 from tests.conftest import make_runtime
 from tests.tcp import exchange
 
@@ -190,8 +190,7 @@ def test_m6_component_takes_key_blocks(built_plugins: Path) -> None:
 
 def aes_mac_key(host: Host) -> tuple[str, bytes]:
     """A new AES-128 CMAC key block (A0 under %02) and its clear value, opened by the independent oracle."""
-    block = native(a0, host, b"0FFFS%02#M6A1C00N00")[2:-6].decode()
-    return block, KB.open_block(KB.KA, block)[1]
+    return key_block(host, "02", "M6A1C00N00")
 
 
 def aes_cases(block: str, clear: bytes) -> list[tuple[bytes, bytes]]:
