@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from hsmd.host import TEST_LMK, Host, LmkSet
+from hsmd.protocol import split_trailer
 from hsmd.runtime import Runtime
 from logic import ei
 from tests import kb_oracle, oracle
@@ -49,8 +50,16 @@ def split_ej(answer: bytes) -> tuple[bytes, bytes]:
 
 
 def generate(key_type: str, bits: int, encoding: str = "02") -> tuple[bytes, bytes]:
-    """A key pair made by EI (public key DER, private key under the test LMK)."""
-    return split_ej(native(ei, KEYS_HOST, f"{key_type}{bits:04d}{encoding}".encode()))
+    """A key pair made by EI (public key DER, private key under the test LMK).
+
+    One whose binary fields could read as a message trailer is made again: a request whose last
+    0x19 is followed by printable bytes only ends in a trailer (hsmd.protocol), so a key that ends
+    a request over TCP must not hold a 0x19 with only printable bytes after it.
+    """
+    while True:
+        pair = split_ej(native(ei, KEYS_HOST, f"{key_type}{bits:04d}{encoding}".encode()))
+        if all(split_trailer(part)[1] is None for part in pair):
+            return pair
 
 
 def numbers(answer: bytes) -> tuple[int, int]:
