@@ -14,9 +14,7 @@ counterpart; EW at least 500 RSA-2048 signatures/s.
 
 from __future__ import annotations
 
-import gc
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +22,8 @@ from typing import Any
 import structlog
 from hsmd_sdk.response import respond
 
-from bench.common import CACHE, FIRMWARE, PLUGINS, Report, Row, percentile, verdict
+from bench.calls import time_calls
+from bench.common import CACHE, FIRMWARE, PLUGINS, Report, Row, verdict
 from hsmd.host import TEST_LMK, Host, LmkSet, RequestScope
 from hsmd.host.keyblock import TEST_KEYBLOCK_LMK_3DES, TEST_KEYBLOCK_LMK_AES
 from hsmd.host.native import NativeHsm
@@ -119,22 +118,6 @@ def _iso4_block(host: Host, bdk: str, zpk: str) -> bytes:
     return f"{bdk}{zpk}A05{ksn}{block}48484111111111111111;%02".encode()
 
 
-def _series(call: Callable[[], bytes], iterations: int) -> dict[str, float]:
-    for _ in range(max(3, iterations // 10)):
-        call()
-    gc.collect()
-    samples = []
-    cpu_started = time.process_time_ns()
-    for _ in range(iterations):
-        t0 = time.perf_counter_ns()
-        call()
-        samples.append(time.perf_counter_ns() - t0)
-    cpu = (time.process_time_ns() - cpu_started) / iterations / 1000
-    samples.sort()
-    mean = sum(samples) / len(samples) / 1000
-    return {"p50_us": percentile(samples, 50) / 1000, "p99_us": percentile(samples, 99) / 1000, "cpu_us": cpu, "per_s": 1e6 / mean}
-
-
 def run(report: Report, iterations: int) -> None:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     host = _host()
@@ -155,10 +138,11 @@ def run(report: Report, iterations: int) -> None:
             if w_answer[:2] != b"00" or not same:
                 raise RuntimeError(f"{case.name}: wasm {w_answer[:24]!r} / native {n_answer[:24]!r}")
             count = case.iterations or iterations
-            w, n = _series(wasm, count), _series(native, count)
+            warmup = max(3, count // 10)
+            w, n = time_calls(wasm, count, warmup), time_calls(native, count, warmup)
             out[case.name] = {"wasm": w, "native": n, "iterations": count}
             print(
-                f"   {case.name:<15} {w['p50_us']:8.1f}µ {w['p99_us']:8.1f}µ {w['cpu_us']:8.1f}µ {w['per_s']:8.0f} |"
+                f"   {case.name:<15} {w['median_us']:8.1f}µ {w['p99_us']:8.1f}µ {w['cpu_us']:8.1f}µ {1e6 / w['mean_us']:8.0f} |"
                 f" {n['cpu_us']:9.1f}µ {w['cpu_us'] / n['cpu_us']:5.1f}x"
             )
             ratio = w["cpu_us"] / n["cpu_us"]
@@ -170,7 +154,7 @@ def run(report: Report, iterations: int) -> None:
             baseline, ratio_text = f"variant {variant:.0f} µs", f"{block / variant:.2f}x"
             target = f"≤ {BLOCK_CPU_TARGET}x"
             report.row(Row(f"{kind} key block vs variant CPU", f"{block:.0f} µs", baseline, ratio_text, target, verdict(ok)))
-        rate = out["EW RSA-2048"]["wasm"]["per_s"]
+        rate = 1e6 / out["EW RSA-2048"]["wasm"]["mean_us"]
         target = f"≥ {EW_RATE_TARGET:.0f}"
         report.row(Row("EW RSA-2048 signatures/s (one core)", f"{rate:.0f}", "", "", target, verdict(rate >= EW_RATE_TARGET)))
     structlog.reset_defaults()

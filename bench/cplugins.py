@@ -23,7 +23,7 @@ import structlog
 from hsmd_sdk.response import respond
 
 from bench import tcp
-from bench.calls import KIB_DATA, _time
+from bench.calls import KIB_DATA, time_calls
 from bench.common import CACHE, FIRMWARE, HSMD, PLUGINS, ROOT, Report, Row, free_port, hsmd_env, key_answers, stop, verdict, wait_listening
 from hsmd.host import TEST_LMK, Host, LmkSet, RequestScope
 from hsmd.host.native import NativeHsm
@@ -65,7 +65,7 @@ def run(report: Report, iterations: int, settings: tcp.Settings) -> None:
 
             if not in_c() == in_py() == native():
                 raise RuntimeError(f"{name}: the C, Python and native answers differ")
-            n, p, k = (_time(f, iterations, warmup)["median_us"] for f in (native, in_py, in_c))
+            n, p, k = (time_calls(f, iterations, warmup)["median_us"] for f in (native, in_py, in_c))
             share = (k - n) / (p - n)
             out[name] = {"native_us": n, "python_us": p, "c_us": k, "c_over_python_overhead": share}
             print(f"   {name:<9} {n:7.1f}µ {p:7.1f}µ {k:7.1f}µ | {p - n:10.1f}µ {k - n:7.1f}µ {share:5.2f}")

@@ -22,32 +22,15 @@ would give a C guest, for the subset of WIT the contract uses:
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
-from typing import TYPE_CHECKING, Final
+from typing import Final
+
+from plugingen.wit_reader import wit
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 
-
-def _wit_reader() -> ModuleType:
-    """hsmd/runtime/wit.py loaded by its path: importing the hsmd package would start the host,
-    which needs generated code, so a generator must not depend on it."""
-    name = "_plugingen_cbindings_wit"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ROOT / "hsmd" / "runtime" / "wit.py")
-        assert spec is not None and spec.loader is not None
-        sys.modules[name] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sys.modules[name])
-    return sys.modules[name]
-
-
-if TYPE_CHECKING:
-    from hsmd.runtime import wit
-else:
-    wit = _wit_reader()
 
 OUT_DIR: Final = ROOT / "wasm" / "c" / "generated"
 WORLD: Final = "command"

@@ -21,37 +21,19 @@ formatted by ruff (the version requirements.lock pins), so `--check` compares by
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
-from typing import TYPE_CHECKING
 
 from plugingen.generate import GenerateError
+from plugingen.wit_reader import wit
 
 ROOT = Path(__file__).resolve().parent.parent  # where `write` reads the WIT and writes the modules
 _PYPROJECT = ROOT / "pyproject.toml"  # the ruff configuration the output is formatted with
 
 
-def _wit_reader() -> ModuleType:
-    """hsmd/runtime/wit.py, loaded by path: importing the hsmd package would import the host and
-    the SDK, that is the modules generated here, so a missing or broken one could not be regenerated."""
-    name = "_plugingen_wit"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ROOT / "hsmd" / "runtime" / "wit.py")
-        assert spec is not None and spec.loader is not None
-        sys.modules[name] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sys.modules[name])
-    return sys.modules[name]
-
-
-if TYPE_CHECKING:
-    from hsmd.runtime import wit
-else:
-    wit = _wit_reader()
 WIT_PATH = "wasm/wit/plugin.wit"
 HOST_API = "wasm/sdk/hsmd_sdk/host_api.py"
 GUEST_API = "wasm/sdk/hsmd_sdk/guest_api.py"
