@@ -37,7 +37,7 @@ from hsmd.unit import StartupError, build_host, runtime_limits
 
 log = structlog.get_logger("hsmd.worker")
 
-_RECEIVE_SIZE = 256 * 1024
+_RECEIVE_SIZE = 64 * 1024
 
 
 class _Outcome(UnitStatus):

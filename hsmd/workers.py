@@ -76,7 +76,7 @@ __all__ = ["STATUS_COMMANDS", "PluginView", "ReloadFailed", "WorkerPool", "open_
 # unit-loading, host-connections, host-traffic): they get a snapshot of this process's UnitStatus.
 STATUS_COMMANDS: Final = frozenset({b"NO", b"NI", b"J2", b"J4", b"J8", b"JK"})
 WORKER_FAULT: Final = "worker"  # fault kind of a request whose worker died
-_RECEIVE_SIZE: Final = 256 * 1024
+_RECEIVE_SIZE: Final = 64 * 1024
 _RESTART_DELAY: Final = 1.0
 _RESTART_DELAY_MAX: Final = 30.0
 _CLOSE_GRACE: Final = 5.0

@@ -250,6 +250,86 @@ def test_a_forged_stamp_does_not_vouch_for_other_content(directory: Path) -> Non
     assert b"native:evil" not in FakeComponent.deserialized
 
 
+# --- component digests (sources/) ---
+
+
+def counting_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The component files read from now on (a memo hit reads none)."""
+    reads: list[str] = []
+    real = Path.read_bytes
+
+    def read_bytes(self: Path) -> bytes:
+        if self.suffix == ".wasm":
+            reads.append(self.name)
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    return reads
+
+
+def test_an_unchanged_component_is_not_read_again(directory: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    component = tmp_path / "Q0.wasm"
+    component.write_bytes(WASM)
+    assert make(directory).source_digest(component) == cache.digest(WASM)
+    reads = counting_reads(monkeypatch)
+    compile_cache = make(directory)
+    assert compile_cache.source_digest(component) == cache.digest(WASM)
+    assert compile_cache.load_file(component, cache.digest(WASM))[1] is False  # compiled: read once for that
+    assert reads == ["Q0.wasm"]
+    assert compile_cache.load_file(component, compile_cache.source_digest(component))[1] is True
+    assert reads == ["Q0.wasm"]
+
+
+def test_a_rewritten_component_is_hashed_again_even_with_its_times_put_back(directory: Path, tmp_path: Path) -> None:
+    component = tmp_path / "Q0.wasm"
+    component.write_bytes(WASM)
+    make(directory).source_digest(component)
+    before = component.stat()
+    component.write_bytes(OTHER.ljust(len(WASM), b"!"))  # the same size
+    os.utime(component, ns=(before.st_atime_ns, before.st_mtime_ns))  # the same times; its ctime moved on
+    assert make(directory).source_digest(component) == cache.digest(OTHER.ljust(len(WASM), b"!"))
+
+
+@pytest.mark.parametrize("forgery", ["writable", "symlink"])
+def test_a_memo_this_user_could_not_have_written_is_ignored(directory: Path, tmp_path: Path, forgery: str) -> None:
+    component = tmp_path / "Q0.wasm"
+    component.write_bytes(WASM)
+    make(directory).source_digest(component)
+    [memo] = (directory / cache.SOURCES).iterdir()
+    lie = memo.read_text().replace(cache.digest(WASM), cache.digest(OTHER))
+    if forgery == "writable":
+        memo.write_text(lie)
+        memo.chmod(0o666)
+    else:
+        fake = tmp_path / "fake-memo"
+        fake.write_text(lie)
+        memo.unlink()
+        memo.symlink_to(fake)
+    assert make(directory).source_digest(component) == cache.digest(WASM)
+
+
+def test_a_component_changed_while_it_is_compiled_is_keyed_by_what_was_read(directory: Path, tmp_path: Path) -> None:
+    component = tmp_path / "Q0.wasm"
+    component.write_bytes(WASM)
+    stale = make(directory).source_digest(component)
+    component.write_bytes(OTHER)  # after its digest was taken, before it is read for compiling
+    assert make(directory).load_file(component, stale)[1] is False
+    assert FakeComponent.compiled == [OTHER]
+    assert make(directory).entries_for(stale) == []
+    assert make(directory).entries_for(cache.digest(OTHER))
+
+
+def test_pruning_forgets_the_memos_of_components_gone_or_changed(directory: Path) -> None:
+    compile_cache = populate(directory, {"plugins": [WASM, OTHER]})
+    plugins = directory.parent / "plugins"
+    for wasm in sorted(plugins.iterdir()):
+        compile_cache.source_digest(wasm)
+    (plugins / "Q1.wasm").unlink()
+    age(directory / cache.SOURCES)
+    compile_cache.prune()
+    assert [make(directory)._read_memo(m)[0] for m in (directory / cache.SOURCES).iterdir()] == [str(plugins / "Q0.wasm")]  # type: ignore[index]
+
+
 # --- pruning ---
 
 
@@ -318,7 +398,7 @@ def test_pruning_removes_other_engines_old_layouts_duplicates_orphans_and_dead_w
     pruned = compile_cache.prune()
     assert pruned.entries == 3  # the other engine's, the duplicate, the old layout
     names = sorted(p.name for p in directory.iterdir())
-    assert names == sorted([kept.name, kept.with_suffix(".verified").name, ".build.lock", "roots"])
+    assert names == sorted([kept.name, kept.with_suffix(".verified").name, ".build.lock", "roots", "sources"])
 
 
 def test_pruning_leaves_what_was_written_in_the_last_minute(directory: Path) -> None:

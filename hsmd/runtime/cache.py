@@ -30,6 +30,10 @@ can write an entry runs native code as the serving user.
   hashed again: any write through the file system changes its ctime, which a
   user cannot set back. Damage below the file system (a flipped bit on disk)
   after verification is not caught.
+- The same holds for the components themselves: finding a component's entry
+  needs its SHA-256, and 68 Python components are 1.3 GB to read and hash at
+  every start. `sources/` keeps a memo per component file (its path, the same
+  status fields, its digest); a file whose status still matches is not read.
 
 Stale entries (other wasmtime versions or engine settings, components no
 longer in any plugin directory that uses this cache) are pruned at build time
@@ -64,6 +68,7 @@ SUFFIX: Final = ".cwasm"
 STAMP: Final = ".verified"
 TMP: Final = ".tmp"
 ROOTS: Final = "roots"
+SOURCES: Final = "sources"
 STALE_TMP_SECONDS: Final = 3600  # a temporary file this old belongs to a writer that died
 GRACE_SECONDS: Final = 60  # what changed this recently may belong to a start or build running now: left for next time
 _PROC_FD: Final = Path("/proc/self/fd")
@@ -195,6 +200,50 @@ class CompileCache:
             self._store(self.key_for(component_digest), component.serialize())
         return component, False
 
+    def load_file(self, path: Path, component_digest: str) -> tuple[Component, bool]:
+        """As `load`, for the component file at `path` whose digest is known: read only if it must be compiled."""
+        if self._trusted():
+            for entry in self.entries_for(component_digest):
+                component = self._load_entry(entry)
+                if component is not None:
+                    return component, True
+        wasm = path.read_bytes()
+        return self.load(wasm, digest(wasm))  # what was read is what is compiled, and keyed, whatever the memo said
+
+    def source_digest(self, path: Path) -> str:
+        """The SHA-256 of the component file at `path`, read and hashed only if it changed since it last was."""
+        st = path.stat()
+        memo = self._dir / SOURCES / digest(str(path.absolute()).encode())[:32]
+        trusted = self._trusted()
+        if trusted:
+            known = self._read_memo(memo)
+            if known is not None and known[0] == str(path.absolute()) and known[1] == _identity(st):
+                return known[2]
+        data = path.read_bytes()
+        found = digest(data)
+        if trusted and path.stat() == st:  # not written to while it was read
+            with contextlib.suppress(OSError, Untrusted):
+                self._dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+                memo.parent.mkdir(mode=0o700, exist_ok=True)
+                check_directory(memo.parent)
+                self._write_atomically(memo, f"{path.absolute()}\n{_identity(st)}\n{found}\n".encode(), directory=memo.parent)
+        return found
+
+    def _read_memo(self, memo: Path) -> tuple[str, str, str] | None:
+        """(path, identity, digest) of a memo this user wrote, or None."""
+        try:
+            fd = _open_nofollow(memo)
+        except (Untrusted, OSError):
+            return None
+        try:
+            _check_file(fd, memo)
+            lines = os.read(fd, 8192).decode("utf-8", errors="replace").splitlines()
+        except (Untrusted, OSError):
+            return None
+        finally:
+            os.close(fd)
+        return (lines[0], lines[1], lines[2]) if len(lines) == 3 and len(lines[2]) == 64 and _is_hex(lines[2]) else None
+
     def _trusted(self) -> bool:
         """Whether this cache directory may be used; an unsafe one is reported once and left alone."""
         try:
@@ -283,9 +332,9 @@ class CompileCache:
 
     # --- writing ---
 
-    def _write_atomically(self, path: Path, data: bytes | bytearray) -> None:
+    def _write_atomically(self, path: Path, data: bytes | bytearray, *, directory: Path | None = None) -> None:
         # Write then rename, so a concurrent start never reads half a file; mkstemp makes it 0600.
-        fd, tmp = tempfile.mkstemp(dir=self._dir, prefix=".", suffix=TMP)
+        fd, tmp = tempfile.mkstemp(dir=directory or self._dir, prefix=".", suffix=TMP)
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
@@ -387,6 +436,7 @@ class CompileCache:
                 newest[name.key] = (mtime, path)
             else:
                 doomed.append(path)
+        doomed += self._stale_memos(recent)
         count = size = 0
         for path in doomed:
             with contextlib.suppress(OSError):
@@ -398,6 +448,24 @@ class CompileCache:
                 with contextlib.suppress(OSError):
                     path.with_suffix(STAMP).unlink()
         return Pruned(count, size)
+
+    def _stale_memos(self, recent: float) -> list[Path]:
+        """Memos of component files that are gone or have changed since (a memo is rewritten when its file changes)."""
+        stale = []
+        with contextlib.suppress(FileNotFoundError):
+            for entry in os.scandir(self._dir / SOURCES):
+                memo = Path(entry.path)
+                with contextlib.suppress(OSError):
+                    if entry.stat(follow_symlinks=False).st_mtime >= recent:
+                        continue
+                known = self._read_memo(memo) if not entry.name.startswith(".") else None
+                try:
+                    gone = known is None or _identity(Path(known[0]).stat()) != known[1]
+                except OSError:
+                    gone = True
+                if gone and not (entry.name.endswith(TMP) and entry.stat(follow_symlinks=False).st_mtime >= recent - STALE_TMP_SECONDS):
+                    stale.append(memo)
+        return stale
 
     def _live_components(self, known: dict[Path, str]) -> set[str]:
         """The 32-hex component keys of every component in every registered root that still exists."""
@@ -415,7 +483,7 @@ class CompileCache:
                 try:
                     ident = _file_identity(wasm)
                     if ident not in hashed:
-                        hashed[ident] = digest(wasm.read_bytes())
+                        hashed[ident] = self.source_digest(wasm)
                 except OSError:
                     continue
                 live.add(hashed[ident][:32])

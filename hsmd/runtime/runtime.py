@@ -66,9 +66,8 @@ def precompile(paths: Iterable[Path], cache_dir: Path) -> int:
     known: dict[Path, str] = {}
     for path in paths:
         compile_cache.register_root(path.parent)
-        wasm = path.read_bytes()
-        known[path] = cache.digest(wasm)
-        _component, cached = compile_cache.load(wasm, known[path])
+        known[path] = compile_cache.source_digest(path)
+        _component, cached = compile_cache.load_file(path, known[path])
         compiled += not cached
     pruned = compile_cache.prune(known)
     if pruned.entries:
@@ -123,7 +122,7 @@ class Runtime:
 
     # --- loading ---
 
-    def load(self, path: Path, *, expected_command: str | None = None) -> Plugin:
+    def load(self, path: Path, *, expected_command: str | None = None, digest: str | None = None) -> Plugin:
         """Compile (or take from the cache), check the contract, and start one instance to read its metadata and run init.
 
         That instance is cleaned up and dropped: a loaded plugin holds no
@@ -132,13 +131,11 @@ class Runtime:
         """
         expected = expected_command if expected_command is not None else path.stem
         try:
-            wasm = path.read_bytes()
+            digest = digest or self._cache.source_digest(path)
+            self._cache.register_root(path.parent)  # so a build's pruning keeps this directory's entries
+            component, _cached = self._cache.load_file(path, digest)
         except OSError as exc:
             raise PluginRefused(f"cannot read: {exc.strerror}") from exc
-        digest = cache.digest(wasm)
-        self._cache.register_root(path.parent)  # so a build's pruning keeps this directory's entries
-        try:
-            component, _cached = self._cache.load(wasm, digest)
         except wasmtime.WasmtimeError as exc:
             raise PluginRefused(f"does not compile: {str(exc).splitlines()[0]}") from exc
         ctype = component.type
@@ -188,14 +185,15 @@ class Runtime:
         chosen = {path.stem: path for path in directory.glob("*.wasm")} | self.c_plugins
         for path in (chosen[command] for command in sorted(chosen)):
             try:
-                kept = unchanged.get((path, cache.digest(path.read_bytes())))
+                digest: str | None = self._cache.source_digest(path)
             except OSError:
-                kept = None
+                digest = None  # load refuses it, saying why
+            kept = unchanged.get((path, digest)) if digest else None
             if kept is not None:
                 plugins[kept.command] = kept
                 continue
             try:
-                plugin = self.load(path)
+                plugin = self.load(path, digest=digest)
             except PluginRefused as exc:
                 refusals.append(Refusal(path, str(exc)))
                 log.error("plugin refused", path=str(path), reason=str(exc))
