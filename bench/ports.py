@@ -5,7 +5,9 @@ UDP ports open; the same NC, answered by the same plugin, through each: the
 round trip's p50/p99, the requests per second this one client gets, and the
 server's CPU time per request (from /proc, independent of the client). The
 baseline is the TCP port of the same server in the same run: what TLS's record
-layer and UDP's one-datagram-per-request cost on top of it.
+layer and UDP's one-datagram-per-request cost on top of it. The TCP port's own
+baseline is the bare trio server (bench.bare_server) answering the same NC to
+the same client: what a test rig sending one request at a time waits for hsmd.
 """
 
 from __future__ import annotations
@@ -21,11 +23,12 @@ from typing import Any
 
 import trustme
 
-from bench.common import HEADER, HSMD, LOCALHOST, ROOT, Report, Row, free_port, hsmd_env, percentile, stop, wait_listening
-from bench.tcp import cpu_seconds
+from bench.common import HEADER, HSMD, LOCALHOST, ROOT, Report, Row, free_port, hsmd_env, percentile, stop, verdict, wait_listening
+from bench.tcp import cpu_seconds, start_bare
 from hsmd.client import Answer, connect, connect_udp
 
 NC = b"NC"
+ONE_AT_A_TIME_TARGET = 2.5  # hsmd's p50 over the bare server's, one NC at a time on one connection
 
 
 def _measure(pid: int, call: Callable[[bytes], Answer], requests: int) -> dict[str, Any]:
@@ -88,6 +91,12 @@ def run(report: Report, requests: int = 2000) -> None:
                 rows["udp"] = _measure(proc.pid, udp.call, requests)
         finally:
             stop(proc)
+        bare, bare_port = start_bare()
+        try:
+            with connect(LOCALHOST, bare_port, header=HEADER) as client:
+                rows["bare"] = _measure(bare.pid, client.call, requests)
+        finally:
+            stop(bare)
         print(f"   {'port':<5} {'answer':>6} {'req/s':>8} {'p50':>9} {'p99':>9} {'server CPU/req':>14}")
         for name, r in rows.items():
             print(
@@ -95,7 +104,18 @@ def run(report: Report, requests: int = 2000) -> None:
                 f" {r['server_cpu_us_per_req']:>12.0f}µs"
             )
             out[name] = r
-        tcp = rows["tcp"]
+        tcp, base = rows["tcp"], rows["bare"]
+        ratio = tcp["p50_us"] / base["p50_us"]
+        report.row(
+            Row(
+                "NC one at a time, TCP p50",
+                f"{tcp['p50_us']:.0f} µs",
+                f"bare {base['p50_us']:.0f} µs",
+                f"{ratio:.2f}x",
+                f"≤ {ONE_AT_A_TIME_TARGET}x",
+                verdict(ratio <= ONE_AT_A_TIME_TARGET),
+            )
+        )
         for name in ("tls", "udp"):
             r = rows[name]
             report.row(

@@ -4,11 +4,12 @@ A PIN block under a TPK is checked against the IBM 3624 offset on file: the
 offset of the PIN it holds (from the natural PIN, i.e. the validation data
 encrypted under the PVK and decimalised) must equal the offset given.
 
-Request:  DA · TPK (16 H, or U/X + 32 H, or T/Y + 48 H, under LMK 14-15)
-          · PVK (16 H, or U/X + 32 H, or T/Y + 48 H, under LMK 14-15)
-          · maximum PIN length (2 N, 12) · PIN block under the TPK (16 H)
-          · PIN block format code (2 N) · check length (2 N, 04-12)
-          · account number (12 N) · decimalisation table (16 N, or 16 H when
+Request:  DA · TPK (16 H, or U/X + 32 H, or T/Y + 48 H, under LMK 14-15; or S + key block)
+          · PVK (16 H, or U/X + 32 H, or T/Y + 48 H, under LMK 14-15; or S + key block)
+          · maximum PIN length (2 N, 12) · PIN block under the TPK (16 H; 32 H
+          under an AES TPK) · PIN block format code (2 N) · check length (2 N,
+          04-12) · account number (12 N; the PAN, 12-19 N, and ; when the
+          format is 48) · decimalisation table (16 N, or 16 H when
           the unit keeps encrypted tables) · PIN validation data (12 A: hex
           and one N) · offset (12 H, left-justified, padded with F)
           · [%nn LMK identifier]
@@ -21,17 +22,32 @@ than the check length (the minimum PIN length) is malformed input (15: hsmd's
 choice, no source states it). No excluded-PIN table, no user-storage (`K`)
 decimalisation tables.
 
+Formats: the host's table, and 48 (ISO 9564-1 format 4) under AES keys: a
+TPK in a key block of algorithm A under a key-block LMK takes format 48
+only, and 48 goes with AES keys only (23). A format 48 block binds the whole
+PAN, which the account field then carries; the validation data's N takes the
+last five of the 12 account digits derived from it (its 12 rightmost digits
+before the check digit), as in GO (logic/go.py). For every other format the
+account is 12 N (a PLUS block is bound to those 12 digits). AWS's payShield
+migration table (aws-samples/samples-for-payment-cryptography-service,
+migration_guidance/payshield-command-mapping.md) lists DA as supported
+(Verify Pin Data) without naming a key algorithm; AES TPKs, format 48, the
+32 H block and the PAN-and-delimiter account field are hsmd's reading, after
+the table's AES rows for CA and CC (see hsmd_sdk.pins).
+
 Errors: 01 verification failure · 10 TPK parity · 11 PVK parity · 13 LMK
-identifier · 15 malformed field · 20 PIN block invalid · 23 PIN block format
-· 24 PIN length · 25 decimalisation table · 29 key not a TPK / PVK.
+identifier · 15 malformed field (for 48, a PAN field without its ; or not
+12-19 digits) · 20 PIN block invalid · 23 PIN block format (48 under a TDES
+key, another format under an AES key) · 24 PIN length · 25 decimalisation
+table · 29 key not a TPK / PVK.
 
 Sources: softwaregroup-bg/ut-codec-payshield `messages.json` (verifyTermPinIbm:
 layout, error codes including the 02 warning) and `test/config/test.js`
 (`DB02`, `DB01`); Shulyaka/iso8583tools `parser/formats/fields_thales.frm`
 (DA layout); nickntg/thalessimulatorlibrary `HostCommands` XML (maximum PIN
 length 12); payShield host command reference, "Generate an IBM PIN
-Offset" (02 for a double or triple length PVK, the table check 25); vectors in
-tests/test_cmd_da.py.
+Offset" (02 for a double or triple length PVK, the table check 25); AWS's
+migration table (above: DA listed); vectors in tests/test_cmd_da.py.
 """
 
 from __future__ import annotations
@@ -39,7 +55,7 @@ from __future__ import annotations
 from hsmd_sdk import Fields, Hsm, HsmError, Reply, answering, pins
 
 COMMAND = "DA"
-VERSION = "1.0.0"
+VERSION = "1.1.0"
 
 
 def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
@@ -52,12 +68,12 @@ def verify(request: bytes, hsm: Hsm, *, pin_key: str) -> bytes | Reply:
     pin_key_field = fields.key(what=pin_key)
     pvk_field = fields.key(what="PVK")
     pins.read_max_pin_length(fields)
-    block = fields.hex(16, what="PIN block")
+    block = pins.read_block(fields, pin_key_field)
     pin_format = pins.read_format(fields)
     check_length = pins.read_check_length(fields)
-    account = pins.read_account(fields)
+    account = pins.read_account(fields, pins.ISO4) if pin_format == pins.ISO4 else pins.read_account(fields)
     table = fields.text(16, what="decimalisation table").upper()
-    validation_data = pins.read_validation_data(fields, account)
+    validation_data = pins.read_validation_data(fields, pins.account_for("01", account))
     offset = pins.read_offset(fields)
     lmk_id = fields.lmk_id()
     fields.end()
@@ -67,7 +83,7 @@ def verify(request: bytes, hsm: Hsm, *, pin_key: str) -> bytes | Reply:
     pin_key_handle = hsm.key_from_lmk(hsm.key_type_code(pin_key), pin_key_field, lmk_id)
     with answering("11", instead_of="10"):
         pvk = hsm.key_from_lmk(hsm.key_type_code("PVK"), pvk_field, lmk_id)
-    pin = hsm.pin_from_block(pin_key_handle, block, pin_format, account)
+    pin = hsm.pin_from_block(pin_key_handle, block, pin_format, pins.account_for(pin_format, account))
     if hsm.pin_ibm_offset(pvk, pin, table, validation_data, lmk_id) != offset:
         return Reply("01")
     return b"" if hsm.key_describe(pvk).length == 8 else Reply("02")

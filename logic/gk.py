@@ -18,6 +18,12 @@ Request:  GK · encryption identifier (2 N: 01 RSA)
 Response: GL 00 · initialisation value (16 H) · encrypted key length (4 N: bytes)
           · encrypted key (n B: the modulus' length)
 
+Under a key-block LMK (since 1.1.0) the key and the public key are key blocks:
+Request:  GK · encryption identifier · pad mode · [OAEP fields] · key type ("FFFF")
+          · DES key flag (1 N) · DES key ("S" + a key block; its length field delimits it)
+          · check value (16 H) · public key ("S" + EO's key block) · [%nn LMK identifier]
+Response: as above.
+
 The key type is mapped to hsmd's key type code (variant digit and LMK pair
 code): 0400 ZMK 000, 0600 ZPK 001, 1400 TMK/TPK/PVK 002, 1404 CVK 402, 1600
 TAK 003, 2600 ZAK 008, 2800 BDK 009, 3000 ZEK 00A, 3200 DEK 00B. The OAEP
@@ -35,6 +41,15 @@ type 3401) and key block types (01-03, after the authentication data) are
 not supported. Authentication data ending in "%" and two digits reads as an
 LMK identifier.
 
+The key-block form is metalcorpe/payshield-rest-gopher's (key type "FFFF",
+the public key without a MAC); that the public key field then holds EO's
+block is hsmd's reading, as no public source shows a unit's GK frame in this
+form. The public key block must be usage 02, algorithm R and mode of use E
+or N (A6, A7, A8: V is for verifying, EY); the key's block must allow export
+(A0's exportability: N never leaves, E only under a trusted key, so only S:
+AA otherwise). A key data block type after the public key (";" + 2 N) is
+not supported (15), as in the variant form.
+
 Errors: 01 MAC on the public key, or check value · 04 key type (no LMK
 pair code, variant over 9, not in the key type table), public key not DER ·
 05 DES key flag · 07 pad mode · 10 DES key parity · 13 LMK identifier · 15
@@ -51,22 +66,27 @@ authorised state); an HPS PowerCARD client, hps_gen_key.c `ExportKeyUnderRSA`
 (key type 1400 for a TMK, DES key flag 1, and GL read as initialisation
 value 16 H · encrypted key length 4 N · encrypted key n B) and hsm_inc.h
 (encryption identifier 01 RSA); shared/reference/payshield.md "Variant LMK"
-(pair codes). Vectors in tests/test_cmd_gk.py.
+(pair codes); metalcorpe/payshield-rest-gopher engine/command.go (the
+key-block request: key type "FFFF", commit 9fc713f "GK and EO fixes"). Vectors in tests/test_cmd_gk.py.
 """
 
 from __future__ import annotations
 
 from typing import Final
 
-from hsmd_sdk import Fields, Hsm, HsmError
-from hsmd_sdk.asymmetric import read_key_type, read_public_key, read_transport
+from hsmd_sdk import Fields, Hsm, HsmError, KeyHandle
+from hsmd_sdk.asymmetric import Transport, read_key_type, read_public_key, read_transport
+
+from logic.ey import public_key_block_follows
 
 COMMAND = "GK"
-VERSION = "1.0.0"
+VERSION = "1.1.0"
 
 INITIALISATION_VALUE: Final = b"0" * 16
 SCHEMES_BY_FLAG: Final = {"0": (b"",), "1": (b"", b"U", b"X"), "2": (b"T", b"Y")}
 DIGITS_BY_FLAG: Final = {"0": 16, "1": 32, "2": 48}
+KEY_BLOCK_TYPE: Final = b"FFFF"  # the key type field of the key-block form
+KEY_BLOCK_KEY_TYPE: Final = "FFF"  # hsmd's key type code of a key whose block header says what it is
 
 
 def read_des_key(fields: Fields) -> str:
@@ -87,6 +107,8 @@ def read_des_key(fields: Fields) -> str:
 def execute(request: bytes, hsm: Hsm) -> bytes:
     fields = Fields(request)
     transport = read_transport(fields)
+    if fields.optional(KEY_BLOCK_TYPE):
+        return _export_key_block(fields, hsm, transport)
     key_type = read_key_type(fields)
     key_field = read_des_key(fields)
     check_value = fields.hex(16, what="check value")
@@ -100,5 +122,29 @@ def execute(request: bytes, hsm: Hsm) -> bytes:
     if hsm.key_check_value(key) != check_value:
         raise HsmError("01", "check value is not the DES key's")
     public = hsm.public_key_from_mac(mac.hex().upper(), (public_key + auth_data).hex().upper(), lmk_id)
+    return _encrypted(hsm, public, key, transport)
+
+
+def _export_key_block(fields: Fields, hsm: Hsm, transport: Transport) -> bytes:
+    """The key-block form: the key and the public key are "S" blocks; no MAC."""
+    flag = fields.fixed(1, error="05", what="DES key flag").decode("latin-1")
+    if flag not in SCHEMES_BY_FLAG:
+        raise HsmError("05", f"DES key flag {flag!r} not 0, 1 or 2")
+    key_field = fields.key_block(what="DES key")
+    check_value = fields.hex(16, what="check value")
+    if not public_key_block_follows(fields):
+        raise HsmError("15", "public key: no key block")
+    public_key = fields.key_block(what="public key")
+    lmk_id = fields.lmk_id()
+    fields.end()
+
+    key = hsm.key_from_lmk(KEY_BLOCK_KEY_TYPE, key_field, lmk_id)
+    if hsm.key_check_value(key) != check_value:
+        raise HsmError("01", "check value is not the DES key's")
+    public = hsm.public_key_from_block(public_key, "encrypt", lmk_id)
+    return _encrypted(hsm, public, key, transport)
+
+
+def _encrypted(hsm: Hsm, public: KeyHandle, key: KeyHandle, transport: Transport) -> bytes:
     encrypted = bytes.fromhex(hsm.key_to_public_key(public, key, transport.text, transport.oaep_parameters.hex().upper()))
     return INITIALISATION_VALUE + f"{len(encrypted):04d}".encode("ascii") + encrypted

@@ -101,3 +101,16 @@ def open_block(kbpk: bytes, field: str) -> tuple[str, bytes]:
 def aes_kcv(key: bytes) -> str:
     """AES check value: CMAC of a zero block (ANSI X9.24-1:2017 A.3), 6 H."""
     return _aes_cmac(key, bytes(16))[:3].hex().upper()
+
+
+def seal_block(kbpk: bytes, header: str, key: bytes, lmk_id: str) -> str:
+    """'S' + a version '1' Thales block of `key` under the AES key-block LMK `kbpk` (the inverse of `open_block`):
+    `header` is usage, algorithm, mode of use, key version and exportability ("P0AB00N"), no optional blocks;
+    the padding is zeros, so the block is the same on every run."""
+    payload = (len(key) * 8).to_bytes(2, "big") + key
+    payload += bytes(-len(payload) % 16)
+    head = f"1{16 + 2 * len(payload) + 16:04d}{header}00{lmk_id}".encode("ascii")
+    kbek, kbak = _aes_derive(kbpk)
+    enc = Cipher(algorithms.AES(kbek), modes.CBC(head[:16])).encryptor()
+    encrypted = enc.update(payload) + enc.finalize()
+    return "S" + head.decode("ascii") + encrypted.hex().upper() + _aes_cmac(kbak, head + encrypted)[:8].hex().upper()

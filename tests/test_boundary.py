@@ -333,17 +333,18 @@ def test_no_private_key_or_transported_key_reaches_the_rsa_and_ecc_plugins(
 
 
 # AES keys at work under a key-block LMK: CMAC and CBC-MAC (M6), AES data keys and AES DUKPT (M0, GW),
-# format 48 PIN blocks (CA, G0) and key-block components (A4).
-AES_COMMANDS = ("M6", "M0", "CA", "G0", "GW", "A4")
+# format 48 PIN blocks (CA, G0, JC), key-block components (A4), and a key block exported under a public key block (GK).
+AES_COMMANDS = ("M6", "M0", "CA", "G0", "GW", "A4", "JC", "GK")
 
 
 def test_no_clear_aes_key_derived_key_or_pin_reaches_the_plugins(
     built_plugins: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from hsmd.host import dukpt, keyblock
-    from tests import kb_oracle
+    from tests import kb_oracle, test_cmd_gk, test_cmd_jc
     from tests.commands import key_block
     from tests.conftest import make_runtime
+    from tests.test_cmd_eo import eo_block
     from tests.test_cmd_m6 import aes_cases, aes_mac_key
 
     seen: list[bytes] = []
@@ -369,6 +370,7 @@ def test_no_clear_aes_key_derived_key_or_pin_reaches_the_plugins(
     zpk, _ = generated("P0A2B00N00")
     tpk, tpk_clear = generated("P0A1B00N00")
     parts = [generated(f"P0A2Bc{n}N00")[0] for n in (1, 2)]
+    exported, exported_clear = generated("P0T2B00S00")  # a TDES ZPK GK may export
     ksn, pan, pin = "123456789012345600000005", "4111111111111111", "246813"
     source = oracle.iso4_encrypt(oracle.aes_dukpt_key(bdk_clear, ksn, "pin"), pin, pan)
     data = bytes(range(48))
@@ -379,6 +381,8 @@ def test_no_clear_aes_key_derived_key_or_pin_reaches_the_plugins(
         "G0": [f"{bdk}{zpk}A05{ksn}{source}4848{pan};%02".encode()],
         "GW": [f"45{bdk}A05{ksn}0024".encode() + b"4321ABCD" * 3 + b"%02"],
         "A4": [f"2FFFS{parts[0]}{parts[1]}%02".encode()],
+        "JC": [test_cmd_jc.aes_cases(host)[0][0].encode()],
+        "GK": [test_cmd_gk.kb_request(b"0101", exported, oracle.kcv(exported_clear), eo_block(2, "E00N00", test_cmd_gk.OUTSIDE_KEY), 2)],
     }
     for command in AES_COMMANDS:
         copy_plugin(built_plugins / f"{command}.wasm", tmp_path, f"{command}.wasm")
@@ -399,5 +403,5 @@ def test_no_clear_aes_key_derived_key_or_pin_reaches_the_plugins(
             for name, form in forms(f"AES key {i}", secret).items():
                 if not any(form in memory for memory in before):
                     needles[form] = name
-        assert answered >= 8 and len(seen) >= 8, (answered, len(seen))
+        assert answered >= 10 and len(seen) >= 10, (answered, len(seen))
         assert guest_memory.find({name: form for form, name in needles.items()}) == []

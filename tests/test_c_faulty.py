@@ -87,7 +87,7 @@ def answer(runtime: Runtime, plugin: Plugin, body: bytes) -> bytes:
         (b"U", "unreachable", "wasm `unreachable` instruction executed (in zc.core.wasm!execute)"),
         (b"O", "out-of-bounds", "out of bounds memory access (in zc.core.wasm!execute)"),
         (b"L", "fuel", "all fuel consumed by WebAssembly (in zc.core.wasm!execute)"),
-        (b"G", "guest", "internal failure"),
+        (b"F", "guest", "broken invariant"),
         (b"1", "malformed", "error code '4' is not two printable characters"),
         (b"S", "malformed", "response shorter than an error code"),
         (b"X", "malformed", "list of 70000 bytes exceeds 65535"),
@@ -103,11 +103,23 @@ def test_a_fault_answers_41_and_costs_the_instance(runtime: Runtime, plugin: Plu
     assert plugin.faults == 3
 
 
-def test_an_ordinary_error_answer_is_not_a_fault(runtime: Runtime, plugin: Plugin) -> None:
+@pytest.mark.parametrize(("mode", "code"), [(b"H", b"15"), (b"G", b"41")])
+def test_an_error_answer_the_plugin_chose_is_not_a_fault(runtime: Runtime, plugin: Plugin, mode: bytes, code: bytes) -> None:
     run(runtime, plugin, b"C")
-    assert answer(runtime, plugin, b"H") == b"HEADZD15"
+    assert answer(runtime, plugin, mode) == b"HEADZD" + code
     assert run(runtime, plugin, b"C") == b"003"  # the same instance
     assert plugin.faults == 0
+
+
+def test_before_contract_1_7_an_error_answer_41_was_the_plugin_failing(runtime: Runtime) -> None:
+    # Its SDK had no `fail`: 41 was how it reported its own failure, so the instance is retired.
+    legacy = runtime.load(_compile("legacy-1.6", contract="1.6.0"))
+    assert legacy.contract == "1.6.0"
+    run(runtime, legacy, b"C")
+    caught = fault(runtime, legacy, b"G")
+    assert (caught.kind, caught.message) == ("guest", "internal failure")
+    assert run(runtime, legacy, b"C") == b"001"
+    legacy.close()
 
 
 def test_an_endless_loop_with_ample_fuel_hits_the_deadline(host: Host, zc: Path) -> None:

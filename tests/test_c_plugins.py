@@ -261,6 +261,7 @@ def test_every_host_function_has_a_binding_and_an_sdk_wrapper() -> None:
 
     header = (ROOT / "wasm" / "c" / "generated" / "hsmd_world.h").read_text()
     sdk = (ROOT / "wasm" / "c" / "hsmd.h").read_text()
+    renamed = {"fail": "bug"}  # the C SDK's hsmd_fail answers an error code, as it did before the contract's `fail`
     for func in wit.host_functions():
         assert f" hsmd_host_{func.python_name}(" in header, func.name
-        assert f" hsmd_{func.python_name}(" in sdk, func.name  # the Python SDK's name
+        assert f" hsmd_{renamed.get(func.python_name, func.python_name)}(" in sdk, func.name  # the Python SDK's name

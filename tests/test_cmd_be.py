@@ -21,8 +21,9 @@ from hsmd.host.native import NativeHsm
 from hsmd.host.services import PinSettings
 from hsmd.runtime import Runtime
 from logic import be
-from tests import oracle
+from tests import kb_oracle, oracle
 from tests.commands import in_component, native
+from tests.conftest import make_runtime
 from tests.tcp import exchange
 
 ZPK_Z = "BAB32D775A38E4AB"  # clear 13F10E5D868A529E
@@ -137,3 +138,26 @@ async def test_be_over_tcp(built_plugins: Path) -> None:
         f"BE{ZPK_U}{ISO0}01{ACCOUNT}{LMK_PIN_1235}".encode(),
         f"BE{TPK_U}{ISO0}01{ACCOUNT}{LMK_PIN_1234}".encode(),
     ) == [b"BF00", b"BF01", b"BF10"]
+
+
+# --------------------------------------------------------------------------- format 48 (ISO 9564-1 format 4) under AES keys
+# BC's cases (tests/test_cmd_bc.py, `aes_cases`): a P0 key block serves as the ZPK as it does as the TPK.
+
+
+def test_be_verifies_format_48_under_an_aes_zpk() -> None:
+    from tests.test_cmd_bc import aes_cases
+
+    host = kb_oracle.make_host()
+    for request_, answer in aes_cases(host):
+        assert native(be, host, request_.encode()) == answer, request_
+
+
+@pytest.mark.wasm
+def test_be_component_answers_format_48_as_the_logic_does(built_plugins: Path) -> None:
+    from tests.test_cmd_bc import aes_cases
+
+    host = kb_oracle.make_host()
+    with make_runtime(host) as runtime:
+        plugin = runtime.load(built_plugins / "BE.wasm")
+        for request_, answer in aes_cases(host):
+            assert in_component(runtime, plugin, request_.encode()) == native(be, host, request_.encode()) == answer, request_

@@ -24,8 +24,9 @@ from hsmd.host.services import RequestScope
 from hsmd.runtime import Runtime
 from logic import ea, ee, jg
 from tests import oracle
-from tests.commands import in_component, native
+from tests.commands import component_matches_logic, in_component, native
 from tests.tcp import exchange
+from tests.test_cmd_da import format_48_cases
 
 ZPK = "U402F396F7ABEDC14976EB65959AA99B2"  # clear 98010ECE70A8FEA82AF8EA4A3B5B0494
 PVK = "UA8B1520E201412938388191885FFA50A"  # clear 91F8983761D9EAC4761FEC58FDF82A43
@@ -115,3 +116,24 @@ def test_ea_component_answers_exactly_as_the_logic_does(runtime: Runtime, built_
 async def test_ea_over_tcp(built_plugins: Path) -> None:
     ok = f"EA{HEAD}04{ACCOUNT}{TABLE}{VD}0000FFFFFFFF".encode()
     assert await exchange(built_plugins, ok, ok[:-1]) == [b"EB02", b"EB15"]
+
+
+# --------------------------------------------------------------------------- format 48 (ISO 9564-1 format 4) under AES keys
+# DA's requests (tests/test_cmd_da.py: keys by A0 under the AES key-block test LMK, blocks and offsets by psec, the
+# fixed X9.24-3 block for the wrong-PAN check): EA reads its ZPK as DA reads its TPK, a P0 key block either way.
+
+
+def test_ea_verifies_format_48_under_an_aes_zpk() -> None:
+    from tests import kb_oracle
+
+    host = kb_oracle.make_host()
+    for request_, answer in format_48_cases(host):
+        assert native(ea, host, request_) == answer, request_
+
+
+@pytest.mark.wasm
+def test_ea_component_answers_format_48_as_the_logic_does(built_plugins: Path) -> None:
+    from tests import kb_oracle
+
+    host = kb_oracle.make_host()
+    component_matches_logic(built_plugins / "EA.wasm", ea, host, format_48_cases(host))

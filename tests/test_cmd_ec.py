@@ -17,8 +17,9 @@ from hsmd.host import Host
 from hsmd.runtime import Runtime
 from logic import ec
 from tests import oracle
-from tests.commands import in_component, native
+from tests.commands import component_matches_logic, in_component, native
 from tests.tcp import exchange
+from tests.test_cmd_dc import format_48_cases
 
 ZPK = "BAB32D775A38E4AB"  # single length, under LMK 06-07
 ZPK_U = "U1EF828AA8F6B80EB83E19FBC373F3A85"
@@ -107,3 +108,24 @@ def test_ec_component_answers_exactly_as_the_logic_does(runtime: Runtime, built_
 async def test_ec_over_tcp(built_plugins: Path) -> None:
     requests = [f"EC{ZPK_U}{PVK}91DDDA0A7C12CFAA01{ACCOUNT}1{PVV}", f"EC{ZPK_U}{PVK}91DDDA0A7C12CFAA01{ACCOUNT}14401"]
     assert await exchange(built_plugins, *(r.encode() for r in requests)) == [b"ED00", b"ED01"]
+
+
+# --------------------------------------------------------------------------- format 48 (ISO 9564-1 format 4) under AES keys
+# DC's requests (tests/test_cmd_dc.py: keys by A0 under the AES key-block test LMK, blocks and PVVs by psec, the
+# fixed X9.24-3 block for the wrong-PAN check): EC reads its ZPK as DC reads its TPK, a P0 key block either way.
+
+
+def test_ec_verifies_format_48_under_an_aes_zpk() -> None:
+    from tests import kb_oracle
+
+    host = kb_oracle.make_host()
+    for request_, answer in format_48_cases(host):
+        assert native(ec, host, request_) == answer, request_
+
+
+@pytest.mark.wasm
+def test_ec_component_answers_format_48_as_the_logic_does(built_plugins: Path) -> None:
+    from tests import kb_oracle
+
+    host = kb_oracle.make_host()
+    component_matches_logic(built_plugins / "EC.wasm", ec, host, format_48_cases(host))

@@ -8,6 +8,8 @@ Known answers, under the public test LMK:
   key that MAC.
 - "Translate a Public Key MAC" (EU) example: MAC 530548CE on the same key
   without authentication data.
+- Under key-block LMKs (the form below the variant cases): blocks opened by
+  tests/kb_oracle.py, which reads Thales key blocks with `cryptography` alone.
 - softwaregroup-bg/ut-codec-payshield test/config/test.js,
   generateRsaKeyPairDecode set 0: a real unit's RSA-2048 public key in
   encoding 01 (269 bytes), imported as it came.
@@ -24,8 +26,8 @@ import pytest
 from hsmd.host import Host
 from hsmd.runtime import Runtime
 from logic import eo
-from tests import oracle
-from tests.commands import in_component, native
+from tests import kb_oracle, oracle
+from tests.commands import component_matches_logic, in_component, native
 from tests.tcp import exchange
 
 EQ_PUBLIC_KEY = bytes.fromhex(
@@ -95,3 +97,64 @@ async def test_eo_over_tcp(built_plugins: Path) -> None:
         b"EP00" + EQ_MAC + EQ_PUBLIC_KEY,
         b"EP03",
     ]
+
+
+# --- under a key-block LMK: the public key comes back as a key block ---
+# The form is kambizh/payshield-crypto-client's EOCommand (commit 89bc909) and metalcorpe/payshield-rest-gopher's
+# engine/command.go (commit 9fc713f): "~", [%nn], "#" mode, key version, exportability, optional block count.
+# Each block is opened by tests/kb_oracle.py (cryptography only): header and key data checked there.
+
+KB_HOST = kb_oracle.make_host()  # LMK 00 variant, 01 3DES key-block, 02 AES key-block
+LMK_KEYS = {1: kb_oracle.K3, 2: kb_oracle.KA}
+
+
+def eo_block(lmk_id: int, fields: str = "V00N00", key: bytes = EQ_PUBLIC_KEY, auth_data: bytes = b"", encoding: str = "01") -> str:
+    """EO's answer in the key-block form: "S" + the block."""
+    answer = native(eo, KB_HOST, encoding.encode() + key + auth_data + f"~%{lmk_id:02d}#{fields}".encode())
+    assert answer[:2] == b"00", answer
+    return answer[2:].decode("ascii")
+
+
+@pytest.mark.parametrize("lmk_id", [1, 2])
+@pytest.mark.parametrize(("fields", "header"), [("V00N00", "02RV00N00"), ("E03S00", "02RE03S00"), ("N00E00", "02RN00E00")])
+def test_under_a_key_block_lmk_eo_answers_a_block_of_usage_02_over_the_key_and_its_authentication_data(
+    lmk_id: int, fields: str, header: str
+) -> None:
+    block = eo_block(lmk_id, fields, auth_data=AUTH_DATA)
+    opened_header, data = kb_oracle.open_block(LMK_KEYS[lmk_id], block)
+    assert opened_header[0] == ("0" if lmk_id == 1 else "1")  # the block version of the LMK's kind
+    assert opened_header[5:] == f"{header}{lmk_id:02d}"
+    assert data == EQ_PUBLIC_KEY + AUTH_DATA
+
+
+def test_the_key_block_form_takes_the_default_lmk_and_optional_blocks() -> None:
+    host = kb_oracle.make_host(default=1)
+    answer = native(eo, host, b"02" + EQ_STRICT + b"~#V00N01KS1800604B120F9292800000")
+    header, data = kb_oracle.open_block(kb_oracle.K3, answer[2:].decode())
+    assert (answer[:2], header[5:], data) == (b"00", "02RV00N0101KS1800604B120F9292800000", EQ_STRICT)
+
+
+KB_CASES: list[tuple[bytes, bytes]] = [
+    (b"01" + EQ_PUBLIC_KEY + b"~%01#S00N00", b"A8"),  # S (sign) is no mode of a public key
+    (b"01" + EQ_PUBLIC_KEY + b"~%01#D00N00", b"A8"),
+    (b"01" + EQ_PUBLIC_KEY + b"~%01#V00Q00", b"AA"),  # no such exportability
+    (b"01" + EQ_PUBLIC_KEY + b"~%01#V0", b"15"),  # the fields cut short
+    (b"01" + EQ_PUBLIC_KEY + b"~%01V00N00", b"15"),  # no "#"
+    (b"01" + EQ_PUBLIC_KEY + b"~%00#V00N00", b"A1"),  # the key-block form for a variant LMK
+    (b"01" + EQ_PUBLIC_KEY + b"%01", b"A1"),  # the variant form for a key-block LMK
+    (b"01" + EQ_PUBLIC_KEY + b"AUTH;DATA~%01#V00N00", b"15"),  # ';' in the authentication data
+    (b"02" + EQ_PUBLIC_KEY + b"~%01#V00N00", b"04"),  # unsigned INTEGER where two's complement is announced
+    (b"03" + EQ_PUBLIC_KEY + b"~%01#V00N00", b"03"),
+    (b"01" + EQ_PUBLIC_KEY + b"~%03#V00N00", b"13"),
+]
+
+
+@pytest.mark.parametrize(("request_", "answer"), KB_CASES)
+def test_eo_key_block_error_codes(request_: bytes, answer: bytes) -> None:
+    assert native(eo, KB_HOST, request_) == answer
+
+
+@pytest.mark.wasm
+def test_eo_component_takes_the_key_block_form_as_the_logic_does(built_plugins: Path) -> None:
+    cases = [(b"01" + EQ_PUBLIC_KEY + b"~%01#V00N00", b"00"), (b"01" + EQ_PUBLIC_KEY + b"~%02#E00S00", b"00"), *KB_CASES]
+    component_matches_logic(built_plugins / "EO.wasm", eo, KB_HOST, cases)

@@ -27,12 +27,12 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from hsmd.host import Host
 from hsmd.runtime import Runtime
 from logic import ei, eo, ew, ey
-from tests import oracle
-from tests.commands import in_component, native
+from tests import kb_oracle, oracle
+from tests.commands import component_matches_logic, in_component, native
 from tests.tcp import exchange
-from tests.test_cmd_ei import split_ej
-from tests.test_cmd_eo import AUTH_DATA, EQ_PUBLIC_KEY
-from tests.test_cmd_ew import HASHES
+from tests.test_cmd_ei import KB_HOST, generate_block, opened_private_key, split_ej
+from tests.test_cmd_eo import AUTH_DATA, EQ_PUBLIC_KEY, eo_block
+from tests.test_cmd_ew import HASHES, block_request
 
 MESSAGE = b"The quick brown fox jumps over the lazy dog"
 OUTSIDE = rsa.generate_private_key(65537, 1024)  # the other party, whose signatures EY checks
@@ -129,3 +129,60 @@ async def test_ey_over_tcp(built_plugins: Path) -> None:
     assert await exchange(
         built_plugins, b"EY" + outside("06", SHA256_SIGNATURE), b"EY" + outside("06", SHA256_SIGNATURE, MESSAGE + b"!")
     ) == [b"EZ00", b"EZ02"]
+
+
+# --- under a key-block LMK: the public key is EO's block (kambizh/payshield-crypto-client EYCommand, commit 89bc909) ---
+# The signer's key pair is made by EI under a key-block LMK; its private key block is opened by tests/kb_oracle.py and
+# signs with `cryptography` alone, so every "00" below is a signature hsmd did not make.
+
+OUTSIDE_BLOCKS = {lmk_id: eo_block(lmk_id, "V00N00", OUTSIDE_KEY, encoding="01") for lmk_id in (1, 2)}
+
+
+def kb_request(hash_id: str, signature: bytes, data: bytes, block: str, lmk_id: int = 1) -> bytes:
+    head = f"{hash_id}0101{len(signature):04d}".encode() + signature + f";{len(data):04d}".encode() + data + b";"
+    return head + block.encode("ascii") + f"%{lmk_id:02d}".encode()
+
+
+@pytest.mark.parametrize("lmk_id", [1, 2])
+@pytest.mark.parametrize("hash_id", sorted(HASHES))
+def test_ey_checks_a_signature_under_a_public_key_block(lmk_id: int, hash_id: str) -> None:
+    block = OUTSIDE_BLOCKS[lmk_id]
+    assert native(ey, KB_HOST, kb_request(hash_id, signed(hash_id), MESSAGE, block, lmk_id)) == b"00"
+    assert native(ey, KB_HOST, kb_request(hash_id, signed(hash_id), MESSAGE + b".", block, lmk_id)) == b"02"
+
+
+def test_ei_eo_ew_ey_round_trip_under_a_key_block_lmk() -> None:
+    public_key, private_block = generate_block("0", 1024, lmk_id=2)
+    _, private = opened_private_key(private_block, 2)
+    block = eo_block(2, "N00N00", public_key, encoding="02")
+    by_hsmd = native(ew, KB_HOST, block_request("06", MESSAGE, private_block, 2))[6:]
+    assert by_hsmd == private.sign(MESSAGE, padding.PKCS1v15(), HASHES["06"])  # PKCS#1 v1.5 is deterministic
+    assert native(ey, KB_HOST, kb_request("06", by_hsmd, MESSAGE, block, 2)) == b"00"
+
+
+def tampered(block: str) -> str:
+    at = len(block) - 20  # in the encrypted key data
+    return block[:at] + ("1" if block[at] != "1" else "2") + block[at + 1 :]
+
+
+KB_CASES: list[tuple[bytes, bytes]] = [
+    (kb_request("06", SHA256_SIGNATURE, MESSAGE, OUTSIDE_BLOCKS[1]), b"00"),
+    (kb_request("06", SHA256_SIGNATURE, MESSAGE, OUTSIDE_BLOCKS[1])[:-3], b"A1"),  # default LMK 00 is a variant LMK
+    (kb_request("06", SHA256_SIGNATURE, MESSAGE, tampered(OUTSIDE_BLOCKS[1])), b"A4"),
+    (kb_request("06", SHA256_SIGNATURE, MESSAGE, OUTSIDE_BLOCKS[2], 1), b"A1"),  # an AES LMK's block (version 1) under the 3DES LMK
+    (kb_request("06", SHA256_SIGNATURE, MESSAGE, eo_block(1, "E00N00", OUTSIDE_KEY)), b"A8"),  # E: for GK, not for verifying
+    (kb_request("06", SHA256_SIGNATURE, MESSAGE, kb_oracle.ZPK_1), b"A6"),  # a real unit's ZPK block: no public key
+    (kb_request("06", SHA256_SIGNATURE, MESSAGE, generate_block("0", 512)[1]), b"A6"),  # a private key block
+    (kb_request("06", SHA256_SIGNATURE, MESSAGE, OUTSIDE_BLOCKS[1][:-2]), b"15"),  # cut short of its length field
+    (kb_request("06", SHA256_SIGNATURE, MESSAGE, OUTSIDE_BLOCKS[1]) + b"X", b"15"),  # after the LMK identifier
+]
+
+
+@pytest.mark.parametrize(("request_", "answer"), KB_CASES)
+def test_ey_key_block_answers_and_error_codes(request_: bytes, answer: bytes) -> None:
+    assert native(ey, KB_HOST, request_) == answer
+
+
+@pytest.mark.wasm
+def test_ey_component_takes_the_key_block_form_as_the_logic_does(built_plugins: Path) -> None:
+    component_matches_logic(built_plugins / "EY.wasm", ey, KB_HOST, KB_CASES)

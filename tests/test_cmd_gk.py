@@ -21,10 +21,11 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from hsmd.host import Host
 from hsmd.runtime import Runtime
 from logic import gk
-from tests import oracle
-from tests.commands import in_component, native
+from tests import kb_oracle, oracle
+from tests.commands import component_matches_logic, in_component, key_block, native
 from tests.tcp import exchange
-from tests.test_cmd_ei import generate
+from tests.test_cmd_ei import KB_HOST, generate
+from tests.test_cmd_eo import eo_block
 
 OUTSIDE = rsa.generate_private_key(65537, 1024)  # the party the key is exported to
 OUTSIDE_KEY = OUTSIDE.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.PKCS1)
@@ -152,3 +153,57 @@ async def test_gk_over_tcp(built_plugins: Path) -> None:
     assert answered[:2] == b"GL"
     assert exported(answered[2:], scheme) == clear
     assert refused == b"GL01"
+
+
+# --- under a key-block LMK: key type FFFF, the key and the public key as key blocks ---
+# The request form is metalcorpe/payshield-rest-gopher's engine/command.go (commit 9fc713f); the public key block is
+# EO's (tests/test_cmd_eo.py). Keys come from A0's key-block form and are opened by tests/kb_oracle.py; each export is
+# decrypted by the other party's private key (`cryptography`).
+
+ZPK_S, ZPK_S_CLEAR = key_block(KB_HOST, "01", "P0T2B00S00")  # exportable by anyone: S
+ZPK_AES_LMK, ZPK_AES_LMK_CLEAR = key_block(KB_HOST, "02", "P0T2B00S00")
+ZPK_N, ZPK_N_CLEAR = key_block(KB_HOST, "01", "P0T2B00N00")  # never leaves
+ZPK_E, ZPK_E_CLEAR = key_block(KB_HOST, "01", "P0T2B00E00")  # only under a trusted key
+PUBLIC_BLOCKS = {lmk_id: eo_block(lmk_id, "E00N00", OUTSIDE_KEY) for lmk_id in (1, 2)}
+
+
+def kb_request(transport: bytes, key: str, check_value: str, public_block: str, lmk_id: int = 1, flag: str = "1") -> bytes:
+    return transport + f"FFFF{flag}{key}{check_value}{public_block}%{lmk_id:02d}".encode()
+
+
+@pytest.mark.parametrize(
+    ("request_", "scheme", "clear"),
+    [
+        (kb_request(PKCS1, ZPK_S, oracle.kcv(ZPK_S_CLEAR), PUBLIC_BLOCKS[1]), padding.PKCS1v15(), ZPK_S_CLEAR),
+        (
+            kb_request(OAEP, ZPK_AES_LMK, oracle.kcv(ZPK_AES_LMK_CLEAR), PUBLIC_BLOCKS[2], 2),
+            padding.OAEP(padding.MGF1(hashes.SHA1()), hashes.SHA1(), LABEL),
+            ZPK_AES_LMK_CLEAR,
+        ),
+    ],
+)
+def test_gk_exports_a_key_block_key_under_a_public_key_block(request_: bytes, scheme: padding.AsymmetricPadding, clear: bytes) -> None:
+    assert exported(native(gk, KB_HOST, request_), scheme) == clear
+
+
+KB_CASES: list[tuple[bytes, bytes]] = [
+    (kb_request(PKCS1, ZPK_N, oracle.kcv(ZPK_N_CLEAR), PUBLIC_BLOCKS[1]), b"AA"),  # exportability N
+    (kb_request(PKCS1, ZPK_E, oracle.kcv(ZPK_E_CLEAR), PUBLIC_BLOCKS[1]), b"AA"),  # E: a public key is no trusted key
+    (kb_request(PKCS1, ZPK_S, oracle.kcv(ZPK_S_CLEAR), eo_block(1, "V00N00", OUTSIDE_KEY)), b"A8"),  # V: for EY
+    (kb_request(PKCS1, ZPK_S, oracle.kcv(ZPK_N_CLEAR), PUBLIC_BLOCKS[1]), b"01"),  # another key's check value
+    (kb_request(PKCS1, ZPK_S, oracle.kcv(ZPK_S_CLEAR), kb_oracle.ZPK_1), b"A6"),  # a ZPK where the public key goes
+    (kb_request(PKCS1, ZPK_S, oracle.kcv(ZPK_S_CLEAR), "0000"), b"15"),  # no public key block
+    (kb_request(PKCS1, ZPK_S, oracle.kcv(ZPK_S_CLEAR), PUBLIC_BLOCKS[1], flag="3"), b"05"),
+    (kb_request(PKCS1, ZPK_S, oracle.kcv(ZPK_S_CLEAR), PUBLIC_BLOCKS[1])[:-3], b"A1"),  # the default LMK 00 is a variant LMK
+    (kb_request(PKCS1, ZPK_S, oracle.kcv(ZPK_S_CLEAR), PUBLIC_BLOCKS[1] + ";01"), b"15"),  # a key data block type
+]
+
+
+@pytest.mark.parametrize(("request_", "answer"), KB_CASES)
+def test_gk_key_block_error_codes(request_: bytes, answer: bytes) -> None:
+    assert native(gk, KB_HOST, request_) == answer
+
+
+@pytest.mark.wasm
+def test_gk_component_takes_the_key_block_form_as_the_logic_does(built_plugins: Path) -> None:
+    component_matches_logic(built_plugins / "GK.wasm", gk, KB_HOST, KB_CASES)

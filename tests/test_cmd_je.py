@@ -22,9 +22,9 @@ from hsmd.host import TEST_LMK, Host, LmkSet
 from hsmd.host.services import PinSettings
 from hsmd.runtime import Runtime
 from logic import je, jg
-from tests import oracle
+from tests import kb_oracle, oracle
 from tests.commands import in_component, native
-from tests.conftest import FIRMWARE
+from tests.conftest import FIRMWARE, make_runtime
 from tests.tcp import exchange
 
 ACCOUNT = "550000025321"
@@ -141,3 +141,26 @@ async def test_je_over_tcp(built_plugins: Path) -> None:
         f"JF00{UNDER_LMK}".encode(),
         b"JF10",
     ]
+
+
+# --------------------------------------------------------------------------- format 48 (ISO 9564-1 format 4) under AES keys
+# JC's cases (tests/test_cmd_jc.py, `aes_cases`): a P0 key block serves as the ZPK as it does as the TPK.
+
+
+def test_je_translates_format_48_under_an_aes_zpk() -> None:
+    from tests.test_cmd_jc import aes_cases
+
+    host = kb_oracle.make_host()
+    for request_, answer in aes_cases(host):
+        assert native(je, host, request_.encode()) == answer, request_
+
+
+@pytest.mark.wasm
+def test_je_component_answers_format_48_as_the_logic_does(built_plugins: Path) -> None:
+    from tests.test_cmd_jc import aes_cases
+
+    host = kb_oracle.make_host()
+    with make_runtime(host) as runtime:
+        plugin = runtime.load(built_plugins / "JE.wasm")
+        for request_, answer in aes_cases(host):
+            assert in_component(runtime, plugin, request_.encode()) == native(je, host, request_.encode()) == answer, request_

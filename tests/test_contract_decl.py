@@ -32,7 +32,7 @@ def _params(fn: object) -> list[str]:
 
 def test_the_wit_declares_the_host_functions() -> None:
     names = [f.name for f in FUNCS]
-    assert names[:4] == ["log", "random-hex", "lmk-check-value", "firmware-number"]
+    assert names[:5] == ["log", "fail", "random-hex", "lmk-check-value", "firmware-number"]
     assert "pin-from-block" in names and "card-cvv" in names
     assert len(names) == len(set(names))
 

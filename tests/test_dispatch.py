@@ -73,7 +73,8 @@ def fault_lines(dispatcher: Dispatcher, body: bytes) -> list[MutableMapping[str,
     [
         (b"T", "unreachable", r"wasm `unreachable` instruction executed \(in .+!.+\)"),
         (b"L", "fuel", r"all fuel consumed by WebAssembly \(in libpython3\.\d+\.so!.+\)"),
-        (b"G", "guest", r"command raised ValueError"),
+        (b"G", "guest", r"command raised ValueError at faulty\.py:\d+"),
+        (b"Fgave up", "guest", r"gave up"),
     ],
 )
 def test_a_fault_log_line_says_what_happened(dispatcher: Dispatcher, body: bytes, kind: str, reason: str) -> None:

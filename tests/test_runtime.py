@@ -268,7 +268,33 @@ def test_a_trap_with_memory_at_the_cap_is_a_memory_fault(host: Host, plugin_dir:
 def test_exception_in_logic_is_a_fault(runtime: Runtime, plugins: dict[str, Plugin]) -> None:
     with pytest.raises(PluginFault) as info:
         run(runtime, plugins["ZF"], b"G")
-    assert (info.value.kind, info.value.message) == ("guest", "command raised ValueError")
+    assert info.value.kind == "guest"
+    assert re.fullmatch(r"command raised ValueError at faulty\.py:\d+", info.value.message)  # never the exception's text
+
+
+def test_a_plugin_reporting_its_own_failure_is_a_guest_fault_with_its_reason(runtime: Runtime, plugins: dict[str, Plugin]) -> None:
+    run(runtime, plugins["ZF"], b"C")
+    with pytest.raises(PluginFault) as info:
+        run(runtime, plugins["ZF"], b"Fstate is inconsistent")
+    assert (info.value.kind, info.value.message) == ("guest", "state is inconsistent")
+    assert run(runtime, plugins["ZF"], b"C") == b"001"  # the instance was retired
+
+
+def test_a_plugin_cannot_pass_its_failure_off_as_the_hosts(runtime: Runtime, plugins: dict[str, Plugin]) -> None:
+    with pytest.raises(PluginFault) as info:
+        run(runtime, plugins["ZF"], b"Fhost function raised RuntimeError: boom")
+    assert info.value.kind == "guest"
+
+
+@pytest.mark.parametrize("code", ["41", "15", "68"])
+def test_an_error_code_the_plugin_chose_is_an_answer_not_a_fault(runtime: Runtime, plugins: dict[str, Plugin], code: str) -> None:
+    zf = plugins["ZF"]
+    run(runtime, zf, b"C")
+    with pytest.raises(GuestError) as info:
+        run(runtime, zf, b"A" + code.encode())
+    assert info.value.code == code
+    assert run(runtime, zf, b"C") == b"003"  # the same instance
+    assert zf.faults == 0
 
 
 def test_exception_in_a_host_function_traps_the_guest_and_is_re_raised_on_the_host_side(

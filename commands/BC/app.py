@@ -10,7 +10,7 @@ LOGIC = "logic.bc"
 
 WitWorld = world(
     command="BC",
-    version="1.0.0",
+    version="1.1.0",
     description="Verify a terminal PIN using the comparison method.",
     execute=bc.execute,
 )

@@ -10,7 +10,7 @@ LOGIC = "logic.be"
 
 WitWorld = world(
     command="BE",
-    version="1.0.0",
+    version="1.1.0",
     description="Verify an interchange PIN using the comparison method.",
     execute=be.execute,
 )

@@ -10,7 +10,7 @@ LOGIC = "logic.ec"
 
 WitWorld = world(
     command="EC",
-    version="1.0.0",
+    version="1.1.0",
     description="Verify an interchange PIN using the Visa PVV method.",
     execute=ec.execute,
 )

@@ -10,7 +10,7 @@ LOGIC = "logic.eo"
 
 WitWorld = world(
     command="EO",
-    version="1.0.0",
+    version="1.1.0",
     description="Import a public key: generate a MAC on it under the LMK.",
     execute=eo.execute,
 )

@@ -10,7 +10,7 @@ LOGIC = "logic.jc"
 
 WitWorld = world(
     command="JC",
-    version="1.0.0",
+    version="1.1.0",
     description="Translate a PIN from TPK to LMK encryption.",
     execute=jc.execute,
 )

@@ -10,7 +10,7 @@ LOGIC = "logic.je"
 
 WitWorld = world(
     command="JE",
-    version="1.0.0",
+    version="1.1.0",
     description="Translate a PIN from ZPK to LMK encryption.",
     execute=je.execute,
 )

@@ -10,7 +10,7 @@ LOGIC = "logic.jg"
 
 WitWorld = world(
     command="JG",
-    version="1.0.0",
+    version="1.1.0",
     description="Translate a PIN from LMK to ZPK encryption.",
     execute=jg.execute,
 )

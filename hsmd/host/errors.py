@@ -1,4 +1,4 @@
-"""The one error type the host raises towards a plugin."""
+"""The error the host raises towards a plugin, and the failure a plugin reports of its own."""
 
 from __future__ import annotations
 
@@ -14,4 +14,12 @@ class HostError(Exception):
             raise ValueError(f"payShield error codes are two characters, got {code!r}")
         super().__init__(f"{code}: {reason}")
         self.code = code
+        self.reason = reason
+
+
+class GuestFailure(Exception):
+    """A plugin reported its own failure (the contract's `fail`): a fault of kind "guest", never a host error."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
         self.reason = reason

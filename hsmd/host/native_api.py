@@ -50,6 +50,9 @@ class NativeHsm:
     def log(self, level: LogLevel, event: str, **fields: str) -> None:
         self._host.log(self._scope, level, event, [(k, str(v)) for k, v in fields.items()])
 
+    def fail(self, reason: str) -> None:
+        self._host.fail(self._scope, reason)
+
     def random_hex(self, n: int) -> str:
         return _call(self._host.random_hex, self._scope, n)
 
@@ -243,3 +246,9 @@ class NativeHsm:
                 hex_text(oaep_parameters),
             )
         )
+
+    def public_key_import_block(self, encoding: str, key_and_auth: HexData, header: str, lmk_id: int | None = None) -> str:
+        return _call(self._host.public_key_import_block, self._scope, encoding, hex_text(key_and_auth), header, lmk_id)
+
+    def public_key_from_block(self, block: str, purpose: str, lmk_id: int | None = None) -> KeyHandle:
+        return KeyHandle(_call(self._host.public_key_from_block, self._scope, block, purpose, lmk_id))

@@ -639,8 +639,8 @@ BLOCK_MODES: Final = {"0": "S", "1": "D", "2": "N"}
 _BLOCK_USES: Final = {"sign": frozenset("SN"), "unwrap": frozenset("DN")}
 
 
-def block_header(lmk: KeyBlockLmk, lmk_id: int, algorithm: str, mode_of_use: str, fields: str) -> Header:
-    """The header of a private key generated under a key-block LMK: usage 03, `algorithm`, `mode_of_use`.
+def block_header(lmk: KeyBlockLmk, lmk_id: int, algorithm: str, mode_of_use: str, fields: str, usage: str = PRIVATE_KEY_USAGE) -> Header:
+    """The header of a key pair's half under a key-block LMK: `usage` (03, a private key), `algorithm`, `mode_of_use`.
 
     `fields`: key version number (2) · exportability (1) · number of optional blocks (2) ·
     the blocks. 15 when shorter than 5 characters, AB count, AC blocks, then keyblock's
@@ -652,7 +652,7 @@ def block_header(lmk: KeyBlockLmk, lmk_id: int, algorithm: str, mode_of_use: str
     if not count.isdigit():
         raise HostError(keyblock.INVALID_OPTIONAL_COUNT, f"number of optional blocks {count!r}")
     optional = keyblock.parse_optional_blocks(blocks, int(count))
-    header = Header(lmk.version_id, PRIVATE_KEY_USAGE, algorithm, mode_of_use, version, export, f"{lmk_id:02d}", optional)
+    header = Header(lmk.version_id, usage, algorithm, mode_of_use, version, export, f"{lmk_id:02d}", optional)
     keyblock.validate_header(header)
     return header
 
@@ -740,3 +740,43 @@ def transport_header(fields: str, length: int) -> Header:
     header = Header("0", fields[0:2], algorithm, fields[2], fields[3:5], fields[5], "00", optional)
     keyblock.validate_header(header)
     return header
+
+
+# --- key-block LMKs: public keys as Thales key blocks (EO, EY, GK) ---
+
+PUBLIC_KEY_USAGE: Final = "02"  # RSA public key (payShield usage table)
+_PUBLIC_USES: Final = {"verify": frozenset("VN"), "encrypt": frozenset("EN")}
+
+
+def import_public_key_block(lmk: KeyBlockLmk, lmk_id: int, encoding: str, data: bytes, fields: str) -> str:
+    """EO under a key-block LMK: "S" + a block of usage 02, algorithm R, over the DER public key and the
+    authentication data after it (the block's MAC binds both, as the variant form's MAC does).
+
+    `fields`: mode of use (1) then block_header's fields (15 if shorter); A8 a mode the usage table
+    refuses for 02 (E, V and N are allowed).
+    """
+    _, end = parse_public_key(data, encoding)
+    if b";" in data[end:]:
+        raise HostError("15", "authentication data must not contain ';'")
+    if len(fields) < 6:
+        raise HostError(keyblock.FORMAT_ERROR, f"key block fields of {len(fields)} characters, at least 6 needed")
+    header = block_header(lmk, lmk_id, RSA_ALGORITHM, fields[:1], fields[1:], usage=PUBLIC_KEY_USAGE)
+    return keyblock.THALES_TAG + keyblock.wrap(lmk, header, data)
+
+
+def open_public_key_block(lmk: KeyBlockLmk, text: str, lmk_id: int, use: str) -> PublicKey:
+    """The public key in "S" + a block from EO: keyblock's errors (A1, A3, A4, 15) first, then A6 a usage
+    other than 02, A7 an algorithm other than R, A8 a mode of use that forbids `use` ("verify": V or N;
+    "encrypt": E or N); 04 if the key data is not a DER public key."""
+    allowed = _PUBLIC_USES.get(use)
+    if allowed is None:
+        raise HostError("15", f"public key use {use!r} is not verify or encrypt")
+    header, data = keyblock.unwrap(lmk, text, lmk_id=lmk_id)
+    if header.key_usage != PUBLIC_KEY_USAGE:
+        raise HostError(keyblock.INVALID_USAGE, f"a key block of usage {header.key_usage} is no public key")
+    if header.algorithm != RSA_ALGORITHM:
+        raise HostError(keyblock.INVALID_ALGORITHM, f"a public key block of algorithm {header.algorithm} is no RSA key")
+    if header.mode_of_use not in allowed:
+        raise HostError(keyblock.INVALID_MODE, f"mode of use {header.mode_of_use} forbids {use}")
+    key, _ = parse_public_key(data)
+    return key

@@ -11,13 +11,14 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass, field, replace
+from typing import NoReturn
 
 import structlog
 from cryptography.hazmat.primitives.asymmetric import padding
 from hsmd_sdk.hsm import CommandCount, EccKeyPair, HostConnection, ImportedPublicKey, LmkStatus, LoadBand, PortTraffic, RsaKeyPair, UnitInfo
 
 from hsmd.host import aes, cards, des, dukpt, emv, hashes, key_blocks, keyblock, keys, macs, pins, rsa
-from hsmd.host.errors import HostError
+from hsmd.host.errors import GuestFailure, HostError
 from hsmd.host.key_types import DUKPT_DATA, DUKPT_DES_PIN, DUKPT_MAC, DUKPT_PIN, ICC_MK_AC, SK_AC, KeyType, KeyTypeTable, Use
 from hsmd.host.keyblock import Header, KeyBlockLmk
 from hsmd.host.lmk import Lmk, LmkSet
@@ -185,6 +186,10 @@ class Host:
             raise HostError("15", f"unknown log level {level!r}")
         # Plugin-chosen keys go under plugin_fields so they cannot overwrite request_id & co.
         getattr(self._plugin_log, level)(event, request_id=scope.request_id, plugin_fields=dict(fields))
+
+    def fail(self, scope: RequestScope | None, reason: str) -> NoReturn:
+        """The plugin's own failure: never returns (the runtime traps the call and reports a "guest" fault)."""
+        raise GuestFailure(reason)
 
     def random_hex(self, scope: RequestScope, n: int) -> str:
         if not 0 <= n <= MAX_RANDOM_BYTES:
@@ -569,6 +574,17 @@ class Host:
         public_key, auth_data = rsa.split_public_key(_hex_bytes(key_and_auth, None, "public key"))
         key = rsa.check_public_key_mac(self._lmks.select(lmk_id), _hex_bytes(mac, 4, "public key MAC"), public_key, auth_data)
         return scope.issue(HeldAsymmetric(key))
+
+    def public_key_import_block(self, scope: RequestScope, encoding: str, key_and_auth: str, header: str, lmk_id: int | None) -> str:
+        """EO under a key-block LMK (A1 for a variant LMK): "S" + a public key block of usage 02."""
+        lmk = self._lmks.keyblock(lmk_id)
+        data = _hex_bytes(key_and_auth, None, "public key")
+        return rsa.import_public_key_block(lmk, self._lmks.resolve(lmk_id), encoding, data, header)
+
+    def public_key_from_block(self, scope: RequestScope, block: str, purpose: str, lmk_id: int | None) -> int:
+        """EY and GK under a key-block LMK (A1 for a variant LMK): the public key of an EO block, as a handle."""
+        lmk = self._lmks.keyblock(lmk_id)
+        return scope.issue(HeldAsymmetric(rsa.open_public_key_block(lmk, block, self._lmks.resolve(lmk_id), purpose)))
 
     def rsa_generate_block(
         self, scope: RequestScope, bits: int, key_type: str, encoding: str, exponent: str, header: str, lmk_id: int | None

@@ -150,8 +150,13 @@ def bind(host: Host, state: CallState) -> dict[str, abi.HostFunc]:
         with contextlib.suppress(HostError):
             host.log(state.require(), level, event, fields)
 
+    def fail(args: Any, results: Any) -> None:
+        # No scope needed: init may fail too. The GuestFailure it raises traps the guest (abi.define_host_func).
+        host.fail(state.scope, _text(args[0]))
+
+    special: dict[str, abi.HostFunc] = {"log": log, "fail": fail}
     bound: dict[str, abi.HostFunc] = {}
     records = wit.records()  # read the contract once for every binding
     for func in wit.host_functions():
-        bound[func.name] = log if func.name == "log" else bound_function(host, func, state, records)
+        bound[func.name] = special.get(func.name) or bound_function(host, func, state, records)
     return bound

@@ -40,6 +40,15 @@ MIB = 1024 * 1024
 MEMORY_HEADROOM = 4 * MIB  # what the last request before a recycle may still add (see the module docstring)
 
 
+MEMORY_ERROR = "command raised MemoryError"  # how the Python SDK's `fail` begins when the guest's memory ran out
+FAIL_SINCE_MINOR = 7  # contract 1.7.0 added `fail`: from then on an `err` 41 is an answer, not a fault
+
+
+def _minor(version: str) -> int:
+    parts = version.split(".")
+    return int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else 0
+
+
 def headroom(memory_limit: int) -> int:
     return min(MEMORY_HEADROOM, memory_limit // 8)
 
@@ -204,18 +213,21 @@ class Plugin:
         recycle_after: int,
         memory_limit: int | None = None,
         instance: Instance | None = None,
+        guest_failure: Callable[[], str | None] = lambda: None,
     ) -> None:
         self.path = path
         self.digest = digest
         self.contract = contract
         self.meta = meta
         self.command = meta.command
+        self._legacy_41 = _minor(contract) < FAIL_SINCE_MINOR  # its SDK answered 41 for its own failures
         self._factory = factory
         self._recycle_after = recycle_after
         # Retire an instance whose memory passed the mark (or, where it can't be measured, after a call budget).
         self._memory_mark = None if memory_limit is None else memory_limit - headroom(memory_limit)
         self._blind_budget = None if memory_limit is None else max(1, (memory_limit - ASSUMED_START) // headroom(memory_limit))
         self._instance = instance  # an already initialised one; normally None until the first request
+        self._guest_failure = guest_failure  # the reason the guest gave `fail` in the call that trapped, if it did
         self.loaded_at = time.time()  # a reload keeps an unchanged plugin, and its time
         self.calls = 0
         self.faults = 0
@@ -246,7 +258,8 @@ class Plugin:
                 raise PluginFault("init", f"init answered {exc.code}: {exc.reason}") from exc
             except abi.TrapError as exc:
                 self.faults += 1
-                raise PluginFault(exc.kind, f"init: {_describe(exc)}") from exc
+                reason = self._guest_failure()
+                raise PluginFault("guest" if reason else exc.kind, f"init: {reason or _describe(exc)}") from exc
             except wasmtime.WasmtimeError as exc:
                 self.faults += 1
                 raise PluginFault("init", f"cannot instantiate: {str(exc).splitlines()[0]}") from exc
@@ -260,10 +273,10 @@ class Plugin:
         try:
             payload = instance.execute(request)
         except GuestError as exc:
-            if exc.code == "41":
-                # The guest SDK answers 41 for an exception in logic (a bug, or
-                # MemoryError at the memory cap): a fault, and its state is suspect.
-                fault = self._fault(instance, "guest", exc.reason, memory_error=exc.reason == "command raised MemoryError")
+            if exc.code == "41" and self._legacy_41:
+                # Before contract 1.7.0 the SDK answered 41 for an exception in logic (a bug, or
+                # MemoryError at the memory cap): a fault, and its state is suspect. Since, it calls `fail`.
+                fault = self._fault(instance, "guest", exc.reason, memory_error=exc.reason == MEMORY_ERROR)
                 raise fault from exc
             self._after_call(instance)
             raise
@@ -271,6 +284,9 @@ class Plugin:
             if isinstance(exc, PluginFault):
                 raise self._fault(instance, exc.kind, exc.message) from exc
             if isinstance(exc, abi.TrapError):
+                reason = self._guest_failure()
+                if reason is not None:  # the guest's own `fail`: its words, and MemoryError is "memory"
+                    raise self._fault(instance, "guest", reason, memory_error=reason.startswith(MEMORY_ERROR)) from exc
                 raise self._fault(instance, exc.kind, _describe(exc)) from exc
             raise self._fault(instance, "malformed", str(exc).splitlines()[0]) from exc
         if len(payload) < 2:

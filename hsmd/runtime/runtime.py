@@ -24,7 +24,7 @@ import structlog
 import wasmtime
 from wasmtime.component import Linker
 
-from hsmd.host import Host, RequestScope
+from hsmd.host import GuestFailure, Host, RequestScope
 from hsmd.runtime import abi, cache, contract, signature
 from hsmd.runtime.imports import CallState, bind
 from hsmd.runtime.plugin import GuestError, Instance, Limits, Plugin, PluginFault
@@ -120,6 +120,10 @@ class Runtime:
     def _record_host_failure(self, exc: BaseException) -> None:
         self._state.host_failure = exc
 
+    def _guest_failure(self) -> str | None:
+        failure = self._state.host_failure
+        return failure.reason if isinstance(failure, GuestFailure) else None
+
     # --- loading ---
 
     def load(self, path: Path, *, expected_command: str | None = None, digest: str | None = None) -> Plugin:
@@ -158,7 +162,9 @@ class Runtime:
             probe.init()  # a plugin that cannot start is refused now, not at its first request
             probe.cleanup()
         except abi.TrapError as exc:
-            raise PluginRefused(f"failed to start: {exc.kind}: {exc.reason}") from exc
+            failure, self._state.host_failure = self._state.host_failure, None
+            why = f"fail: {failure.reason}" if isinstance(failure, GuestFailure) else f"{exc.kind}: {exc.reason}"
+            raise PluginRefused(f"failed to start: {why}") from exc
         except (PluginFault, GuestError, wasmtime.WasmtimeError, ValueError) as exc:  # ValueError: an answer over a lifting limit
             raise PluginRefused(f"failed to start: {str(exc).splitlines()[0]}") from exc
         if meta.command != expected:
@@ -171,6 +177,7 @@ class Runtime:
             factory=factory,
             recycle_after=self.limits.recycle_after,
             memory_limit=self.limits.memory_bytes,
+            guest_failure=self._guest_failure,
         )
 
     def load_dir(self, directory: Path, *, reuse: Mapping[str, Plugin] | None = None) -> tuple[dict[str, Plugin], list[Refusal]]:
@@ -218,6 +225,8 @@ class Runtime:
             return plugin.execute(request)
         except PluginFault as exc:
             failure, self._state.host_failure = self._state.host_failure, None
+            if isinstance(failure, GuestFailure):  # the plugin's own `fail`: Plugin made it a "guest" (or "memory") fault
+                raise exc
             if failure is not None:
                 raise PluginFault("host", f"host function raised {type(failure).__name__}: {failure}") from failure
             raise exc

@@ -8,7 +8,9 @@ every fault the runtime must survive:
   T        trap: raise a BaseException the SDK does not catch
   L        loop forever (fuel exhaustion, or the deadline when fuel is plentiful)
   M<mb>    allocate <mb> MiB (memory cap)
-  G        raise ValueError in logic (the SDK answers 41)
+  G        raise ValueError in logic (the SDK calls `fail`: 41, a "guest" fault)
+  F<why>   call `fail` with the reason <why> itself
+  A<cc>    answer the error code <cc>: the plugin's choice, 41 included, and no fault
   R        call random_hex (tests make the host function raise)
   W<pan>   log a line with a PAN field (redaction of plugin logs)
 """
@@ -46,6 +48,10 @@ def execute(request: bytes, hsm: Hsm) -> bytes:
         return b""
     if mode == b"G":
         raise ValueError("bug in logic")
+    if mode == b"F":
+        hsm.fail(rest.decode())
+    if mode == b"A":
+        raise HsmError(rest.decode(), "the code this plugin chose")
     if mode == b"R":
         return hsm.random_hex(8).encode()
     if mode == b"W":

@@ -20,7 +20,7 @@ static struct {
 static bool hsmd__set_error(const char *code, size_t code_len, const char *reason, size_t reason_len) {
     if (code_len != 2) {
         /* As in Python (HsmError refuses it): a malformed code is a bug in the command. */
-        return hsmd_fail("41", "error code is not two characters");
+        hsmd_bug("error code is not two characters");
     }
     hsmd__error.pending = true;
     hsmd__error.code[0] = code[0];
@@ -32,6 +32,11 @@ static bool hsmd__set_error(const char *code, size_t code_len, const char *reaso
     memcpy(hsmd__error.reason, reason, reason_len);
     hsmd__error.reason[reason_len] = '\0';
     return false;
+}
+
+void hsmd_bug(const char *reason) {
+    hsmd_host_fail(hsmd_str(reason ? reason : ""));
+    __builtin_trap(); /* not reached: the host traps the call in `fail` */
 }
 
 bool hsmd_fail(const char *code, const char *reason) {
@@ -67,7 +72,7 @@ static bool hsmd__host_error(const hsmd_hsm_error_t *err) {
 /* The error the export answers with: the pending one, or 41 if the command gave none. */
 static void hsmd__take_error(hsmd_hsm_error_t *err) {
     if (!hsmd__error.pending) {
-        hsmd_fail("41", "command failed without an error code");
+        hsmd_bug("command failed without an error code");
     }
     err->code = hsmd_str_n(hsmd__error.code, 2);
     err->reason = hsmd_str(hsmd__error.reason);
@@ -190,7 +195,7 @@ bool hsmd_fields_hex(hsmd_fields_t *f, size_t n, hsmd_str_t *out, const char *wh
 
 bool hsmd_fields_numeric(hsmd_fields_t *f, size_t n, uint64_t *out, const char *what) {
     hsmd_str_t raw;
-    if (n > 19) return hsmd_failf("41", "%s: %zu digits do not fit 64 bits", what, n);
+    if (n > 19) hsmd_bug("a numeric field of more than 19 digits does not fit 64 bits");
     if (!hsmd_fields_fixed(f, n, &raw, what)) return false;
     uint64_t value = 0;
     for (size_t i = 0; i < n; i++) {
@@ -203,7 +208,7 @@ bool hsmd_fields_numeric(hsmd_fields_t *f, size_t n, uint64_t *out, const char *
 
 bool hsmd_fields_hex_length(hsmd_fields_t *f, size_t n, size_t *out, const char *what) {
     hsmd_str_t digits;
-    if (n > 2 * sizeof(size_t)) return hsmd_failf("41", "%s: %zu hex digits do not fit", what, n);
+    if (n > 2 * sizeof(size_t)) hsmd_bug("a hex length field too long for size_t");
     if (!hsmd_fields_hex(f, n, &digits, what)) return false;
     size_t value = 0;
     for (size_t i = 0; i < n; i++) value = value << 4 | (size_t)hsmd__hex_value(digits.ptr[i]);
@@ -586,4 +591,10 @@ bool hsmd_ecc_generate_block(hsmd_str_t curve, hsmd_str_t header, int32_t lmk_id
 bool hsmd_key_from_public_key_block(hsmd_key_t private_key, hsmd_str_t key_type, hsmd_str_t header, hsmd_str_t encrypted, hsmd_str_t transport,
                                     hsmd_str_t oaep_parameters, hsmd_key_t *out) {
     HSMD__HOST(hsmd_host_key_from_public_key_block(private_key, key_type, header, encrypted, transport, oaep_parameters, out, &err_));
+}
+bool hsmd_public_key_import_block(hsmd_str_t encoding, hsmd_str_t key_and_auth, hsmd_str_t header, int32_t lmk_id, hsmd_str_t *out) {
+    HSMD__HOST(hsmd_host_public_key_import_block(encoding, key_and_auth, header, hsmd__lmk(lmk_id), out, &err_));
+}
+bool hsmd_public_key_from_block(hsmd_str_t block, hsmd_str_t purpose, int32_t lmk_id, hsmd_key_t *out) {
+    HSMD__HOST(hsmd_host_public_key_from_block(block, purpose, hsmd__lmk(lmk_id), out, &err_));
 }

@@ -22,8 +22,10 @@
  * - Errors. There are no exceptions: every call that can fail returns bool, and on
  *   false a payShield error code is pending (hsmd_fail sets one; a field reader or a
  *   host function that refuses sets its own). Return false from hsmd_execute and the
- *   client is answered with that code and no fields. Returning false with no error
- *   pending answers 41, as a Python command raising anything but HsmError does.
+ *   client is answered with that code and no fields: the command's answer, 41 included.
+ *   A bug is not an answer: hsmd_bug (the contract's `fail`) stops the call, and so does
+ *   returning false with no error pending, as a Python command raising anything but
+ *   HsmError does: the host answers 41, logs a "guest" fault and replaces the instance.
  *   Never longjmp or throw across the plugin boundary: a trap (abort, unreachable,
  *   out-of-bounds) costs the request a 41 and the instance.
  * - Memory. The request, every string the host returns, and everything the SDK
@@ -114,6 +116,10 @@ bool hsmd_hex_decode(hsmd_str_t hex, uint8_t *out, size_t *len);
 /* Make `code` (two characters) the pending error; `reason` is for the log only and
  * never holds secret material. Returns false, so: `return hsmd_fail("15", "...");`. */
 bool hsmd_fail(const char *code, const char *reason);
+/* The command's own failure (a bug, a broken invariant), which is no answer: the host answers
+ * 41, logs `reason` as a fault of kind "guest" and replaces the instance. Does not return.
+ * The contract's `fail` (the Python SDK's hsm.fail); hsmd_fail, above, answers an error code. */
+__attribute__((noreturn)) void hsmd_bug(const char *reason);
 bool hsmd_failf(const char *code, const char *format, ...) __attribute__((format(printf, 2, 3)));
 /* The pending error's code, or "" when none is pending. */
 const char *hsmd_error_code(void);
@@ -280,6 +286,9 @@ bool hsmd_rsa_generate_block(uint32_t bits, hsmd_str_t key_type, hsmd_str_t enco
 bool hsmd_ecc_generate_block(hsmd_str_t curve, hsmd_str_t header, int32_t lmk_id, hsmd_ecc_key_pair_t *out);
 bool hsmd_key_from_public_key_block(hsmd_key_t private_key, hsmd_str_t key_type, hsmd_str_t header, hsmd_str_t encrypted, hsmd_str_t transport,
                                     hsmd_str_t oaep_parameters, hsmd_key_t *out);
+/* public keys under key-block LMKs (contract 1.7.0) */
+bool hsmd_public_key_import_block(hsmd_str_t encoding, hsmd_str_t key_and_auth, hsmd_str_t header, int32_t lmk_id, hsmd_str_t *out);
+bool hsmd_public_key_from_block(hsmd_str_t block, hsmd_str_t purpose, int32_t lmk_id, hsmd_key_t *out);
 
 #ifdef __cplusplus
 }

@@ -11,7 +11,8 @@
  *   L        loop forever (fuel, or the deadline when fuel is plentiful)
  *   M        grow memory until it fails, then trap (as a C plugin aborting on a NULL malloc)
  *   K        keep 1 MiB more memory and answer 00 (a leak: recycling must absorb it)
- *   G        err 41 (an internal failure the plugin reports itself)
+ *   G        err 41: the plugin's chosen answer (since contract 1.7.0 no fault; before, a fault)
+ *   F        call `fail` (an internal failure the plugin reports itself: a "guest" fault)
  *   H        err 15 (an ordinary error answer)
  *   1        err with a one-character error code (malformed)
  *   S        ok with a payload shorter than an error code (malformed)
@@ -44,6 +45,8 @@ typedef struct { const char *ptr; size_t len; } str_t;
 
 __attribute__((import_module("hsmd:plugin/host@" ZC_CONTRACT), import_name("random-hex")))
 extern void host_random_hex(uint32_t n, void *ret);
+__attribute__((import_module("hsmd:plugin/host@" ZC_CONTRACT), import_name("fail")))
+extern void host_fail(const char *reason, size_t len);
 
 /* --- a bump allocator over memory.grow: enough for a test plugin --- */
 
@@ -132,6 +135,7 @@ EXPORT("execute") void *execute(const unsigned char *request, size_t len) {
     case 'M': while (__builtin_wasm_memory_grow(0, 16) != (size_t)-1) {} __builtin_trap();
     case 'K': if (__builtin_wasm_memory_grow(0, 16) == (size_t)-1) __builtin_trap(); return answer_ok(out, 2);
     case 'G': return answer_err(S("41"), S("internal failure"));
+    case 'F': host_fail("broken invariant", 16); __builtin_trap(); /* fail does not return */
     case 'H': return answer_err(S("15"), S("bad request"));
     case '1': return answer_err(S("4"), S("one character"));
     case 'S': return answer_ok(out, 1);
