@@ -114,3 +114,13 @@ def seal_block(kbpk: bytes, header: str, key: bytes, lmk_id: str) -> str:
     enc = Cipher(algorithms.AES(kbek), modes.CBC(head[:16])).encryptor()
     encrypted = enc.update(payload) + enc.finalize()
     return "S" + head.decode("ascii") + encrypted.hex().upper() + _aes_cmac(kbak, head + encrypted)[:8].hex().upper()
+
+
+# The ANSI X9.24-3-2017 supplement's ISO 9564-1 format 4 worked example (tests/test_aes_host.py checks it against
+# hsmd's host): transaction 1's PIN key, and its block of PIN 1234 bound to the PAN. Fixed, so a wrong-PAN check
+# never meets a random fill that happens to decode. Under the AES test LMK (identifier 02) as a PIN key block.
+X9243_PIN_KEY = bytes.fromhex("AF8CB133A78F8DC2D1359F18527593FB")
+X9243_BLOCK = "A912150391AB65A67E52883D81CE2D15"  # fill 2F69ADDE2E9E7ACE
+X9243_PAN = "4111111111111111"
+X9243_PIN = "1234"
+X9243_PIN_KEY_BLOCK = seal_block(KA, "P0AB00N", X9243_PIN_KEY, "02")

@@ -121,6 +121,15 @@ def test_format_48_needs_an_aes_key() -> None:
     assert refused.value.code == "23"
 
 
+def test_the_commands_tests_hold_the_worked_example_as_published() -> None:
+    from tests import kb_oracle
+
+    assert kb_oracle.X9243_BLOCK == "A912150391AB65A67E52883D81CE2D15" and kb_oracle.X9243_PAN == "4111111111111111"
+    pin = oracle.iso4_decrypt(kb_oracle.X9243_PIN_KEY, kb_oracle.X9243_BLOCK, kb_oracle.X9243_PAN)
+    assert pin == kb_oracle.X9243_PIN == "1234"
+    assert kb_oracle.open_block(kb_oracle.KA, kb_oracle.X9243_PIN_KEY_BLOCK) == ("10096P0AB00N0002", kb_oracle.X9243_PIN_KEY)
+
+
 @pytest.mark.parametrize(
     ("key", "block"),
     [

@@ -25,6 +25,7 @@ from logic import bc
 from tests import kb_oracle, oracle
 from tests.commands import in_component, key_block, native
 from tests.conftest import make_runtime
+from tests.kb_oracle import X9243_BLOCK, X9243_PAN, X9243_PIN_KEY_BLOCK
 from tests.tcp import exchange
 
 TPK_Z = "0406FBB23A5214DF"  # clear 0B681FC20E62C734
@@ -170,18 +171,13 @@ async def test_bc_over_tcp(built_plugins: Path) -> None:
 # put in a key block under the AES test LMK by the key-block oracle.
 
 ISO4_PAN = "4321987654321098765"
-X9243_KEY = bytes.fromhex("AF8CB133A78F8DC2D1359F18527593FB")  # the example's PIN key of transaction 1
-X9243_BLOCK = "A912150391AB65A67E52883D81CE2D15"  # its format 4 block of PIN 1234 (fill 2F69ADDE2E9E7ACE)
-X9243_PAN = "4111111111111111"
 
 
 def aes_cases(host: Host) -> list[tuple[str, bytes]]:
     """BC (and BE: tests/test_cmd_be.py) requests with format 48 under AES PIN keys (usage P0), and their answers."""
     key, clear = key_block(host, "02", "P0A1B00N00")
     tdes_key, _ = key_block(host, "02", "P0T2B00N00")
-    fixed = kb_oracle.seal_block(kb_oracle.KA, "P0AB00N", X9243_KEY, "02")
-    assert kb_oracle.open_block(kb_oracle.KA, fixed)[1] == X9243_KEY
-    assert oracle.iso4_decrypt(X9243_KEY, X9243_BLOCK, X9243_PAN) == "1234"
+    fixed = X9243_PIN_KEY_BLOCK
     block = oracle.iso4_encrypt(clear, "98765", ISO4_PAN)
     account = ISO4_PAN[-13:-1]
     right, wrong = lmk_pin(host, "98765", account, 2), lmk_pin(host, "98766", account, 2)

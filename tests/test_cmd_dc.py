@@ -17,9 +17,10 @@ from hsmd.host import TEST_LMK, Host, LmkSet
 from hsmd.host.key_types import KeyTypeTable
 from hsmd.runtime import Runtime
 from logic import dc
-from tests import oracle
+from tests import kb_oracle, oracle
 from tests.commands import component_matches_logic, in_component, key_block, native
 from tests.conftest import FIRMWARE
+from tests.kb_oracle import X9243_BLOCK, X9243_PAN, X9243_PIN_KEY_BLOCK
 from tests.tcp import exchange
 
 TPK = "0406FBB23A5214DF"  # single length, under LMK 14-15
@@ -128,10 +129,6 @@ ISO4_PAN = "4321987654321098765"
 ISO4_ACCOUNT = ISO4_PAN[-13:-1]  # 765432109876
 # The fixed block for the wrong-PAN check, as in tests/test_cmd_da.py: the X9.24-3-2017 supplement's format 4 worked
 # example (PIN 1234, PAN 4111111111111111) under its first PIN key, in a key block under the AES test LMK.
-X924_KEY = bytes.fromhex("AF8CB133A78F8DC2D1359F18527593FB")
-X924_PIN_KEY = "S10096P0AB00N0002A9CFDE8FC7AC785486F71AD903E8786C2DF4E2FD6F2B551DC8F22D76A7D73722785F9650ABE9D556"
-X924_BLOCK = "A912150391AB65A67E52883D81CE2D15"
-X924_PAN = "4111111111111111"
 OTHER_PAN = "4111111111111112"  # the same 12 account digits (111111111111): only the block's binding differs
 
 
@@ -145,7 +142,7 @@ def format_48_cases(host: Host) -> list[tuple[bytes, bytes]]:
     other_pin = next(pin for pin in ("2469", "1357", "8024") if oracle.visa_pvv(pvk_clear, ISO4_ACCOUNT, 1, pin) != pvv)
     right = oracle.iso4_encrypt(pin_key_clear, "2468", ISO4_PAN)
     wrong = oracle.iso4_encrypt(pin_key_clear, other_pin, ISO4_PAN)
-    x924_pvv = oracle.visa_pvv(pvk_clear, X924_PAN[-13:-1], 1, "1234")
+    x924_pvv = oracle.visa_pvv(pvk_clear, X9243_PAN[-13:-1], 1, "1234")
 
     def request(key: str, block: str, fmt: str, account: str = f"{ISO4_PAN};", pvv: str = pvv) -> bytes:
         return f"{key}{pvk}{block}{fmt}{account}1{pvv}%02".encode()
@@ -153,8 +150,8 @@ def format_48_cases(host: Host) -> list[tuple[bytes, bytes]]:
     return [
         (request(pin_key, right, "48"), b"00"),
         (request(pin_key, wrong, "48"), b"01"),  # another PIN
-        (request(X924_PIN_KEY, X924_BLOCK, "48", f"{X924_PAN};", x924_pvv), b"00"),
-        (request(X924_PIN_KEY, X924_BLOCK, "48", f"{OTHER_PAN};", x924_pvv), b"20"),  # bound to the whole PAN
+        (request(X9243_PIN_KEY_BLOCK, X9243_BLOCK, "48", f"{X9243_PAN};", x924_pvv), b"00"),
+        (request(X9243_PIN_KEY_BLOCK, X9243_BLOCK, "48", f"{OTHER_PAN};", x924_pvv), b"20"),  # bound to the whole PAN
         (request(tdes_pin_key, right[:16], "48"), b"23"),  # 48 under a TDES key
         (request(pin_key, right, "01", ISO4_ACCOUNT), b"23"),  # an AES key takes 48 only
         (request(pin_key, right[:16], "48"), b"15"),  # 16 H under an AES key: 32 H read, the fields after it shift
@@ -163,17 +160,7 @@ def format_48_cases(host: Host) -> list[tuple[bytes, bytes]]:
     ]
 
 
-def test_format_48_vectors_agree_with_an_independent_implementation() -> None:
-    from tests import kb_oracle
-
-    assert kb_oracle.open_block(kb_oracle.KA, X924_PIN_KEY) == ("10096P0AB00N0002", X924_KEY)
-    assert oracle.iso4_decrypt(X924_KEY, X924_BLOCK, X924_PAN) == "1234"
-    assert ISO4_ACCOUNT == "765432109876" and OTHER_PAN[-13:-1] == X924_PAN[-13:-1]
-
-
 def test_dc_verifies_format_48_under_an_aes_tpk() -> None:
-    from tests import kb_oracle
-
     host = kb_oracle.make_host()
     for request_, answer in format_48_cases(host):
         assert native(dc, host, request_) == answer, request_
@@ -181,7 +168,5 @@ def test_dc_verifies_format_48_under_an_aes_tpk() -> None:
 
 @pytest.mark.wasm
 def test_dc_component_answers_format_48_as_the_logic_does(built_plugins: Path) -> None:
-    from tests import kb_oracle
-
     host = kb_oracle.make_host()
     component_matches_logic(built_plugins / "DC.wasm", dc, host, format_48_cases(host))

@@ -28,6 +28,7 @@ from logic import jc, jg, ng
 from tests import kb_oracle, oracle
 from tests.commands import in_component, key_block, native
 from tests.conftest import FIRMWARE, make_runtime
+from tests.kb_oracle import X9243_BLOCK, X9243_PAN, X9243_PIN_KEY_BLOCK
 from tests.tcp import exchange
 
 ACCOUNT = "550000025321"
@@ -155,9 +156,6 @@ async def test_jc_over_tcp(built_plugins: Path) -> None:
 # under the AES test LMK by the key-block oracle.
 
 ISO4_PAN = "4321987654321098765"
-X9243_KEY = bytes.fromhex("AF8CB133A78F8DC2D1359F18527593FB")  # the example's PIN key of transaction 1
-X9243_BLOCK = "A912150391AB65A67E52883D81CE2D15"  # its format 4 block of PIN 1234 (fill 2F69ADDE2E9E7ACE)
-X9243_PAN = "4111111111111111"
 
 
 def lmk_pin(host: Host, pin: str, account: str, lmk_id: int | None = None) -> str:
@@ -171,15 +169,16 @@ def aes_cases(host: Host) -> list[tuple[str, bytes]]:
     """JC (and JE: tests/test_cmd_je.py) requests with format 48 under AES PIN keys (usage P0), and their answers."""
     key, clear = key_block(host, "02", "P0A1B00N00")
     tdes_key, _ = key_block(host, "02", "P0T2B00N00")
-    fixed = kb_oracle.seal_block(kb_oracle.KA, "P0AB00N", X9243_KEY, "02")
-    assert kb_oracle.open_block(kb_oracle.KA, fixed)[1] == X9243_KEY
-    assert oracle.iso4_decrypt(X9243_KEY, X9243_BLOCK, X9243_PAN) == "1234"
+    fixed = X9243_PIN_KEY_BLOCK
     block = oracle.iso4_encrypt(clear, "98765", ISO4_PAN)
     short = oracle.iso4_encrypt(clear, "4729", ISO4_PAN[:12])  # a 12-digit PAN: 0 + its first 11 digits
     return [
         (f"{key}{block}48{ISO4_PAN};%02", f"00{lmk_pin(host, '98765', ISO4_PAN[-13:-1], 2)}".encode()),
         (f"{key}{short}48{ISO4_PAN[:12]};%02", f"00{lmk_pin(host, '4729', '0' + ISO4_PAN[:11], 2)}".encode()),
-        (f"{fixed}{X9243_BLOCK}48{X9243_PAN};%02", f"00{lmk_pin(host, '1234', X9243_PAN[-13:-1], 2)}".encode()),
+        (
+            f"{fixed}{X9243_BLOCK}48{X9243_PAN};%02",
+            f"00{lmk_pin(host, '1234', X9243_PAN[-13:-1], 2)}".encode(),
+        ),
         # The block binds the whole PAN: its check digit or its first digit changed, it no longer decodes.
         (f"{fixed}{X9243_BLOCK}48{X9243_PAN[:-1]}2;%02", b"20"),
         (f"{fixed}{X9243_BLOCK}485{X9243_PAN[1:]};%02", b"20"),
