@@ -335,13 +335,19 @@ def build(targets: Sequence[AnyTarget], *, jobs: int, stream: TextIO = sys.stder
     """Build what is stale, `jobs` at a time. Returns command -> "built" | "up to date".
 
     With `cache_dir`, every component is also compiled to native code into that
-    compile cache (what is there already is kept), so `hsmd serve` only loads.
+    compile cache (what is there already is kept), so `hsmd serve` only loads,
+    and the runtime's fast call library is built there (hsmd/runtime/fastcall.py).
     """
     with _exclusive(targets):
         outcome = _build_locked(targets, jobs=jobs, stream=stream)
         if cache_dir is not None:
+            from hsmd.runtime import fastcall
             from hsmd.runtime.runtime import precompile
 
+            try:
+                fastcall.build(cache_dir, _zig_env())  # the runtime's native call step, next to what it loads
+            except (RuntimeError, OSError) as exc:
+                raise BuildError(str(exc)) from exc
             started = time.monotonic()
             compiled = precompile([target.out for target in targets], cache_dir)
             if compiled:

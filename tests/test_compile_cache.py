@@ -222,13 +222,13 @@ def test_a_directory_above_writable_by_others_is_refused_unless_sticky(tmp_path:
 def test_a_verified_entry_is_not_hashed_again_until_it_changes(directory: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     load(make(directory))  # written and stamped
     hashed: list[int] = []
-    real_hash = cache._hash_fd
+    real_hash = cache.hash_fd
 
     def counting(fd: int, size: int) -> str:
         hashed.append(size)
         return real_hash(fd, size)
 
-    monkeypatch.setattr(cache, "_hash_fd", counting)
+    monkeypatch.setattr(cache, "hash_fd", counting)
     assert load(make(directory))[1] is True
     assert hashed == []
     path = entry(make(directory))

@@ -353,6 +353,10 @@ class RawFunc:
         self._func = func._func
         self._context = store._context()
 
+    def addresses(self) -> tuple[int, int]:
+        """Where the function struct and the store context are, for a native caller (valid while this object lives)."""
+        return ctypes.addressof(self._func), ctypes.cast(self._context, ctypes.c_void_p).value or 0
+
     def call(self, args: Any, nargs: int, result: Val | None) -> None:
         err = ffi.wasmtime_component_func_call(
             byref(self._func), self._context, args, nargs, byref(result) if result is not None else None, 1 if result is not None else 0

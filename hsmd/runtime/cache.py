@@ -107,7 +107,7 @@ def check_directory(directory: Path) -> None:
             raise Untrusted(f"{current} is writable by {who} (mode {stat.S_IMODE(st.st_mode):04o}): chmod go-w it")
 
 
-def _check_file(fd: int, path: Path) -> os.stat_result:
+def check_file(fd: int, path: Path) -> os.stat_result:
     st = os.fstat(fd)
     if not stat.S_ISREG(st.st_mode):
         raise Untrusted(f"{path.name} is not a regular file")
@@ -123,14 +123,14 @@ def _identity(st: os.stat_result) -> str:
     return f"{st.st_dev} {st.st_ino} {st.st_size} {st.st_mtime_ns} {st.st_ctime_ns}"
 
 
-def _hash_fd(fd: int, size: int) -> str:
+def hash_fd(fd: int, size: int) -> str:
     if size == 0:
         return digest(b"")
     with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as view:
         return hashlib.sha256(view).hexdigest()
 
 
-def _open_nofollow(path: Path) -> int:
+def open_nofollow(path: Path) -> int:
     try:
         # Non-blocking, or a FIFO put in an entry's place would hang the start before fstat refuses it.
         return os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
@@ -232,11 +232,11 @@ class CompileCache:
     def _read_memo(self, memo: Path) -> tuple[str, str, str] | None:
         """(path, identity, digest) of a memo this user wrote, or None."""
         try:
-            fd = _open_nofollow(memo)
+            fd = open_nofollow(memo)
         except (Untrusted, OSError):
             return None
         try:
-            _check_file(fd, memo)
+            check_file(fd, memo)
             lines = os.read(fd, 8192).decode("utf-8", errors="replace").splitlines()
         except (Untrusted, OSError):
             return None
@@ -271,17 +271,17 @@ class CompileCache:
         if path.name in self._refused:
             return None
         try:
-            fd = _open_nofollow(path)
+            fd = open_nofollow(path)
         except FileNotFoundError:
             return None  # pruned or replaced since the listing
         except (Untrusted, OSError) as exc:
             self._refuse(path, str(exc) if isinstance(exc, Untrusted) else exc.strerror or str(exc))
             return None
         try:
-            st = _check_file(fd, path)
+            st = check_file(fd, path)
             if not self._stamped(path, st):
                 name = _Name.parse(path.name)
-                if name is None or _hash_fd(fd, st.st_size) != name.content:
+                if name is None or hash_fd(fd, st.st_size) != name.content:
                     raise Untrusted("content does not match the digest in its name")
                 self._stamp(path, st)
             return self._deserialize(fd, path)
@@ -315,11 +315,11 @@ class CompileCache:
 
     def _stamped(self, path: Path, st: os.stat_result) -> bool:
         try:
-            fd = _open_nofollow(path.with_suffix(STAMP))
+            fd = open_nofollow(path.with_suffix(STAMP))
         except (Untrusted, OSError):
             return False
         try:
-            _check_file(fd, path.with_suffix(STAMP))
+            check_file(fd, path.with_suffix(STAMP))
             return os.read(fd, 256).decode("ascii", errors="replace").strip() == _identity(st)
         except Untrusted:
             return False
@@ -351,7 +351,7 @@ class CompileCache:
             check_directory(self._dir)
             path = self._dir / f"{key}-{hashlib.sha256(data).hexdigest()}{SUFFIX}"
             self._write_atomically(path, data)
-            fd = _open_nofollow(path)
+            fd = open_nofollow(path)
             try:
                 self._stamp(path, os.fstat(fd))
             finally:

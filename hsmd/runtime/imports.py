@@ -11,16 +11,15 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from hsmd.host import Host, HostError, RequestScope
-from hsmd.runtime import abi, wit
+from hsmd.runtime import abi, fastcall, wit
 
 MAX_LOG_FIELDS = 64
 MAX_KEY_PARTS = 9
 MAX_STRING = 4096
 MAX_DATA = 65536  # bytes: a frame's whole payload, the most any command can pass on
-T = TypeVar("T")
 
 
 class NoActiveRequest(RuntimeError):
@@ -44,14 +43,25 @@ class CallState(threading.local):
         return self.scope
 
 
-def _answer(results: Any, produce: Callable[[], T], lower: Callable[[abi.Val, T], None]) -> None:
-    """result<T, hsm-error>: the host's refusal becomes the err case the plugin sees."""
-    try:
-        value = produce()
-    except HostError as exc:
-        abi.lower_err_record(results[0], [(b"code", exc.code.encode()), (b"reason", exc.reason.encode())])
-        return
-    abi.lower_ok(results[0], lambda val: lower(val, value))
+# Writes the ok value of a host function's answer into its raw result slot.
+OkWriter = Callable[[Any, Any], None]
+
+
+def _writer(lower: Callable[[abi.Val, Any], None], *, boxed: bool) -> OkWriter:
+    """abi.py's lowering of a result: `result<T, hsm-error>` (boxed) or a plain T."""
+    if boxed:
+        return lambda results, value: abi.lower_ok(results[0], lambda val: lower(val, value))
+    return lambda results, value: lower(results[0], value)
+
+
+def _native_writer(kind: str, fast: fastcall.Library, *, boxed: bool) -> OkWriter | None:
+    """The same lowering done by the fast call library, for the result types most imports return."""
+    if kind in ("string", "hex-data"):
+        write = fast.lower_ok_string if boxed else fast.lower_string
+        return lambda results, value: write(results, value.encode())
+    if kind in ("u32", "key-handle", "pin-handle") and boxed:
+        return fast.lower_ok_u32
+    return None
 
 
 def _string(val: abi.Val, text: str) -> None:
@@ -107,7 +117,11 @@ def _lowering(kind: str, records: dict[str, tuple[tuple[str, str], ...]]) -> Cal
 
 
 def bound_function(
-    host: Host, func: wit.WitFunc, state: CallState, records: dict[str, tuple[tuple[str, str], ...]] | None = None
+    host: Host,
+    func: wit.WitFunc,
+    state: CallState,
+    records: dict[str, tuple[tuple[str, str], ...]] | None = None,
+    fast: fastcall.Library | None = None,
 ) -> abi.HostFunc:
     """The raw host function for `func`: lift its parameters, call the host in the request's scope, lower the answer.
 
@@ -115,31 +129,42 @@ def bound_function(
     method replaced later (tests, instrumentation) is the one that runs.
     """
     name = func.python_name
+    ok = func.ok_type
+    kind = ok if ok is not None else func.result or ""
     try:
-        lifts = tuple(_LIFT[kind] for _, kind in func.params)
-        ok = func.ok_type
-        lower = _lowering(ok if ok is not None else func.result or "", wit.records() if records is None else records)
+        lifts = tuple(_LIFT[param] for _, param in func.params)
+        lower = _lowering(kind, wit.records() if records is None else records)
     except KeyError as exc:
         raise TypeError(f"host function {func.name}: WIT type {exc} has no binding") from None
+    native = None if fast is None else _native_writer(kind, fast, boxed=ok is not None)
+    write = native or _writer(lower, boxed=ok is not None)
 
     if ok is None:
 
         def plain(args: Any, results: Any) -> None:
             values = [lift(args[i]) for i, lift in enumerate(lifts)]
-            lower(results[0], getattr(host, name)(state.require(), *values))
+            write(results, getattr(host, name)(state.require(), *values))
 
         return plain
 
     def answering(args: Any, results: Any) -> None:
         values = [lift(args[i]) for i, lift in enumerate(lifts)]
         scope = state.require()
-        _answer(results, lambda: getattr(host, name)(scope, *values), lower)
+        try:
+            value = getattr(host, name)(scope, *values)
+        except HostError as exc:  # the host's refusal becomes the err case the plugin sees
+            abi.lower_err_record(results[0], [(b"code", exc.code.encode()), (b"reason", exc.reason.encode())])
+            return
+        write(results, value)
 
     return answering
 
 
-def bind(host: Host, state: CallState) -> dict[str, abi.HostFunc]:
-    """name -> raw host function, for every function of `hsmd:plugin/host`, as the WIT declares it."""
+def bind(host: Host, state: CallState, fast: fastcall.Library | None = None) -> dict[str, abi.HostFunc]:
+    """name -> raw host function, for every function of `hsmd:plugin/host`, as the WIT declares it.
+
+    With the fast call library, the common results are written by it (the same values, fewer ctypes calls).
+    """
 
     def log(args: Any, results: Any) -> None:
         level = abi.lift_enum(args[0]).decode()
@@ -158,5 +183,5 @@ def bind(host: Host, state: CallState) -> dict[str, abi.HostFunc]:
     bound: dict[str, abi.HostFunc] = {}
     records = wit.records()  # read the contract once for every binding
     for func in wit.host_functions():
-        bound[func.name] = special.get(func.name) or bound_function(host, func, state, records)
+        bound[func.name] = special.get(func.name) or bound_function(host, func, state, records, fast)
     return bound

@@ -79,7 +79,7 @@ def watch(create: Callable[[], T]) -> tuple[T, int | None]:
     return made, new.pop() if len(new) == 1 else None
 
 
-def _probe_pipe() -> tuple[int, int]:
+def probe_pipe() -> tuple[int, int]:
     global _pipe
     if _pipe is None:
         with _lock:
@@ -89,7 +89,7 @@ def _probe_pipe() -> tuple[int, int]:
 
 
 def _ask(cell: ctypes.Array[ctypes.c_char]) -> bool:
-    read_end, write_end = _probe_pipe()
+    read_end, write_end = probe_pipe()
     try:
         os.write(write_end, cell)
     except OSError as exc:

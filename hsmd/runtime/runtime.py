@@ -25,7 +25,7 @@ import wasmtime
 from wasmtime.component import Linker
 
 from hsmd.host import GuestFailure, Host, RequestScope
-from hsmd.runtime import abi, cache, contract, signature
+from hsmd.runtime import abi, cache, contract, fastcall, signature
 from hsmd.runtime.imports import CallState, bind
 from hsmd.runtime.plugin import GuestError, Instance, Limits, Plugin, PluginFault
 
@@ -76,7 +76,9 @@ def precompile(paths: Iterable[Path], cache_dir: Path) -> int:
 
 
 class Runtime:
-    def __init__(self, host: Host, limits: Limits, cache_dir: Path, *, c_plugins: Mapping[str, Path] | None = None) -> None:
+    def __init__(
+        self, host: Host, limits: Limits, cache_dir: Path, *, c_plugins: Mapping[str, Path] | None = None, fast_calls: bool = True
+    ) -> None:
         abi.check_layout()
         self.host = host
         self.limits = limits
@@ -84,13 +86,15 @@ class Runtime:
         self.c_plugins = dict(c_plugins or {})
         self.engine = make_engine()
         self._cache = cache.CompileCache(cache_dir, self.engine, ENGINE_FINGERPRINT)
+        # The native call step built into the cache (fastcall.py); None: every call takes abi.call.
+        self.fast = fastcall.load(cache_dir) if fast_calls else None
         self._ticks = max(1, math.ceil(limits.deadline_ms / 1000 / TICK_SECONDS)) + 1
         self._state = CallState()
         self._signatures = signature.Contract()
         self._keepalive: list[object] = []
         self.linker = Linker(self.engine)
         with self.linker.root() as root, root.add_instance(contract.HOST_INTERFACE) as iface:
-            for name, func in bind(host, self._state).items():
+            for name, func in bind(host, self._state, self.fast).items():
                 abi.define_host_func(iface, name, func, self._record_host_failure, self._keepalive)
         self._stop = threading.Event()
         self._ticker = threading.Thread(target=self._tick, name="hsmd-epoch", daemon=True)
@@ -153,7 +157,7 @@ class Runtime:
             raise PluginRefused(str(exc)) from exc
 
         def factory() -> Instance:
-            return Instance(self.engine, self.linker, component, self.limits, self._ticks)
+            return Instance(self.engine, self.linker, component, self.limits, self._ticks, fast=self.fast)
 
         try:
             # Outside any request (the scope is set only inside `execute`): init sees no RequestScope.
