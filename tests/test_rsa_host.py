@@ -16,6 +16,7 @@ v1.5 and OAEP, ECDSA) as the independent implementation.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Callable
 
@@ -267,6 +268,13 @@ def test_a_private_key_under_another_lmk_is_49(signer: hsm_rsa.RsaKeyPair) -> No
     assert code_of(lambda: hsm_rsa.sign(OTHER_LMK, signer.private_key, MESSAGE, hash_id="06")) == "49"
 
 
+def test_a_kept_opened_key_is_found_only_under_its_own_lmk(signer: hsm_rsa.RsaKeyPair) -> None:
+    # Opened keys are kept by LMK and sealed form: one opened under the test LMK stays 49 under another.
+    assert hsm_rsa.open_rsa(TEST_LMK, signer.private_key) is hsm_rsa.open_rsa(TEST_LMK, signer.private_key)
+    assert code_of(lambda: hsm_rsa.open_rsa(OTHER_LMK, signer.private_key)) == "49"
+    assert code_of(lambda: hsm_rsa.open_rsa(OTHER_LMK, signer.private_key)) == "49"  # a refusal is not kept either
+
+
 def test_a_shortened_private_key_is_refused(signer: hsm_rsa.RsaKeyPair) -> None:
     assert code_of(lambda: hsm_rsa.sign(TEST_LMK, signer.private_key[:-1], MESSAGE, hash_id="06")) == "49"
     assert code_of(lambda: hsm_rsa.sign(TEST_LMK, signer.private_key[:31], MESSAGE, hash_id="06")) == "78"
@@ -441,6 +449,14 @@ def test_rsa_4096_in_a_block_under_each_key_block_lmk_signs_as_cryptography_veri
     signature = hsm_rsa.sign_with(held, MESSAGE, hash_id="06")
     oracle_public(pair.public_key).verify(signature, MESSAGE, padding.PKCS1v15(), hashes.SHA256())
     assert repr(held) == "RsaPrivate(<4096 bits>, 2, key block 03RN)"
+
+
+def test_a_kept_opened_block_is_found_only_under_its_own_lmk() -> None:
+    lmk = TEST_KEYBLOCK_LMK_3DES
+    block = crafted(lmk, pkcs8(rsa.generate_private_key(65537, 1024)))
+    assert hsm_rsa.open_rsa_block(lmk, block, 1) is hsm_rsa.open_rsa_block(lmk, block, 1)
+    other = dataclasses.replace(lmk, key=bytes(reversed(lmk.key)))
+    assert code_of(lambda: hsm_rsa.open_rsa_block(other, block, 1)) == "A4"  # its authenticator fails under another key
 
 
 def test_a_block_of_usage_or_data_no_private_key_has_is_refused() -> None:
