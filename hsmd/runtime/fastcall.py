@@ -90,18 +90,26 @@ def build(cache_dir: Path, zig_env: dict[str, str] | None = None) -> Path:
     return target
 
 
-def _verified(path: Path) -> bool:
-    try:
-        fd = cache.open_nofollow(path)
-    except (cache.Untrusted, OSError):
-        return False
+def _open_checked(path: Path) -> int:
+    """A descriptor of `path` if it passes the cache's checks and its content matches the digest in its name;
+    cache.Untrusted or OSError (with why) otherwise."""
+    fd = cache.open_nofollow(path)
     try:
         st = cache.check_file(fd, path)
-        return path.name.endswith(f"-{cache.hash_fd(fd, st.st_size)}{SUFFIX}")
+        if not path.name.endswith(f"-{cache.hash_fd(fd, st.st_size)}{SUFFIX}"):
+            raise cache.Untrusted("content does not match the digest in its name")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _verified(path: Path) -> bool:
+    try:
+        os.close(_open_checked(path))
     except (cache.Untrusted, OSError):
         return False
-    finally:
-        os.close(fd)
+    return True
 
 
 class Api(ctypes.Structure):
@@ -208,11 +216,18 @@ class Caller:
         self._result = abi.Val()
         self._error = ctypes.c_void_p()
         self._execute = library._execute
-        self._args = (ctypes.byref(self._call), self._out, capacity, ctypes.byref(self._length), ctypes.byref(self._result))
+        self._args = (
+            ctypes.byref(self._call),
+            self._out,
+            capacity,
+            ctypes.byref(self._length),
+            ctypes.byref(self._result),
+            ctypes.byref(self._error),
+        )
 
     def __call__(self, request: bytes, lift: Callable[[abi.Val], Any]) -> Any:
-        call, out, capacity, length, result = self._args
-        status = self._execute(call, request, len(request), out, capacity, length, result, ctypes.byref(self._error))
+        call, out, capacity, length, result, error = self._args
+        status = self._execute(call, request, len(request), out, capacity, length, result, error)
         if status == ANSWERED:
             above = self._call.above
             self.above = None if above < 0 else above == 1
@@ -224,8 +239,8 @@ class Caller:
             finally:
                 ffi.wasmtime_component_val_delete(ctypes.byref(self._result))
                 self._func.post_return()
-        error = ctypes.cast(self._error, ctypes.POINTER(ffi.wasmtime_error_t))
-        message = str(wasmtime.WasmtimeError._from_ptr(error))
+        failure = ctypes.cast(self._error, ctypes.POINTER(ffi.wasmtime_error_t))
+        message = str(wasmtime.WasmtimeError._from_ptr(failure))
         if status == UNARMED:
             raise wasmtime.WasmtimeError(message)
         raise abi.TrapError(message)
@@ -244,18 +259,14 @@ def load(cache_dir: Path) -> Library | None:
         return None
     for path in reversed(_entries(directory)):
         try:
-            fd = cache.open_nofollow(path)
+            fd = _open_checked(path)
         except (cache.Untrusted, OSError) as exc:
             log.error("fast call library refused", path=str(path), reason=str(exc))
             continue
         try:
-            st = cache.check_file(fd, path)
-            if not path.name.endswith(f"-{cache.hash_fd(fd, st.st_size)}{SUFFIX}"):
-                log.error("fast call library refused", path=str(path), reason="content does not match the digest in its name")
-                continue
             # Through the descriptor that was checked: no swap between the check and the load.
             return Library(ctypes.CDLL(f"/proc/self/fd/{fd}"), path)
-        except (cache.Untrusted, OSError) as exc:
+        except OSError as exc:
             log.error("fast call library refused", path=str(path), reason=str(exc))
         finally:
             os.close(fd)

@@ -53,6 +53,11 @@ def headroom(memory_limit: int) -> int:
     return min(MEMORY_HEADROOM, memory_limit // 8)
 
 
+def memory_mark(memory_limit: int) -> int:
+    """The high-water mark past which an instance is retired (see the module docstring)."""
+    return memory_limit - headroom(memory_limit)
+
+
 # Where an instance's memory cannot be measured (memory.watch found no base), a
 # call budget instead: a fresh instance at up to 16 MiB, each call adding up to the headroom.
 ASSUMED_START = 16 * MIB
@@ -143,6 +148,7 @@ class Instance:
         self._fuel = limits.fuel
         self._ticks = ticks
         self.memory_limit = limits.memory_bytes
+        self.memory_mark = memory_mark(limits.memory_bytes)
         self.arm()  # instantiation runs guest code too
         # Where its linear memory lives, so the plugin can tell when it nears the cap (None: unknown).
         self.memory_base: int | None = None
@@ -156,9 +162,8 @@ class Instance:
         self._execute = abi.RawFunc(self._store, instance, "execute")
         self._cleanup = abi.RawFunc(self._store, instance, "cleanup")
         # The same call in one native step, where the runtime has the library (fastcall.py); it
-        # also asks, after each answer, whether the memory reaches the mark Plugin retires at.
-        self._mark = limits.memory_bytes - headroom(limits.memory_bytes)
-        mark_address = None if self.memory_base is None else self.memory_base + self._mark
+        # also asks, after each answer, whether the memory reaches the mark.
+        mark_address = None if self.memory_base is None else self.memory_base + self.memory_mark
         self._fast = None if fast is None else fast.caller(self._execute, self._fuel, ticks, MAX_RESPONSE, mark_address)
         self.calls = 0
 
@@ -196,12 +201,16 @@ class Instance:
         """Whether the linear memory is larger than `size` bytes (None: not measurable). About 1 µs."""
         if self.memory_base is None:
             return None
-        if size == self._mark and self._fast is not None and self._fast.above is not None:
-            return self._fast.above  # asked already, after the last call, by the native step
         probe = self._probes.get(size)
         if probe is None:
             probe = self._probes[size] = memory.Probe(self.memory_base + size)
         return probe()
+
+    def above_mark(self) -> bool | None:
+        """`memory_above(memory_mark)`: answered already where the native step asked it after the last call."""
+        if self._fast is not None and self._fast.above is not None:
+            return self._fast.above
+        return self.memory_above(self.memory_mark)
 
     def memory_size(self) -> int | None:
         """The linear memory's size in bytes (None: not measurable). About 30 µs: for logs, not every call."""
@@ -241,8 +250,8 @@ class Plugin:
         self._legacy_41 = _minor(contract) < FAIL_SINCE_MINOR  # its SDK answered 41 for its own failures
         self._factory = factory
         self._recycle_after = recycle_after
-        # Retire an instance whose memory passed the mark (or, where it can't be measured, after a call budget).
-        self._memory_mark = None if memory_limit is None else memory_limit - headroom(memory_limit)
+        # Retire an instance whose memory passed its mark (or, where it can't be measured, after a call budget).
+        self._watch_memory = memory_limit is not None
         self._blind_budget = None if memory_limit is None else max(1, (memory_limit - ASSUMED_START) // headroom(memory_limit))
         self._instance = instance  # an already initialised one; normally None until the first request
         self._guest_failure = guest_failure  # the reason the guest gave `fail` in the call that trapped, if it did
@@ -314,8 +323,8 @@ class Plugin:
 
     def _after_call(self, instance: Instance) -> None:
         """Retire a healthy instance that served its calls, or whose memory one more request could push to the cap."""
-        if self._memory_mark is not None:
-            above = instance.memory_above(self._memory_mark)
+        if self._watch_memory:
+            above = instance.above_mark()
             if above or (above is None and self._blind_budget is not None and instance.calls >= self._blind_budget):
                 self._retire(clean=True, reason="memory")
                 return
@@ -328,7 +337,7 @@ class Plugin:
         if memory_error or kind in ("unreachable", "trap"):
             # Python in the guest meets a full memory as MemoryError, or traps while reporting it.
             size = instance.memory_size()
-            near_cap = size is not None and size > instance.memory_limit - headroom(instance.memory_limit)
+            near_cap = size is not None and size > instance.memory_mark
             if memory_error or near_cap:
                 used = "" if size is None else f"; linear memory {size / MIB:.1f} of {instance.memory_limit / MIB:.0f} MiB"
                 kind, message = "memory", message + used
