@@ -102,7 +102,11 @@ def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     ticks = sum(int(field) for field in fields[11:15])
     for task in Path(f"/proc/{pid}/task").iterdir():
-        for child in (task / "children").read_text().split():
+        try:
+            children = (task / "children").read_text().split()
+        except FileNotFoundError:  # a thread that ended since the listing: its time stays in the process's
+            continue
+        for child in children:
             with contextlib.suppress(FileNotFoundError):  # exited meanwhile: its time moves to cutime
                 ticks += round(cpu_seconds(int(child)) * _TICK)
     return ticks / _TICK
