@@ -70,12 +70,13 @@ def v2_plugin(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return BUILD / "test-plugins-v2" / "ZF.wasm"
 
 
-# Doctored contracts with the host's own version: one import's type changed each way.
+# Doctored contracts with the host's own version: one import's type changed each way, and the export the host picks by name.
 DOCTORED_WITS = {
     "param-type": ("random-hex: func(n: u32)", "random-hex: func(n: string)"),
     "param-count": ("key-check-value: func(key: key-handle)", "key-check-value: func(key: key-handle, extra: u32)"),
     "result-type": ("firmware-number: func() -> string;", "firmware-number: func() -> u64;"),
     "record-field": ("        odd-parity: bool,\n", ""),
+    "export-type": ("export execute-frame: func(request: string)", "export execute-frame: func(request: list<u8>)"),
 }
 
 

@@ -7,6 +7,7 @@ fault. Its load-time variants are the same source built with other defines or an
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -34,12 +35,18 @@ def _compile(name: str, *, defines: dict[str, str] | None = None, contract: str 
     out = OUT / name
     out.mkdir(parents=True, exist_ok=True)
     wit = build.WIT_DIR
+    major, minor = (int(part) for part in contract.split(".")[:2])
+    frames = (major, minor) >= (1, 8)  # contract 1.8.0 added execute-frame
     if contract != CONTRACT_VERSION:
         wit = out / "wit"
         wit.mkdir(exist_ok=True)
         text = (build.WIT_DIR / "plugin.wit").read_text()
-        (wit / "plugin.wit").write_text(text.replace(f"package hsmd:plugin@{CONTRACT_VERSION};", f"package hsmd:plugin@{contract};"))
-    flags = [f"-D{key}={value}" for key, value in {"ZC_CONTRACT": f'"{contract}"', **(defines or {})}.items()]
+        text = text.replace(f"package hsmd:plugin@{CONTRACT_VERSION};", f"package hsmd:plugin@{contract};")
+        if not frames:  # that contract's world had no execute-frame
+            text = re.sub(r"\n(    ///[^\n]*\n)*    export execute-frame: [^\n]*\n", "\n", text)
+        (wit / "plugin.wit").write_text(text)
+    variant = {"ZC_CONTRACT": f'"{contract}"', "ZC_FRAMES": str(int(frames)), **(defines or {})}
+    flags = [f"-D{key}={value}" for key, value in variant.items()]
     tools = Path(sys.executable).parent / "wasm-tools"
     core, embedded, component = out / "zc.core.wasm", out / "zc.embed.wasm", out / "ZC.wasm"
     zig = [sys.executable, "-m", "ziglang", "cc", "-target", "wasm32-freestanding", "-O2", "-nostdlib", "-Wl,--no-entry"]
@@ -84,14 +91,15 @@ def answer(runtime: Runtime, plugin: Plugin, body: bytes) -> bytes:
 @pytest.mark.parametrize(
     ("mode", "kind", "message"),
     [
-        (b"U", "unreachable", "wasm `unreachable` instruction executed (in zc.core.wasm!execute)"),
-        (b"O", "out-of-bounds", "out of bounds memory access (in zc.core.wasm!execute)"),
-        (b"L", "fuel", "all fuel consumed by WebAssembly (in zc.core.wasm!execute)"),
+        (b"U", "unreachable", "wasm `unreachable` instruction executed (in zc.core.wasm!behave)"),
+        (b"O", "out-of-bounds", "out of bounds memory access (in zc.core.wasm!behave)"),
+        (b"L", "fuel", "all fuel consumed by WebAssembly (in zc.core.wasm!behave)"),
         (b"F", "guest", "broken invariant"),
         (b"1", "malformed", "error code '4' is not two printable characters"),
         (b"S", "malformed", "response shorter than an error code"),
-        (b"X", "malformed", "list of 70000 bytes exceeds 65535"),
+        (b"X", "malformed", "answer of 70000 bytes exceeds 65535"),
         (b"B", "trap", "invalid utf-8 sequence of 1 bytes from index 0"),
+        (b"W", "malformed", "answer holds a character above U+00FF"),
     ],
 )
 def test_a_fault_answers_41_and_costs_the_instance(runtime: Runtime, plugin: Plugin, mode: bytes, kind: str, message: str) -> None:
@@ -129,14 +137,14 @@ def test_an_endless_loop_with_ample_fuel_hits_the_deadline(host: Host, zc: Path)
         caught = fault(rt, plugin, b"L")
         elapsed = time.monotonic() - started
         assert run(rt, plugin, b"Eok") == b"00ok"
-    assert (caught.kind, caught.message) == ("deadline", "interrupt (in zc.core.wasm!execute)")
+    assert (caught.kind, caught.message) == ("deadline", "interrupt (in zc.core.wasm!behave)")
     assert 0.09 <= elapsed < 1.0
 
 
 def test_growing_memory_until_it_fails_then_trapping_is_a_memory_fault(runtime: Runtime, plugin: Plugin) -> None:
     caught = fault(runtime, plugin, b"M")
     assert caught.kind == "memory"
-    assert caught.message.startswith("wasm `unreachable` instruction executed (in zc.core.wasm!execute); linear memory 6")
+    assert caught.message.startswith("wasm `unreachable` instruction executed (in zc.core.wasm!behave); linear memory 6")
     assert caught.message.endswith(" of 64 MiB")
     assert run(runtime, plugin, b"Eok") == b"00ok"
 
@@ -182,6 +190,20 @@ def test_a_plugin_that_cannot_serve_is_refused_at_load(
     with pytest.raises(PluginRefused) as refused:
         runtime.load(_compile(name, defines=defines, contract=contract))
     assert str(refused.value) == reason
+
+
+def test_every_byte_value_crosses_both_calls(runtime: Runtime, zc: Path) -> None:
+    # execute-frame (text whose characters are the bytes) where the plugin exports it, execute (list<u8>)
+    # for one built before contract 1.8.0: the same bytes either way, both directions.
+    data = bytes(range(256)) * 3
+    frames, before = runtime.load(zc), runtime.load(_compile("before-frames", contract="1.7.0"))
+    for plugin in (frames, before):
+        assert run(runtime, plugin, b"E" + data) == b"00" + data
+    # W answers the bytes C4 80: two bytes through execute, through execute-frame U+0100, which no byte is
+    assert run(runtime, before, b"W") == b"00\xc4\x80"
+    assert fault(runtime, frames, b"W").message == "answer holds a character above U+00FF"
+    frames.close()
+    before.close()
 
 
 def test_a_plugin_built_against_an_older_minor_version_loads_and_runs(runtime: Runtime) -> None:

@@ -92,12 +92,22 @@ def test_every_fault_of_a_python_plugin_is_the_same_either_way(runtimes: tuple[R
 
 def test_every_fault_of_a_c_plugin_is_the_same_either_way(runtimes: tuple[Runtime, Runtime]) -> None:
     zc = _compile("ZC")
-    requests = [b"C", b"U", b"O", b"F", b"1", b"S", b"X", b"B", b"H", b"G", b"C"]
+    requests = [b"C", b"U", b"O", b"F", b"1", b"S", b"X", b"B", b"W", b"H", b"G", b"C"]
     fast, slow = runtimes
     got = outcome(fast, zc, requests)
     assert got == outcome(slow, zc, requests)
     kinds = [o[1] for o in got if o[0] == "fault"]
-    assert kinds == ["unreachable", "out-of-bounds", "guest", "malformed", "malformed", "malformed", "trap"]
+    assert kinds == ["unreachable", "out-of-bounds", "guest", "malformed", "malformed", "malformed", "trap", "malformed"]
+
+
+def test_a_plugin_built_before_execute_frame_answers_the_same_either_way(runtimes: tuple[Runtime, Runtime]) -> None:
+    before = _compile("before-frames", contract="1.7.0")  # list<u8> through execute
+    requests = [b"E" + bytes(range(256)), b"C", b"U", b"S", b"X", b"W", b"H", b"C"]
+    fast, slow = runtimes
+    got = outcome(fast, before, requests)
+    assert got == outcome(slow, before, requests)
+    assert got[0] == ("answer", (b"00" + bytes(range(256))).hex())
+    assert [o[1] for o in got if o[0] == "fault"] == ["unreachable", "malformed", "malformed"]
 
 
 # --- loading: only a library that passes the compile cache's checks ---

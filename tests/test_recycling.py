@@ -63,8 +63,11 @@ def test_one_maximum_size_echo_grows_memory_by_at_most_128_kib(runtime: Runtime,
         assert run(runtime, b2, MAX_ECHO.body)[:2] == b"00"
         sizes.append(instance.memory_size() or 0)
     growth = max(after - before for before, after in itertools.pairwise(sizes))
-    assert 0 < growth <= 128 * 1024
+    assert growth <= 128 * 1024
     assert 32 * growth <= MEMORY_HEADROOM
+    # Since contract 1.8.0 the request and answer cross as strings, which leave nothing behind:
+    # 200 echoes end at the size the first left (as list<u8>, each kept ~64 KiB).
+    assert sizes[-1] == sizes[1]
 
 
 # --- recycling ---
@@ -98,7 +101,9 @@ def test_an_unmeasurable_memory_falls_back_to_a_call_budget(host: Host, plugin_d
 
 
 def test_ten_thousand_maximum_size_echoes_never_answer_41(dispatcher: Dispatcher) -> None:
-    """Measured: ~45 s on a 2-core machine (about 4.5 ms per 64 KiB echo), 11-12 memory recycles."""
+    """Measured: ~5 s on a 2-core machine. Since contract 1.8.0 the echo crosses as strings and leaves
+    nothing behind, so only the 1,000-call recycle happens (as list<u8>: ~45 s, 11-12 memory recycles;
+    recycling on memory is tested with ZC's leak, test_c_faulty.py)."""
     expected = b"B300" + MAX_ECHO.body[4:]
     assert len(MAX_ECHO.body) + 2 == MAX_FRAME_LEN
     answers: Counter[bytes] = Counter()
@@ -111,7 +116,7 @@ def test_ten_thousand_maximum_size_echoes_never_answer_41(dispatcher: Dispatcher
     print(f"10,000 maximum-size echoes in {elapsed:.1f}s; recycles {dict(b2.recycled)}")
     assert answers == {b"echo": 10_000}
     assert dispatcher.faults == {}
-    assert b2.recycled["memory"] >= 10  # memory decided, well before the 1,000-call recycle
+    assert (b2.recycled["memory"], b2.recycled["calls"]) == (0, 10)
 
 
 # --- instances on first use; init outside any request ---

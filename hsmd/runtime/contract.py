@@ -7,10 +7,12 @@ from collections.abc import Iterable
 from typing import Final
 
 # Must equal the package version in wasm/wit/plugin.wit (a test pins it).
-CONTRACT_VERSION: Final = "1.7.0"
+CONTRACT_VERSION: Final = "1.8.0"
 CONTRACT_MAJOR: Final = int(CONTRACT_VERSION.split(".")[0])
 PACKAGE: Final = "hsmd:plugin"
 REQUIRED_EXPORTS: Final = frozenset({"metadata", "init", "execute", "cleanup"})
+# Called instead of `execute` where a component exports it (since 1.8.0; not required: older minors load).
+FRAME_EXPORT: Final = "execute-frame"
 HOST_INTERFACE: Final = f"{PACKAGE}/host@{CONTRACT_VERSION}"
 
 _IMPORT_RE = re.compile(r"^(?P<package>[a-z][a-z0-9-]*:[a-z][a-z0-9-]*)/(?P<iface>[a-z][a-z0-9-]*)@(?P<version>\d+\.\d+\.\d+)$")

@@ -9,8 +9,11 @@
  * one wasmtime-py loaded). hsmd/runtime/fastcall.py builds and loads it; the
  * struct offsets are abi.py's, checked there at import (wasmtime 50).
  *
- * Only the common answer is read here: `ok` holding a list of u8 that fits
- * the caller's buffer. Anything else (the err case, a malformed value) is left
+ * The request goes as execute-frame takes it (text whose characters are the
+ * bytes, UTF-8 encoded: one copy into the guest) or, for a component built
+ * before contract 1.8.0, as execute's list<u8> (one component value per byte).
+ * Only the common answer is read here: `ok` holding that text, or that list,
+ * whose bytes fit the caller's buffer. Anything else (the err case, a malformed value) is left
  * in `result` for Python to lift with abi.py's code, which also frees it.
  *
  * After an answer read here it also asks memory.py's question (is the byte at
@@ -20,6 +23,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <unistd.h>
 
 typedef struct val {
@@ -50,6 +54,7 @@ typedef struct {
     void (*set_epoch_deadline)(void *context, uint64_t ticks);
     void (*byte_vec_new)(void *vec, size_t size, const uint8_t *data);
     val_t *(*val_new)(val_t *value);
+    void (*byte_vec_new_uninit)(void *vec, size_t size);
 } api_t;
 
 /* One instance's `execute`, as fastcall.py's Call struct lists it. */
@@ -62,6 +67,7 @@ typedef struct {
     const uint8_t *mark;   /* the byte memory.py probes after each call; NULL: none */
     int32_t probe_write;   /* memory.py's non-blocking pipe */
     int32_t probe_read;
+    int32_t frames;        /* 1: the function is execute-frame (string), 0: execute (list<u8>) */
     int32_t above;         /* out, after ANSWERED: 1 memory reaches the mark, 0 not, -1 unknown */
 } call_t;
 
@@ -92,11 +98,33 @@ int hsmd_execute(call_t *call, const uint8_t *request, size_t size, uint8_t *out
     }
     api->set_epoch_deadline(call->context, call->ticks);
 
-    val_t argument = {.kind = K_LIST};
-    api->vallist_new_uninit(&argument.of.list, size);
-    for (size_t i = 0; i < size; i++) {
-        argument.of.list.data[i].kind = K_U8;
-        argument.of.list.data[i].of.u8 = request[i];
+    val_t argument;
+    if (call->frames) {
+        size_t utf8 = size;
+        for (size_t i = 0; i < size; i++) utf8 += request[i] >> 7;
+        argument = (val_t){.kind = K_STRING};
+        api->byte_vec_new_uninit(&argument.of.string, utf8);
+        uint8_t *text = argument.of.string.data;
+        if (utf8 == size) {
+            memcpy(text, request, size); /* all ASCII: the bytes are their own text */
+        } else {
+            for (size_t i = 0; i < size; i++) {
+                uint8_t b = request[i];
+                if (b < 0x80) {
+                    *text++ = b;
+                } else {
+                    *text++ = (uint8_t)(0xC0 | (b >> 6));
+                    *text++ = (uint8_t)(0x80 | (b & 0x3F));
+                }
+            }
+        }
+    } else {
+        argument = (val_t){.kind = K_LIST};
+        api->vallist_new_uninit(&argument.of.list, size);
+        for (size_t i = 0; i < size; i++) {
+            argument.of.list.data[i].kind = K_U8;
+            argument.of.list.data[i].of.u8 = request[i];
+        }
     }
     *result = (val_t){0};
     failed = api->func_call(call->func, call->context, &argument, 1, result, 1);
@@ -108,11 +136,35 @@ int hsmd_execute(call_t *call, const uint8_t *request, size_t size, uint8_t *out
 
     if (result->kind != K_RESULT || !result->of.result.is_ok || result->of.result.val == NULL) return TO_LIFT;
     const val_t *ok = result->of.result.val;
-    if (ok->kind != K_LIST || ok->of.list.size > capacity) return TO_LIFT;
-    size_t n = ok->of.list.size;
-    for (size_t i = 0; i < n; i++) {
-        if (ok->of.list.data[i].kind != K_U8) return TO_LIFT;
-        out[i] = ok->of.list.data[i].of.u8;
+    size_t n = 0;
+    if (call->frames) {
+        /* Only U+0000..U+00FF, as one byte (below 0x80) or C2/C3 and a continuation byte. */
+        if (ok->kind != K_STRING) return TO_LIFT;
+        const uint8_t *text = ok->of.string.data;
+        size_t len = ok->of.string.size;
+        uint8_t any = 0;
+        for (size_t i = 0; i < len; i++) any |= text[i];
+        if (any < 0x80 && len <= capacity) {
+            memcpy(out, text, len); /* all ASCII: the text is the bytes */
+            n = len;
+        } else {
+            for (size_t i = 0; i < len; i++) {
+                if (n == capacity) return TO_LIFT;
+                uint8_t c = text[i];
+                if (c >= 0x80) {
+                    if ((c != 0xC2 && c != 0xC3) || i + 1 == len || (text[i + 1] & 0xC0) != 0x80) return TO_LIFT;
+                    c = (uint8_t)(((c & 0x03) << 6) | (text[++i] & 0x3F));
+                }
+                out[n++] = c;
+            }
+        }
+    } else {
+        if (ok->kind != K_LIST || ok->of.list.size > capacity) return TO_LIFT;
+        n = ok->of.list.size;
+        for (size_t i = 0; i < n; i++) {
+            if (ok->of.list.data[i].kind != K_U8) return TO_LIFT;
+            out[i] = ok->of.list.data[i].of.u8;
+        }
     }
     *out_len = n;
     call->above = reaches(call);

@@ -126,6 +126,7 @@ class Api(ctypes.Structure):
             "set_epoch_deadline",
             "byte_vec_new",
             "val_new",
+            "byte_vec_new_uninit",
         )
     ]
 
@@ -142,6 +143,7 @@ class Call(ctypes.Structure):
         ("mark", ctypes.c_void_p),
         ("probe_write", ctypes.c_int32),
         ("probe_read", ctypes.c_int32),
+        ("frames", ctypes.c_int32),
         ("above", ctypes.c_int32),
     ]
 
@@ -175,6 +177,7 @@ class Library:
             _address(wt.wasmtime_context_set_epoch_deadline),
             _address(wt.wasm_byte_vec_new),
             _address(wt.wasmtime_component_val_new),
+            _address(wt.wasm_byte_vec_new_uninitialized),
         )
         api = ctypes.byref(self.api)
         self._lower_string = _function(dll.hsmd_lower_string, c_void_p, c_void_p, ctypes.c_char_p, c_size_t)
@@ -193,12 +196,13 @@ class Library:
     def lower_ok_u32(self, results: Any, number: int) -> None:
         self._lower_ok_u32(self._api_ref, results, number)
 
-    def caller(self, func: abi.RawFunc, fuel: int, ticks: int, capacity: int, mark: int | None) -> Caller:
-        return Caller(self, func, fuel, ticks, capacity, mark)
+    def caller(self, func: abi.RawFunc, frames: bool, fuel: int, ticks: int, capacity: int, mark: int | None) -> Caller:
+        return Caller(self, func, frames, fuel, ticks, capacity, mark)
 
 
 class Caller:
-    """`execute` of one instance: call it with the request, get the ok bytes or what `lift` makes of another answer.
+    """`execute-frame` (`frames`) or `execute` of one instance: call it with the request bytes, get the ok bytes
+    or what `lift` makes of another answer.
 
     With a `mark` (an address memory.py would probe), each answer read natively
     also says whether the memory reaches it: `above` (None where it was not asked).
@@ -206,10 +210,10 @@ class Caller:
 
     __slots__ = ("_args", "_call", "_error", "_execute", "_func", "_length", "_out", "_result", "above")
 
-    def __init__(self, library: Library, func: abi.RawFunc, fuel: int, ticks: int, capacity: int, mark: int | None) -> None:
+    def __init__(self, library: Library, func: abi.RawFunc, frames: bool, fuel: int, ticks: int, capacity: int, mark: int | None) -> None:
         self._func = func  # keeps the function struct and the store context alive as long as the call table points at them
         read_end, write_end = memory.probe_pipe() if mark is not None else (-1, -1)
-        self._call = Call(ctypes.addressof(library.api), *func.addresses(), fuel, ticks, mark, write_end, read_end, -1)
+        self._call = Call(ctypes.addressof(library.api), *func.addresses(), fuel, ticks, mark, write_end, read_end, int(frames), -1)
         self.above: bool | None = None
         self._out = ctypes.create_string_buffer(capacity)
         self._length = ctypes.c_size_t()

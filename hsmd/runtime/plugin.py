@@ -12,8 +12,9 @@ The high-water mark is `memory_bytes - headroom(memory_bytes)`. Memory never shr
 so what one request can add is what its call adds: measured with wasmtime 50
 and componentize-py 0.25 (tests/test_recycling.py pins the B2 figure), a
 maximum-size B2 echo (65,529 bytes of data: a 65,535-byte frame with no header)
-grows the memory by 64 KiB on most calls and by 128 KiB at most, M0 on 32 KiB of
-data by 128 KiB at most, GM on 65,000 bytes not at all. An instance retired once its
+grew the memory by 64 KiB on most calls and by 128 KiB at most while requests
+crossed as list<u8>, M0 on 32 KiB of data by 128 KiB at most, GM on 65,000 bytes
+not at all; through execute-frame (contract 1.8.0, strings) the echo grows it not at all. An instance retired once its
 memory passes the mark leaves the next request a memory at most the mark, and
 the headroom to grow in: 4 MiB (32 times the largest growth measured), or an
 eighth of a smaller cap (2 MiB at the 16 MiB minimum: 16 times), so that a
@@ -33,7 +34,7 @@ import structlog
 import wasmtime
 from wasmtime.component import Component, Linker
 
-from hsmd.runtime import abi, fastcall, memory
+from hsmd.runtime import abi, contract, fastcall, memory
 
 MAX_RESPONSE = 65535  # a response must fit a frame
 MIB = 1024 * 1024
@@ -114,6 +115,27 @@ def _lift_execute(val: abi.Val) -> bytes | GuestError:
     return _lift_error(inner)
 
 
+def _lift_execute_frame(val: abi.Val) -> bytes | GuestError:
+    """execute-frame's answer: the ok text's characters are the bytes (ValueError where one is above U+00FF)."""
+    if val.kind != abi.K_RESULT:
+        raise PluginFault("malformed", "execute-frame returned a non-result")
+    inner = val.of.result.val.contents
+    if val.of.result.is_ok:
+        try:
+            answer = abi.lift_string(inner, 2 * MAX_RESPONSE).decode().encode("latin-1")
+        except UnicodeError:
+            raise ValueError("answer holds a character above U+00FF") from None
+        if len(answer) > MAX_RESPONSE:
+            raise ValueError(f"answer of {len(answer)} bytes exceeds {MAX_RESPONSE}")
+        return answer
+    return _lift_error(inner)
+
+
+def _frame_text(request: bytes) -> bytes:
+    """The request as execute-frame takes it: UTF-8 of the text whose characters are the bytes."""
+    return request.decode("latin-1").encode()
+
+
 def _lift_unit_result(val: abi.Val) -> GuestError | None:
     if val.kind != abi.K_RESULT:
         raise PluginFault("malformed", "init returned a non-result")
@@ -159,12 +181,17 @@ class Instance:
             instance = linker.instantiate(self._store, component)
         self._metadata = abi.RawFunc(self._store, instance, "metadata")
         self._init = abi.RawFunc(self._store, instance, "init")
-        self._execute = abi.RawFunc(self._store, instance, "execute")
+        try:
+            self._execute = abi.RawFunc(self._store, instance, contract.FRAME_EXPORT)
+            self._frames = True
+        except LookupError:  # built before contract 1.8.0: bytes as list<u8>
+            self._execute = abi.RawFunc(self._store, instance, "execute")
+            self._frames = False
         self._cleanup = abi.RawFunc(self._store, instance, "cleanup")
         # The same call in one native step, where the runtime has the library (fastcall.py); it
         # also asks, after each answer, whether the memory reaches the mark.
         mark_address = None if self.memory_base is None else self.memory_base + self.memory_mark
-        self._fast = None if fast is None else fast.caller(self._execute, self._fuel, ticks, MAX_RESPONSE, mark_address)
+        self._fast = None if fast is None else fast.caller(self._execute, self._frames, self._fuel, ticks, MAX_RESPONSE, mark_address)
         self.calls = 0
 
     def arm(self) -> None:
@@ -184,10 +211,13 @@ class Instance:
 
     def execute(self, request: bytes) -> bytes:
         if self._fast is not None:
-            out = self._fast(request, _lift_execute)
+            out = self._fast(request, _lift_execute_frame if self._frames else _lift_execute)
         else:
             self.arm()
-            out = abi.call(self._execute, (lambda val: abi.lower_bytes(val, request),), _lift_execute)
+            if self._frames:
+                out = abi.call(self._execute, (lambda val: abi.lower_string(val, _frame_text(request)),), _lift_execute_frame)
+            else:
+                out = abi.call(self._execute, (lambda val: abi.lower_bytes(val, request),), _lift_execute)
         self.calls += 1
         if isinstance(out, GuestError):
             raise out

@@ -149,7 +149,11 @@ class Runtime:
         ctype = component.type
         imports = ctype.imports(self.engine)
         try:
-            version = contract.check(imports.keys(), ctype.exports(self.engine).keys())
+            exports = ctype.exports(self.engine)
+            version = contract.check(imports.keys(), exports.keys())
+            frame = exports.get(contract.FRAME_EXPORT)
+            if frame is not None:
+                self._signatures.check_export(contract.FRAME_EXPORT, getattr(frame, "ty", frame))
             host = imports.get(f"{contract.PACKAGE}/host@{version}")
             if host is not None:
                 self._signatures.check(signature.imported_functions(host, self.engine))

@@ -22,6 +22,8 @@ from typing import Any, Final
 
 from hsmd.runtime import wit
 
+WORLD: Final = "command"
+
 _PRIMITIVES: Final = frozenset({"bool", "u8", "u16", "u32", "u64", "s8", "s16", "s32", "s64", "f32", "f64", "char", "string"})
 
 
@@ -82,11 +84,17 @@ class Contract:
             func.name: f"func({','.join(self.canonical(t) for _n, t in func.params)})->{self.canonical(func.result)}"
             for func in wit.host_functions(source)
         }
+        self.exports: Mapping[str, str] = {
+            func.name: f"func({','.join(self.canonical(t) for _n, t in func.params)})->{self.canonical(func.result)}"
+            for func in wit.world_exports(WORLD, source)
+        }
 
     def canonical(self, text: str | None) -> str:
         if text is None:
             return "_"
         text = text.strip()
+        if text == "_":  # result<_, E>
+            return "_"
         if text in _PRIMITIVES:
             return text
         if text in self._aliases:
@@ -116,6 +124,16 @@ class Contract:
             actual = render_func(functype)
             if actual != expected:
                 raise SignatureError(f"imports {name} as {actual}, the contract declares {expected}")
+
+    def check_export(self, name: str, functype: Any) -> None:
+        """Raise SignatureError unless the component's export `name` (a wasmtime FuncType) is the contract's.
+
+        The host picks its call by export name (execute-frame over execute), so an export of that
+        name with another type must be refused at load, not met at the first request.
+        """
+        actual, expected = render_func(functype), self.exports[name]
+        if actual != expected:
+            raise SignatureError(f"exports {name} as {actual}, the contract declares {expected}")
 
 
 def _enum_names(body: str) -> tuple[str, ...]:

@@ -8,6 +8,7 @@ every fault the runtime must survive:
   T        trap: raise a BaseException the SDK does not catch
   L        loop forever (fuel exhaustion, or the deadline when fuel is plentiful)
   M<mb>    allocate <mb> MiB (memory cap)
+  H        hoard memory 1 MiB at a time until there is no more, then trap (as T) at the cap
   G        raise ValueError in logic (the SDK calls `fail`: 41, a "guest" fault)
   F<why>   call `fail` with the reason <why> itself
   A<cc>    answer the error code <cc>: the plugin's choice, 41 included, and no fault
@@ -46,6 +47,12 @@ def execute(request: bytes, hsm: Hsm) -> bytes:
     if mode == b"M":
         _hoard.append(bytearray(int(rest) * 1024 * 1024))
         return b""
+    if mode == b"H":
+        try:
+            while True:
+                _hoard.append(bytearray(1024 * 1024))
+        except MemoryError:
+            raise Boom("trap at the memory cap") from None
     if mode == b"G":
         raise ValueError("bug in logic")
     if mode == b"F":

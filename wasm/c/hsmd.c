@@ -367,21 +367,88 @@ bool hsmd_export_init(hsmd_hsm_error_t *err) {
     return false;
 }
 
-bool hsmd_export_execute(hsmd_list_u8_t request, hsmd_list_u8_t *ret, hsmd_hsm_error_t *err) {
+/* Run the command on `size` request bytes; the response (error code first) in *response. */
+static bool hsmd__respond(const uint8_t *request, size_t size, hsmd_response_t *response, hsmd_hsm_error_t *err) {
     hsmd__error.pending = false;
-    hsmd_fields_t fields = {request.ptr, request.len, 0};
-    hsmd_response_t response;
-    response.cap = 64;
-    response.data = (uint8_t *)hsmd_alloc(response.cap, 1);
-    response.data[0] = '0';
-    response.data[1] = '0';
-    response.len = 2;
-    if (!hsmd_execute(&fields, &response)) {
+    hsmd_fields_t fields = {request, size, 0};
+    response->cap = 64;
+    response->data = (uint8_t *)hsmd_alloc(response->cap, 1);
+    response->data[0] = '0';
+    response->data[1] = '0';
+    response->len = 2;
+    if (!hsmd_execute(&fields, response)) {
         hsmd__take_error(err);
         return false;
     }
+    return true;
+}
+
+bool hsmd_export_execute(hsmd_list_u8_t request, hsmd_list_u8_t *ret, hsmd_hsm_error_t *err) {
+    hsmd_response_t response;
+    if (!hsmd__respond(request.ptr, request.len, &response, err)) return false;
     ret->ptr = response.data;
     ret->len = response.len;
+    return true;
+}
+
+/* Whether all `n` bytes are below 0x80 (eight at a time): such bytes are their own text. */
+static bool hsmd__ascii(const uint8_t *p, size_t n) {
+    uint64_t any = 0;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t word;
+        memcpy(&word, p + i, 8);
+        any |= word;
+    }
+    for (; i < n; i++) any |= p[i];
+    return (any & 0x8080808080808080ull) == 0;
+}
+
+/* execute-frame carries bytes as ISO 8859-1 text: each byte is the code point of one
+ * character, so a byte below 0x80 is itself and any other is two UTF-8 bytes. The host
+ * sends only such text; anything else (a code point above U+00FF) is answered 15.
+ * Text that is all ASCII (most requests) is used where it lies. */
+bool hsmd_export_execute_frame(hsmd_string_t request, hsmd_string_t *ret, hsmd_hsm_error_t *err) {
+    const uint8_t *text = (const uint8_t *)request.ptr;
+    const uint8_t *bytes = text;
+    size_t size = request.len;
+    if (!hsmd__ascii(text, request.len)) {
+        uint8_t *decoded = (uint8_t *)hsmd_alloc(request.len + 1, 1);
+        size = 0;
+        for (size_t i = 0; i < request.len; i++) {
+            uint8_t c = text[i];
+            if (c >= 0x80) {
+                if ((c != 0xC2 && c != 0xC3) || i + 1 >= request.len || (text[i + 1] & 0xC0) != 0x80) {
+                    err->code = hsmd_str("15");
+                    err->reason = hsmd_str("execute-frame: a character above U+00FF");
+                    return false;
+                }
+                c = (uint8_t)(((c & 0x03) << 6) | (text[++i] & 0x3F));
+            }
+            decoded[size++] = c;
+        }
+        bytes = decoded;
+    }
+    hsmd_response_t response;
+    if (!hsmd__respond(bytes, size, &response, err)) return false;
+    if (hsmd__ascii(response.data, response.len)) {
+        ret->ptr = (const char *)response.data;
+        ret->len = response.len;
+        return true;
+    }
+    char *out = (char *)hsmd_alloc(2 * response.len + 1, 1);
+    size_t n = 0;
+    for (size_t i = 0; i < response.len; i++) {
+        uint8_t b = response.data[i];
+        if (b < 0x80) {
+            out[n++] = (char)b;
+        } else {
+            out[n++] = (char)(0xC0 | (b >> 6));
+            out[n++] = (char)(0x80 | (b & 0x3F));
+        }
+    }
+    ret->ptr = out;
+    ret->len = n;
     return true;
 }
 

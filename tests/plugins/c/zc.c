@@ -19,6 +19,11 @@
  *   X        ok with 70,000 bytes (more than a frame: malformed)
  *   B        err with a reason that is not UTF-8 (the canonical ABI traps)
  *   R        call random-hex(8) (tests make the host function fail)
+ *   W        ok with 00 and U+0100 (through execute-frame, a character no byte stands for: malformed)
+ *
+ * The modes are served by execute-frame (the request and answer as ISO 8859-1 text, UTF-8
+ * encoded) and by execute (list<u8>); a plugin built with ZC_FRAMES=0 exports only execute,
+ * as one built before contract 1.8.0 does.
  *
  * Build-time variants: ZC_COMMAND (metadata's code), ZC_CONTRACT (the host interface version
  * imported, with a WIT of that version), ZC_INIT (0 ok, 1 init answers err 41, 2 init calls the
@@ -36,6 +41,9 @@
 #endif
 #ifndef ZC_INIT
 #define ZC_INIT 0
+#endif
+#ifndef ZC_FRAMES
+#define ZC_FRAMES 1
 #endif
 
 #define EXPORT(name) __attribute__((export_name(name)))
@@ -115,7 +123,7 @@ EXPORT("init") void *init(void) {
     return &result_area;
 }
 
-EXPORT("execute") void *execute(const unsigned char *request, size_t len) {
+static void *behave(const unsigned char *request, size_t len) {
     calls++;
     unsigned char mode = len ? request[0] : 0;
     out[0] = '0'; out[1] = '0';
@@ -148,8 +156,38 @@ EXPORT("execute") void *execute(const unsigned char *request, size_t len) {
         for (size_t i = 0; i < ret.a.len; i++) out[2 + i] = ret.a.ptr[i];
         return answer_ok(out, 2 + ret.a.len);
     }
+    case 'W': out[2] = (char)0xC4; out[3] = (char)0x80; return answer_ok(out, 4);
     default: return answer_err(S("15"), S("unknown mode"));
     }
 }
+
+EXPORT("execute") void *execute(const unsigned char *request, size_t len) { return behave(request, len); }
+
+#if ZC_FRAMES
+static unsigned char in[70000];
+static char text[2 * sizeof out];
+
+/* The text's characters are the bytes: decode the request, encode an ok answer (W's is already "text"). */
+EXPORT("execute-frame") void *execute_frame(const unsigned char *request, size_t len) {
+    size_t n = 0;
+    for (size_t i = 0; i < len && n < sizeof in; i++) {
+        unsigned char c = request[i];
+        in[n++] = c < 0x80 ? c : (unsigned char)(((c & 0x03) << 6) | (request[++i] & 0x3F));
+    }
+    void *answer = behave(in, n);
+    if (result_area.tag != 0 || (n && in[0] == 'W')) return answer;
+    size_t m = 0;
+    for (size_t i = 0; i < result_area.a.len; i++) {
+        unsigned char b = (unsigned char)result_area.a.ptr[i];
+        if (b < 0x80) {
+            text[m++] = (char)b;
+        } else {
+            text[m++] = (char)(0xC0 | (b >> 6));
+            text[m++] = (char)(0x80 | (b & 0x3F));
+        }
+    }
+    return answer_ok(text, m);
+}
+#endif
 
 EXPORT("cleanup") void cleanup(void) {}

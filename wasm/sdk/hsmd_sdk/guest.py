@@ -42,6 +42,14 @@ def world(*, command: str, version: str, description: str, execute: Execute) -> 
             except HsmError as exc:
                 raise Err(types.HsmError(code=exc.code, reason=exc.reason)) from None
 
+        def execute_frame(self, request: str) -> str:
+            # The bytes as ISO 8859-1 text: one copy across the boundary instead of a value per byte.
+            try:
+                data = request.encode("latin-1")
+            except UnicodeEncodeError:
+                raise Err(types.HsmError(code="15", reason="execute-frame: a character above U+00FF")) from None
+            return self.execute(data).decode("latin-1")
+
         def cleanup(self) -> None:
             return None
 
