@@ -30,16 +30,15 @@ whoever can write the link's directory.
 
 from __future__ import annotations
 
-import errno
 import os
 import re
-import stat
 from pathlib import Path
 from typing import Final, Literal, get_args, overload
 
 from hsmd.host import keys
 from hsmd.host.keyblock import TEST_KEYBLOCK_LMK_3DES, TEST_KEYBLOCK_LMK_AES, KeyBlockLmk, Kind
 from hsmd.host.lmk import TEST_LMK, AnyLmk, Lmk
+from hsmd.private_file import PrivateFileError, read_private
 
 LmkKind = Literal["variant", "keyblock-3des", "keyblock-aes"]
 KINDS: Final[tuple[str, ...]] = get_args(LmkKind)
@@ -58,23 +57,11 @@ class LmkFileError(Exception):
 
 
 def _read_private(path: Path) -> bytes:
-    """The file's bytes, if it is a regular file only its owner may access."""
+    """The file's bytes, if it is a regular file only its owner may access (a symlink is refused)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise LmkFileError(f"{path}: is a symlink; name the file itself") from exc
-        raise LmkFileError(f"{path}: cannot read: {exc.strerror}") from exc
-    try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise LmkFileError(f"{path}: not a regular file")
-        if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise LmkFileError(f"{path}: accessible to other users (mode {stat.filemode(mode)}); chmod go-rwx it")
-        with os.fdopen(os.dup(fd), "rb") as fh:
-            return fh.read()
-    finally:
-        os.close(fd)
+        return read_private(path, follow_symlinks=False)
+    except PrivateFileError as exc:
+        raise LmkFileError(str(exc)) from None
 
 
 def _lines(path: Path, data: bytes) -> list[tuple[int, str]]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
-import stat
 from pathlib import Path
 from typing import Final
+
+from hsmd.private_file import PrivateFileError, read_private
 
 __all__ = ["TokenFileError", "read_token", "token_matches"]
 
@@ -26,18 +26,9 @@ def read_token(path: Path) -> bytes:
     checked is the file it names, as a Kubernetes secret volume lays them out.
     """
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    except OSError as exc:
-        raise TokenFileError(f"{path}: cannot read: {exc.strerror}") from None
-    try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise TokenFileError(f"{path}: not a regular file")
-        if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise TokenFileError(f"{path}: accessible to other users (mode {stat.filemode(mode)}); chmod go-rwx it")
-        data = os.read(fd, _MAX_SIZE + 1)
-    finally:
-        os.close(fd)
+        data = read_private(path, follow_symlinks=True, limit=_MAX_SIZE + 1)
+    except PrivateFileError as exc:
+        raise TokenFileError(str(exc)) from None
     token = data.strip()
     if not token:
         raise TokenFileError(f"{path}: empty")
