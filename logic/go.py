@@ -23,9 +23,9 @@ Response: GP · PIN code (00; 02 as a warning when the PVK is double or
           or 01 MAC verification failure)]
 
 The MAC key is the DUKPT key with variant 0000 0000 0000 FF00 (MAC request,
-as GW's manual page says); the MAC is ANSI X9.19 without padding: the data
-must be a non-zero multiple of 8 bytes (15 otherwise, as GW's page requires;
-hsmd's reading for GO). The data length is decimal (ut-codec-payshield sends
+as GW's manual page says); the MAC is ANSI X9.19 over the data zero-padded
+to whole 8-byte blocks, as a unit answers GW (logic/gw.py; hsmd's reading
+for GO). The data length is decimal (ut-codec-payshield sends
 "0016" for 16 bytes). The MAC is verified even when the PIN fails (GP0101).
 KSN and descriptor as in G0 (logic/g0.py); the account is 12 N for every
 format, a PLUS block is bound to those 12 digits.
@@ -45,9 +45,9 @@ A7 the X9.19 MAC part with an AES BDK.
 
 Sources: payShield host command reference, "Verify a PIN Using the IBM
 Method (Triple-DES DUKPT)" (layout, 02 warning, table check) and "Generate or
-Verify a MAC ... DUKPT" (MAC key variant, multiple of 8); softwaregroup-bg/ut-codec-payshield
-`messages.json` (verifyOffsetIbmDukpt: field order, error codes) and
-`test/config/test.js` (GP0000, GP0101, the 4-digit decimal data length);
+Verify a MAC ... DUKPT" (MAC key variant; its older rule of whole 8-byte
+blocks); softwaregroup-bg/ut-codec-payshield `messages.json`
+(verifyOffsetIbmDukpt: field order, error codes) and `test/config/test.js` (GP0000, GP0101, the 4-digit decimal data length);
 nickntg/thalessimulatorlibrary `ThalesCore.Tests/HostCommandTests.vb`
 (TestValidateDukptPinWithIBMAlgorithm: a TDES DUKPT vector, tests/test_cmd_go.py).
 """
@@ -59,7 +59,7 @@ from hsmd_sdk import Fields, Hsm, HsmError, Reply, answering, keys, pins
 from logic.g0 import VERIFY_FORMATS, bdk_lengths, load_bdk, mac_matches, mac_width, read_ksn, read_mac_data, read_mac_mode
 
 COMMAND = "GO"
-VERSION = "1.1.0"
+VERSION = "1.2.0"
 
 # PIN block 16 · format 2 · check length 2 · account 12 · table 16 · validation data 12 · offset 12
 _AFTER_KSN = 72

@@ -50,7 +50,7 @@ from hsmd_sdk import Fields, Hsm, HsmError, Reply, answering, keys, pins
 from logic.g0 import VERIFY_FORMATS, bdk_lengths, load_bdk, mac_matches, mac_width, read_ksn, read_mac_data, read_mac_mode
 
 COMMAND = "GQ"
-VERSION = "1.1.0"
+VERSION = "1.2.0"
 
 # PIN block 16 · format 2 · account 12 · PVKI 1 · PVV 4
 _AFTER_KSN = 35

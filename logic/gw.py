@@ -12,7 +12,7 @@ Request:  GW · MAC mode (1 N: 1 verify 8-byte MAC, 2 verify approval MAC,
           · BDK (32 H, or U/X + 32 H, or T/Y + 48 H, under LMK 28-29; or S + key block)
           · KSN descriptor (3 H) · key serial number (12-20 H; 24 H for an AES BDK)
           · [verify modes: MAC (16 H in mode 1, 8 H in modes 2 and 3)]
-          · message data length (4 N, bytes: a multiple of 8)
+          · message data length (4 N, bytes, not zero)
           · message data (n B) · [%nn LMK identifier]
 Response: GX 00 · [generate modes: MAC (16 H in mode 4, 8 H in modes 5 and 6)]
           · GX 01 when a MAC does not verify.
@@ -21,9 +21,10 @@ The manual gives the MAC field as "32B or 64B": read as 32 or 64 bits, i.e.
 8 H or 16 H, which agrees with ut-codec-payshield's 16 H mode-1 MAC. Its
 response note ("only present for modes 01, 02, 03") is read as the generate
 modes 4-6: a verify answer carries no MAC (ut-codec-payshield: GX00, GX01).
-The data must be a non-zero multiple of 8 bytes (15 otherwise: the manual's
-rule; newer firmware may pad, no public source says how). KSN and
-descriptor as in G0 (logic/g0.py).
+Data that is not whole 8-byte blocks is zero-padded (ISO 9797-1 padding
+method 1): a payShield 10K answered GX00 3E3DEE3DC52E53ED to 5 bytes
+(ut-codec-payshield), which is X9.19 over them and three zero bytes; the
+older manual required a multiple of 8. KSN and descriptor as in G0 (logic/g0.py).
 
 AES DUKPT: a BDK key block of algorithm A derives an AES MAC key (X9.24-3,
 "MAC generation" usage, the terminal's request MAC); the MAC is CMAC (methods
@@ -39,7 +40,8 @@ Sources: payShield host command reference, "Generate or Verify a MAC on
 Message Data using a MAC Key derived according to ANSI X9.24-2002 DUKPT
 method" (layout, variant, modes, errors); softwaregroup-bg/ut-codec-payshield
 `messages.json` (generateVerifyMacDukpt: field order, 4-digit length) and
-`test/config/test.js` (GX00 + 16 H, GX01); vectors in tests/test_cmd_gw.py.
+`test/config/test.js` (GX00 + 16 H, GX01) and `docs/examples.js` (the 5-byte
+MAC above); vectors in tests/test_cmd_gw.py.
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ from logic.g0 import (
 )
 
 COMMAND = "GW"
-VERSION = "1.1.0"
+VERSION = "1.2.0"
 
 
 def execute(request: bytes, hsm: Hsm) -> bytes | Reply:

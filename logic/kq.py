@@ -11,7 +11,8 @@ method 1) is TDES(card key, ARQC xor ARC · 00..) for both schemes.
 
 Request:  KQ · mode flag (1 N: 0 verify, 1 verify and ARPC, 2 ARPC only)
           · scheme ID (1 N: 0 Visa VSDC/UKIS, 1 Europay/Mastercard M/Chip)
-          · MK-AC (32 H or U/X + 32 H, type 109 under LMK 28-29 variant 1)
+          · MK-AC (32 H or U/X + 32 H, type 109 under LMK 28-29 variant 1; or S + a key
+            block of usage E0 under a key-block LMK)
           · PAN/PAN sequence number (8 B: the 16 rightmost digits of PAN · PSN, BCD)
           · ATC (2 B) · unpredictable number (4 B; both sent but unused for scheme 0)
   modes 0, 1: transaction data length (2 H: 01-FF bytes) · transaction data (n B) · ;
@@ -52,7 +53,7 @@ import hmac
 from hsmd_sdk import Fields, Hsm, HsmError, KeyHandle, Reply
 
 COMMAND = "KQ"
-VERSION = "1.0.0"
+VERSION = "1.1.0"
 
 MK_AC = "109"
 _SESSION_KEYS = {"0": "none", "1": "mchip"}
@@ -67,8 +68,8 @@ def read_flag(fields: Fields, allowed: str, error: str, what: str) -> str:
 
 
 def read_master_key(fields: Fields) -> str:
-    """The MK-AC: U/X (or T/Y) + hex, or a bare 32 H double-length key."""
-    if fields.peek(1).upper() in (b"U", b"X", b"T", b"Y"):
+    """The MK-AC: U/X (or T/Y) + hex, S + a key block (usage E0, under a key-block LMK), or a bare 32 H key."""
+    if fields.peek(1).upper() in (b"U", b"X", b"T", b"Y", b"S"):
         return fields.key(what="MK-AC")
     return fields.hex(32, what="MK-AC")
 

@@ -15,7 +15,8 @@ Request:  KW · mode flag (1 H: 0 verify; 1 verify and ARPC method 1; 2 ARPC met
             only; 3 verify and ARPC method 2; 4 ARPC method 2 only)
           · scheme ID (1 N: 0 EMV2000 tree, Option A; 1 EMV2000 tree, Option B;
             2 EMV common session key, Option A)
-          · MK-AC (32 H or U/X + 32 H, type 109 under LMK 28-29 variant 1)
+          · MK-AC (32 H or U/X + 32 H, type 109 under LMK 28-29 variant 1; or S + a key
+            block of usage E0 under a key-block LMK)
   schemes 0, 1: IV-AC (16 B)
   schemes 0, 2: PAN/PAN sequence number (8 B: the 16 rightmost digits of PAN · PSN, BCD)
   scheme 1: PAN/PSN length (2 N, bytes) · PAN · PSN (n B, BCD, a leading 0 digit when
@@ -66,7 +67,7 @@ from hsmd_sdk import Fields, Hsm, HsmError, Reply
 from logic.kq import MK_AC, pan_and_psn, read_flag, read_master_key, read_transaction_data, verify
 
 COMMAND = "KW"
-VERSION = "1.0.0"
+VERSION = "1.1.0"
 
 _TREES = {b"0": "tree-2-16", b"1": "tree-4-8"}
 _MAX_PROPRIETARY = 8

@@ -6,13 +6,13 @@ derives for a terminal's KSN, with single, double or triple length DES; or,
 under a key-block LMK, under a key block (key type FFF, or 00A/00B/009 with a
 block whose usage suits) of a data or BDK usage, TDES or AES.
 
-Request:  M0 · mode flag (2 N: 00 ECB, 01 CBC, 02 CFB8, 03 CFB64)
+Request:  M0 · mode flag (2 N: 00 ECB, 01 CBC, 02 CFB8, 03 CFB64, 05 OFB)
           · input format flag (1 N: 0 binary, 1 hex-encoded binary, 2 text)
           · output format flag (1 N: 0 binary, 1 hex-encoded binary)
           · key type (3 H: 00A ZEK, 00B DEK, 009 BDK, FFF a key block)
           · key (16 H, or U/X + 32 H, or T/Y + 48 H, under the key type's LMK pair; or S + key block)
           · [KSN descriptor (3 H) · KSN (20 H; 24 H for an AES BDK): only with a BDK]
-          · [IV (16 H; 32 H under an AES key): only with modes 01-03]
+          · [IV (16 H; 32 H under an AES key): only with modes 01-03 and 05]
           · message length (4 H) · message (n B, n H or n A per the input format flag)
           · [%nn LMK identifier]
 Response: M1 00 · [output IV (16 H; 32 H under an AES key): only with modes 01-03]
@@ -28,7 +28,8 @@ non-zero multiple of 8 (binary, text) or 16 (hex). hsmd takes up to 32 KiB
 go to 32 KiB), and a hex answer must still fit its 4 H length.
 
 The output IV chains the next call: the last 8 bytes of IV · ciphertext (for
-CBC, the last ciphertext block). Text is taken as it is (an ASCII unit: no
+CBC, the last ciphertext block). OFB (05) takes an IV and answers none, as
+client codecs read M1 and M3 (the IV only for modes 01-03). Text is taken as it is (an ASCII unit: no
 EBCDIC conversion); the ZEK content restrictions of a unit's configuration
 are not modelled.
 
@@ -56,7 +57,9 @@ malformed field (key, KSN, IV, hex message), or more data than declared ·
 27 a single-length BDK · A1 a key block under a variant LMK (or the
 reverse) · A6/A7/A8 a key block whose usage, algorithm or mode of use forbids it.
 
-Sources: payShield host command reference, "Encrypt Data Block" (M0: layout,
+Sources: aws-samples/samples-for-payment-cryptography-service
+(migration_guidance/payshield-command-mapping.md: M0 and M2 mode 05 OFB, M4
+modes 00-03 only); payShield host command reference, "Encrypt Data Block" (M0: layout,
 flags, no padding, output IV); softwaregroup-bg/ut-codec-payshield
 (messages.json: error codes 02-06, 10; processResponse.js: output IV only for
 modes 01-03; test/config/test.js: real-unit traces, length in characters and
@@ -73,9 +76,10 @@ from typing import Final
 from hsmd_sdk import Fields, Hsm, HsmError, KeyHandle, keys
 
 COMMAND = "M0"
-VERSION = "1.1.0"
+VERSION = "1.2.0"
 
-MODES: Final = {"00": "ECB", "01": "CBC", "02": "CFB8", "03": "CFB64"}
+MODES: Final = {"00": "ECB", "01": "CBC", "02": "CFB8", "03": "CFB64", "05": "OFB"}
+CHAINED: Final = ("CBC", "CFB8", "CFB64")  # the modes whose answer carries an output IV
 DATA_KEY_TYPES: Final = ("00A", "00B")  # ZEK, DEK
 BDK: Final = "009"
 BLOCK_KEY_TYPE: Final = "FFF"  # a key block: its header says what it is
@@ -99,13 +103,12 @@ class DataKey:
         return 16 if self.aes else 8
 
 
-def read_mode(fields: Fields, *, error: str = "02") -> str:
-    """A mode flag (2 N): ECB, CBC, CFB8 or CFB64."""
-    code = fields.fixed(2, error=error, what="mode flag")
-    mode = MODES.get(code.decode("latin-1"))
-    if mode is None:
-        raise HsmError(error, f"mode flag {code!r} not one of {', '.join(MODES)}")
-    return mode
+def read_mode(fields: Fields, *, error: str = "02", codes: tuple[str, ...] = tuple(MODES)) -> str:
+    """A mode flag (2 N): ECB, CBC, CFB8, CFB64 or OFB, of those `codes` allows."""
+    code = fields.fixed(2, error=error, what="mode flag").decode("latin-1")
+    if code not in codes:
+        raise HsmError(error, f"mode flag {code!r} not one of {', '.join(codes)}")
+    return MODES[code]
 
 
 def read_flag(fields: Fields, allowed: str, *, error: str, what: str) -> str:
@@ -184,8 +187,8 @@ def crypt(hsm: Hsm, key: KeyHandle, *, encrypt: bool, mode: str, iv: str, data: 
 
 
 def output_iv(mode: str, iv: str, ciphertext: bytes) -> bytes:
-    """The IV that chains the next block: the last block (as long as the IV) of IV · ciphertext (none in ECB)."""
-    return b"" if mode == "ECB" else (bytes.fromhex(iv) + ciphertext)[-len(iv) // 2 :].hex().upper().encode("ascii")
+    """The IV that chains the next block: the last block (as long as the IV) of IV · ciphertext (none in ECB and OFB)."""
+    return b"" if mode not in CHAINED else (bytes.fromhex(iv) + ciphertext)[-len(iv) // 2 :].hex().upper().encode("ascii")
 
 
 def message_field(data: bytes, output_format: str) -> bytes:

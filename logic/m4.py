@@ -63,12 +63,13 @@ from logic.m0 import (
 
 COMMAND = "M4"
 VERSION = "1.1.0"
+MODE_CODES = ("00", "01", "02", "03")  # no 05 (OFB) in M4, as the AWS mapping lists it
 
 
 def execute(request: bytes, hsm: Hsm) -> bytes:
     fields = Fields(request)
-    source_mode = read_mode(fields)
-    destination_mode = read_mode(fields, error="07")
+    source_mode = read_mode(fields, codes=MODE_CODES)
+    destination_mode = read_mode(fields, error="07", codes=MODE_CODES)
     input_format = read_flag(fields, "01", error="03", what="input format flag")
     output_format = read_flag(fields, "01", error="04", what="output format flag")
     source = read_data_key(fields, what="source key")

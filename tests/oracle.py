@@ -15,6 +15,7 @@ written out again from shared/reference/payshield.md, "Variant LMK":
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 
 import psec
 import pyemv
@@ -474,9 +475,20 @@ def _data_cfb(key: bytes, iv: bytes, data: bytes, *, encrypt: bool, segment: int
     return bytes(out)
 
 
+def _ofb(encrypt_block: Callable[[bytes], bytes], iv: bytes, data: bytes) -> bytes:
+    """OFB (NIST SP 800-38A 6.4): the keystream is the IV encrypted again and again; the same both ways."""
+    register, out = iv, bytearray()
+    for i in range(0, len(data), len(iv)):
+        register = encrypt_block(register)
+        out += bytes(a ^ b for a, b in zip(data[i : i + len(iv)], register, strict=False))
+    return bytes(out)
+
+
 def data_crypt(key: bytes, mode: str, iv: bytes, data: bytes, *, encrypt: bool) -> bytes:
-    """`data` encrypted (or decrypted) under the clear key in ECB, CBC, CFB8 or CFB64."""
+    """`data` encrypted (or decrypted) under the clear key in ECB, CBC, CFB8, CFB64 or OFB."""
     key = _data_tdes(key)
+    if mode == "OFB":
+        return _ofb(lambda block: psec.des.encrypt_tdes_ecb(key, block), iv, data)
     if mode == "ECB":
         return (psec.des.encrypt_tdes_ecb if encrypt else psec.des.decrypt_tdes_ecb)(key, data)
     if mode == "CBC":
@@ -602,7 +614,9 @@ def aes_cmac(key: bytes, data: bytes) -> str:
 
 
 def aes_crypt(key: bytes, mode: str, iv: bytes, data: bytes, *, encrypt: bool) -> bytes:
-    """AES ECB or CBC by psec."""
+    """AES ECB, CBC or OFB by psec."""
+    if mode == "OFB":
+        return _ofb(lambda block: psec.aes.encrypt_aes_ecb(key, block), iv, data)
     if mode == "ECB":
         return psec.aes.encrypt_aes_ecb(key, data) if encrypt else psec.aes.decrypt_aes_ecb(key, data)
     return psec.aes.encrypt_aes_cbc(key, iv, data) if encrypt else psec.aes.decrypt_aes_cbc(key, iv, data)

@@ -87,7 +87,8 @@ CASES = [
     (req("2"), b"15"),  # mode 0 or 1
     (req("141", mac_part=mac_part(MAC)), b"15"),  # MAC mode 1-3
     (req("112", mac_part=mac_part(MAC)), b"15"),  # MAC method 1 only
-    (req("111", mac_part=mac_part(MAC, DATA[:12])), b"15"),  # not a multiple of 8 bytes
+    (req("111", mac_part=mac_part(oracle.dukpt_mac(BDK_CLEAR, KSN, DATA[:12]), DATA[:12])), b"0000"),  # zero-padded, as GW
+    (req("111", mac_part=mac_part(MAC, DATA[:12])), b"0001"),  # the padding is zeros, not the rest of DATA
     (req("111", mac_part=mac_part(MAC, b"")), b"15"),  # no data
     (req("111", mac_part=f"{MAC}0024".encode() + DATA), b"15"),  # length says 24, 16 follow
     (req("111"), b"15"),  # mode 1 without its MAC part

@@ -81,7 +81,9 @@ CASES = [
     (req("3"), b"15"),
     (req("101", mac_part=mac_part(MAC)), b"15"),  # MAC mode 0
     (req("119", mac_part=mac_part(MAC)), b"15"),  # MAC method 9
-    (req("121", mac_part=mac_part(MAC[:8], DATA[:9])), b"15"),
+    (req("121", mac_part=mac_part(oracle.dukpt_mac(BDK_CLEAR, KSN, DATA[:9])[:8], DATA[:9])), b"0000"),  # zero-padded, as GW
+    (req("121", mac_part=mac_part(MAC[:8], DATA[:9])), b"0001"),
+    (req("121", mac_part=mac_part(MAC[:8], b"")), b"15"),  # no data
     (req("121", mac_part=f"{MAC[:8]}0008".encode() + DATA), b"15"),  # length says 8, 16 follow
     (req("0", fmt="03"), b"23"),
     (req("0", fmt="35"), b"23"),

@@ -1,8 +1,8 @@
 """GW — Generate or verify a MAC with a DUKPT MAC key.
 
-No published GW vector under the public test LMK was found
-(softwaregroup-bg/ut-codec-payshield's fixtures use a BDK under another LMK),
-so the MACs are the oracle's: ANSI X9.19 (psec.mac.generate_retail_mac, zero
+One published GW answer: a payShield 10K's MAC of 5 bytes under a BDK key
+block of the public 3DES key-block test LMK (ut-codec-payshield, below). The
+other MACs are the oracle's: ANSI X9.19 (psec.mac.generate_retail_mac, zero
 padding) under the DUKPT MAC request key, which the DUKPT oracle in
 tests/oracle.py derives and which is checked here against the published
 X9.24-1 MAC request key of KSN FFFF9876543210E00001 (BDK
@@ -21,7 +21,7 @@ import pytest
 from hsmd.host import Host
 from hsmd.runtime import Runtime
 from logic import go, gw
-from tests import oracle
+from tests import kb_oracle, oracle
 from tests.commands import in_component, native
 from tests.tcp import exchange
 
@@ -34,6 +34,21 @@ BAD = MAC[:-1] + ("0" if MAC[-1] != "0" else "1")
 KSN2 = "FFFF9876543210EFFC00"
 LONG = bytes(range(256)).replace(b"\x19", b"\x18")  # 256 bytes, every value but the trailer's
 MAC2 = oracle.dukpt_mac(BDK_CLEAR, KSN2, LONG)
+
+
+# REAL (softwaregroup-bg/ut-codec-payshield docs/examples.js and test/config/test.js, generateVerifyMacDukpt
+# 2 and 3): a payShield 10K's MAC of 5 bytes under a BDK key block of its LMK 01 (the 3DES key-block test LMK).
+UNIT_BDK, UNIT_KSN, UNIT_DATA, UNIT_MAC = kb_oracle.BDK, "FFFF0000000000000000", bytes.fromhex("ABCDEF1234"), "3E3DEE3DC52E53ED"
+
+
+def test_a_unit_zero_pads_short_data() -> None:
+    """The unit's MAC is X9.19 over the 5 bytes and three zeros: re-derived from the block's clear BDK."""
+    host = kb_oracle.make_host()
+    _header, bdk = kb_oracle.open_block(kb_oracle.K3, UNIT_BDK)
+    assert oracle.dukpt_mac(bdk, UNIT_KSN, UNIT_DATA + bytes(3)) == oracle.dukpt_mac(bdk, UNIT_KSN, UNIT_DATA) == UNIT_MAC
+    generate = req("41", data=UNIT_DATA, bdk=UNIT_BDK, ksn=f"A05{UNIT_KSN}", lmk="%01")
+    assert native(gw, host, generate) == b"00" + UNIT_MAC.encode()
+    assert native(gw, host, req("11", UNIT_MAC, UNIT_DATA, bdk=UNIT_BDK, ksn=f"A05{UNIT_KSN}", lmk="%01")) == b"00"
 
 
 def flip(key: bytes) -> bytes:
@@ -64,7 +79,7 @@ CASES = [
     (req("71"), b"15"),  # MAC mode 1-6
     (req("01"), b"15"),
     (req("42"), b"15"),  # X9.19 only
-    (req("41", data=DATA[:13]), b"15"),  # not a multiple of 8 bytes
+    (req("41", data=DATA[:13]), b"00" + oracle.dukpt_mac(BDK_CLEAR, KSN, DATA[:13]).encode()),  # zero-padded to 16
     (req("41", data=b""), b"15"),
     (f"41{BDK}605{KSN}0024".encode() + DATA, b"15"),  # length says 24, 16 follow
     (f"41{BDK}605{KSN}00A6".encode() + DATA, b"15"),  # length not decimal

@@ -23,7 +23,7 @@ from hsmd.host import TEST_LMK, Host, LmkSet
 from hsmd.host.services import PinSettings
 from hsmd.runtime import Runtime
 from logic import kq
-from tests import oracle
+from tests import kb_oracle, oracle
 from tests.commands import in_component, native
 from tests.tcp import exchange
 
@@ -178,6 +178,24 @@ def test_kq_replays_the_wire_layout_of_a_client_codec(host: Host) -> None:
     assert native(kq, host, mode0) == b"10"
     assert native(kq, host, mode2) == b"10"
     assert native(kq, host, mode0[:-1]) == b"15"
+
+
+# REAL (softwaregroup-bg/ut-codec-payshield test/config/test.js, generateArqc3 fixtures 4 and 5): the MK-AC
+# as a payShield 10K sent it, a key block of usage E0 under LMK 01 (the public 3DES key-block test LMK).
+MK_AC_BLOCK = "S00072E0TN00S00012574E37226ADAA76E5B8F2C4F14AD34F1F054EF52CB56BE2F4D03BEA"
+
+
+def test_kq_takes_the_mk_ac_as_a_key_block() -> None:
+    """The block is opened by the independent key-block oracle; pyemv's Visa CVN 10 makes the card's ARQC."""
+    host = kb_oracle.make_host()
+    header, mk = kb_oracle.open_block(kb_oracle.K3, MK_AC_BLOCK)
+    assert header[5:7] == "E0"
+    visa = cvn.VisaCVN10(mk, mk, mk, PAN, PSN)
+    arqc = oracle.emv_arqc(oracle.icc_key(mk, "A", PAN, PSN), DATA)
+    assert native(kq, host, request("1", "0", arqc, mk=MK_AC_BLOCK, tail=b"%01")) == b"00" + visa.generate_arpc(arqc, ARC)
+    assert native(kq, host, request("0", "0", flip(arqc), mk=MK_AC_BLOCK, tail=b"%01")) == b"01"
+    # A key block of another usage (a ZPK, P0) is refused as a key block is: A6.
+    assert native(kq, host, request("0", "0", arqc, mk=kb_oracle.ZPK_1, tail=b"%01")) == b"A6"
 
 
 @pytest.mark.wasm

@@ -23,9 +23,10 @@ from hsmd.host import TEST_LMK, Host, LmkSet
 from hsmd.host.services import PinSettings
 from hsmd.runtime import Runtime
 from logic import kw
-from tests import oracle
+from tests import kb_oracle, oracle
 from tests.commands import in_component, native
 from tests.tcp import exchange
+from tests.test_cmd_kq import MK_AC_BLOCK
 
 MK = bytes.fromhex("0123456789ABCDEFFEDCBA9876543210")
 MK_AC = "U7475636CC30B93B493CF5EA53799EBCC"  # MK under the test LMK, type 109
@@ -207,6 +208,25 @@ def test_kw_agrees_with_pyemv_visa_cvn18(host: Host) -> None:
     expected = visa.generate_arpc(cryptogram, atc, csu, b"\x01\x02")
     assert native(kw, host, request("3", "2", cryptogram, data, atc=atc, csu=csu, proprietary=b"\x01\x02")) == b"00" + expected
     assert native(kw, host, request("3", "2", flip(cryptogram), data, atc=atc, csu=csu, proprietary=b"\x01\x02")) == b"01"
+
+
+def test_kw_takes_the_mk_ac_as_a_key_block() -> None:
+    """ut-codec-payshield's generateArqc4 fixtures 3-5 send the MK-AC as a key block of usage E0 under LMK 01
+    (tests/test_cmd_kq.py has it); opened by the key-block oracle, pyemv's Visa CVN 18 makes the card's side."""
+    host = kb_oracle.make_host()
+    _header, mk = kb_oracle.open_block(kb_oracle.K3, MK_AC_BLOCK)
+    amount, other, country, tvr, currency, date, kind, un, aip = (
+        bytes.fromhex(h) for h in ("000000012345", "000000000000", "0826", "8000048000", "0826", "240615", "00", "9BADBCAB", "5800")
+    )
+    iad, atc, csu = bytes.fromhex("06011203A0B000"), bytes.fromhex("0102"), bytes.fromhex("00820000")
+    visa = cvn.VisaCVN18(mk, mk, mk, PAN, PSN)
+    cryptogram = visa.generate_ac(amount, other, country, tvr, currency, date, kind, un, aip, atc, iad)
+    data = amount + other + country + tvr + currency + date + kind + un + aip + atc + iad + b"\x80"
+    data += bytes(-len(data) % 8)
+    expected = visa.generate_arpc(cryptogram, atc, csu, b"")
+    for given, answer in ((cryptogram, b"00" + expected), (flip(cryptogram), b"01")):
+        wire = request("3", "2", given, data, mk=MK_AC_BLOCK, atc=atc, csu=csu, proprietary=b"", tail=b"%01")
+        assert native(kw, host, wire) == answer
 
 
 def test_kw_diagnostics_in_the_authorised_state() -> None:

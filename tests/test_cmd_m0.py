@@ -1,8 +1,8 @@
 """M0 — Encrypt a data block.
 
-Vectors: FIPS PUB 81 ("DES Modes of Operation", Appendix B/C/D: key
+Vectors: FIPS PUB 81 ("DES Modes of Operation", Appendix B-E: key
 0123456789ABCDEF, IV 1234567890ABCDEF, "Now is the time for all ") in ECB,
-CBC, CFB64 and CFB8 (the appendix shows its first 10 bytes), under a
+CBC, CFB64, CFB8 (the appendix shows its first 10 bytes) and OFB, under a
 single-length DEK/ZEK stored under the public test LMK; double-length and
 DUKPT answers computed here; every answer re-derived below with
 tests/oracle.py (psec, and the ANSI X9.24-1 DUKPT written there). The length
@@ -44,6 +44,7 @@ FIPS_ECB = "3FA40E8A984D48156A271787AB8883F9893D51EC4B563B53"
 FIPS_CBC = "E5C7CDDE872BF27C43E934008C389C0F683788499A7C05F6"
 FIPS_CFB64 = "F3096249C7F46E51A69E839B1A92F78403467133898EA622"
 FIPS_CFB8 = "F31FDA07011462EE187F43D80A7CD9B5B0D290DA6E5B9A87"  # FIPS 81 gives the first 10 bytes
+FIPS_OFB = "F3096249C7F46E5135F24A242EEB3D3F3D6D5BE3255AF8C3"  # FIPS 81 Appendix E, 64-bit OFB
 
 
 def wire(*parts: str | bytes) -> bytes:
@@ -56,6 +57,7 @@ CASES: list[tuple[bytes, bytes]] = [
     (wire("01", "2", "1", "00B", DEK_S, IV, "0018", NOW), wire("00", FIPS_CBC[-16:], "0030", FIPS_CBC)),
     (wire("02", "0", "1", "00B", DEK_S, IV, "0018", NOW), wire("00", FIPS_CFB8[-16:], "0030", FIPS_CFB8)),
     (wire("03", "0", "1", "00A", ZEK_S, IV, "0018", NOW), wire("00", FIPS_CFB64[-16:], "0030", FIPS_CFB64)),
+    (wire("05", "2", "1", "00B", DEK_S, IV, "0018", NOW), wire("00", "0030", FIPS_OFB)),  # OFB: an IV in, none out
     # Hex in (0030 = 48 hex digits), binary out (0018 = 24 bytes).
     (wire("00", "1", "0", "00A", ZEK_S, "0030", NOW_HEX), wire("00", "0018", bytes.fromhex(FIPS_ECB))),
     (wire("01", "1", "1", "00b", DEK_S.lower(), IV.lower(), "0030", NOW_HEX.lower()), wire("00", FIPS_CBC[-16:], "0030", FIPS_CBC)),
@@ -70,6 +72,7 @@ CASES: list[tuple[bytes, bytes]] = [
     # Errors.
     (wire("04", "1", "1", "00B", DEK_S, "0010", BLOCK), b"02"),  # mode 04 (a Visa mode of newer units)
     (wire("0A", "1", "1", "00B", DEK_S, "0010", BLOCK), b"02"),
+    (wire("06", "1", "1", "00B", DEK_S, IV, "0010", BLOCK), b"02"),
     (wire("00", "3", "1", "00B", DEK_S, "0010", BLOCK), b"03"),
     (wire("00", "1", "2", "00B", DEK_S, "0010", BLOCK), b"04"),  # M0 has no text output
     (wire("00", "1", "1", "FFF", DEK_S, "0010", BLOCK), b"05"),  # key-block LMK only
@@ -104,7 +107,7 @@ def test_vectors_agree_with_an_independent_implementation() -> None:
     assert oracle.from_lmk("009", BDK_U) == DOUBLE
     assert not oracle.odd_parity(oracle.from_lmk("00B", DEK_EVEN))
     iv = bytes.fromhex(IV)
-    for mode, answer in [("ECB", FIPS_ECB), ("CBC", FIPS_CBC), ("CFB64", FIPS_CFB64), ("CFB8", FIPS_CFB8)]:
+    for mode, answer in [("ECB", FIPS_ECB), ("CBC", FIPS_CBC), ("CFB64", FIPS_CFB64), ("CFB8", FIPS_CFB8), ("OFB", FIPS_OFB)]:
         assert oracle.data_crypt(FIPS_KEY, mode, iv, NOW, encrypt=True).hex().upper() == answer
     block = bytes.fromhex(BLOCK.decode())
     assert oracle.data_crypt(DOUBLE, "ECB", b"", block, encrypt=True).hex().upper() == "31A7364CAC91CA39"
@@ -175,6 +178,9 @@ def test_m0_m2_m4_under_aes_keys() -> None:
     assert native(m4, host, f"010011FFF{zek}FFF{other}{iv}0060{expected.hex().upper()}%02".encode()) == (
         f"00{expected[-16:].hex().upper()}0060{translated.hex().upper()}".encode()
     )
+    ofb = oracle.aes_crypt(zek_clear, "OFB", bytes.fromhex(iv), data, encrypt=True)  # NIST SP 800-38A 6.4
+    assert native(m0, host, f"0511FFF{zek}{iv}0060{data.hex().upper()}%02".encode()) == f"000060{ofb.hex().upper()}".encode()
+    assert native(m2, host, f"0511FFF{zek}{iv}0060{ofb.hex().upper()}%02".encode()) == f"000060{data.hex().upper()}".encode()
     assert native(m0, host, f"0311FFF{zek}{iv}0060{data.hex().upper()}%02".encode()) == b"02"  # CFB64 is a DES mode
     assert native(m0, host, f"0111FFF{zek}{iv}0010{data[:8].hex().upper()}%02".encode()) == b"06"  # not whole 16-byte blocks
     assert native(m0, host, f"0111FFF{zek}{iv[:16]}0060{data.hex().upper()}%02".encode()) == b"06"  # an IV of 16 H: the rest misreads

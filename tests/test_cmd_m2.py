@@ -2,7 +2,7 @@
 
 Vectors: FIPS PUB 81 ("DES Modes of Operation", Appendix B/C/D: key
 0123456789ABCDEF, IV 1234567890ABCDEF, "Now is the time for all "), decrypted
-in ECB, CBC, CFB64 and CFB8 under a single-length DEK/ZEK stored under the
+in ECB, CBC, CFB64, CFB8 and OFB under a single-length DEK/ZEK stored under the
 public test LMK (the key fields and ciphertexts are re-derived in
 tests/test_cmd_m0.py with tests/oracle.py); round trips with M0, as a real
 unit's M0/M2 traces do (softwaregroup-bg/ut-codec-payshield
@@ -32,6 +32,7 @@ from tests.test_cmd_m0 import (
     FIPS_CFB8,
     FIPS_CFB64,
     FIPS_ECB,
+    FIPS_OFB,
     IV,
     KSN,
     NOW,
@@ -46,6 +47,7 @@ CASES: list[tuple[bytes, bytes]] = [
     (wire("01", "1", "2", "00B", DEK_S, IV, "0030", FIPS_CBC), wire("00", FIPS_CBC[-16:], "0018", NOW)),
     (wire("02", "1", "2", "00A", ZEK_S, IV, "0030", FIPS_CFB8), wire("00", FIPS_CFB8[-16:], "0018", NOW)),
     (wire("03", "0", "1", "00B", DEK_S, IV, "0018", bytes.fromhex(FIPS_CFB64)), wire("00", FIPS_CFB64[-16:], "0030", NOW_HEX)),
+    (wire("05", "1", "2", "00B", DEK_S, IV, "0030", FIPS_OFB), wire("00", "0018", NOW)),  # OFB: no output IV
     (wire("00", "0", "0", "00A", ZEK_S, "0018", bytes.fromhex(FIPS_ECB), "%00"), wire("00", "0018", NOW)),
     (wire("01", "1", "1", "00b", DEK_S.lower(), IV.lower(), "0030", FIPS_CBC.lower()), wire("00", FIPS_CBC[-16:], "0030", NOW_HEX)),
     # Double length and DUKPT (M0's answers, back).
@@ -56,7 +58,7 @@ CASES: list[tuple[bytes, bytes]] = [
     ),
     (wire("00", "1", "1", "009", BDK_U, "A05", KSN, "0010", "A8356B9FB7997032"), wire("00", "0010", BLOCK)),
     # Errors.
-    (wire("05", "1", "1", "00B", DEK_S, "0010", BLOCK), b"02"),
+    (wire("06", "1", "1", "00B", DEK_S, "0010", BLOCK), b"02"),
     (wire("00", "2", "1", "00B", DEK_S, "0010", BLOCK), b"03"),  # M2 takes no text input
     (wire("00", "1", "3", "00B", DEK_S, "0010", BLOCK), b"04"),
     (wire("00", "1", "1", "FFF", DEK_S, "0010", BLOCK), b"05"),

@@ -64,6 +64,8 @@ CASES: list[tuple[bytes, bytes]] = [
     # Errors.
     (wire("04", "00", "1", "1", "00B", DEK_S, "00B", DEK_U, "0010", BLOCK), b"02"),
     (wire("00", "13", "1", "1", "00B", DEK_S, "00B", DEK_U, "0010", BLOCK), b"07"),
+    (wire("05", "00", "1", "1", "00B", DEK_S, "00B", DEK_U, IV, "0010", BLOCK), b"02"),  # no OFB in M4
+    (wire("00", "05", "1", "1", "00B", DEK_S, "00B", DEK_U, IV, "0010", BLOCK), b"07"),
     (wire("00", "00", "2", "1", "00B", DEK_S, "00B", DEK_U, "0010", BLOCK), b"03"),
     (wire("00", "00", "1", "2", "00B", DEK_S, "00B", DEK_U, "0010", BLOCK), b"04"),
     (wire("00", "00", "1", "1", "FFF", DEK_S, "00B", DEK_U, "0010", BLOCK), b"05"),

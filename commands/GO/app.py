@@ -10,7 +10,7 @@ LOGIC = "logic.go"
 
 WitWorld = world(
     command="GO",
-    version="1.1.0",
+    version="1.2.0",
     description="Verify a PIN using the IBM offset method (Triple-DES and AES DUKPT), optionally a MAC.",
     execute=go.execute,
 )

@@ -10,7 +10,7 @@ LOGIC = "logic.gq"
 
 WitWorld = world(
     command="GQ",
-    version="1.1.0",
+    version="1.2.0",
     description="Verify a PIN using the Visa PVV method (Triple-DES and AES DUKPT), optionally a MAC.",
     execute=gq.execute,
 )

@@ -10,7 +10,7 @@ LOGIC = "logic.gw"
 
 WitWorld = world(
     command="GW",
-    version="1.1.0",
+    version="1.2.0",
     description="Generate or verify a MAC with a DUKPT MAC key (ANSI X9.24-1:2004 TDES, X9.24-3 AES).",
     execute=gw.execute,
 )

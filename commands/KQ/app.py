@@ -10,7 +10,7 @@ LOGIC = "logic.kq"
 
 WitWorld = world(
     command="KQ",
-    version="1.0.0",
+    version="1.1.0",
     description="Verify an ARQC (or TC/AAC) and/or generate an ARPC (EMV 3.x: Visa VSDC, M/Chip).",
     execute=kq.execute,
 )

@@ -10,7 +10,7 @@ LOGIC = "logic.m0"
 
 WitWorld = world(
     command="M0",
-    version="1.1.0",
+    version="1.2.0",
     description="Encrypt a data block.",
     execute=m0.execute,
 )

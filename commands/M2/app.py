@@ -10,7 +10,7 @@ LOGIC = "logic.m2"
 
 WitWorld = world(
     command="M2",
-    version="1.1.0",
+    version="1.2.0",
     description="Decrypt a data block.",
     execute=m2.execute,
 )

@@ -45,11 +45,11 @@ def decrypt_cbc(key: bytes, iv: bytes, data: bytes) -> bytes:
     return dec.update(data) + dec.finalize()
 
 
-_MODES = {"ECB": None, "CBC": modes.CBC, "CFB8": decrepit_modes.CFB8, "CFB128": decrepit_modes.CFB}
+_MODES = {"ECB": None, "CBC": modes.CBC, "CFB8": decrepit_modes.CFB8, "CFB128": decrepit_modes.CFB, "OFB": decrepit_modes.OFB}
 
 
 def crypt(key: bytes, mode: str, iv: bytes, data: bytes, *, encrypt: bool) -> bytes:
-    """Data under a request's AES key: ECB, CBC, CFB8 or CFB128 (the IV, 16 bytes, unused in ECB)."""
+    """Data under a request's AES key: ECB, CBC, CFB8, CFB128 or OFB (the IV, 16 bytes, unused in ECB)."""
     _check(key)
     make = _MODES[mode]
     cipher = Cipher(algorithms.AES(key), modes.ECB() if make is None else make(iv))

@@ -80,11 +80,11 @@ def lmk_check_value(pairs: Sequence[bytes]) -> str:
     return key_check_value(pairs[0]).hex().upper()[:6] + "0" * 10
 
 
-_MODES = {"ECB": None, "CBC": modes.CBC, "CFB8": decrepit_modes.CFB8, "CFB64": decrepit_modes.CFB}
+_MODES = {"ECB": None, "CBC": modes.CBC, "CFB8": decrepit_modes.CFB8, "CFB64": decrepit_modes.CFB, "OFB": decrepit_modes.OFB}
 
 
 def crypt(key: bytes, mode: str, iv: bytes, data: bytes, *, encrypt: bool) -> bytes:
-    """Data under a request's key (never cached): ECB, CBC, CFB8 or CFB64 (the IV unused in ECB)."""
+    """Data under a request's key (never cached): ECB, CBC, CFB8, CFB64 or OFB (the IV unused in ECB)."""
     make = _MODES[mode]
     cipher = Cipher(TripleDES(_tdes_key(key)), modes.ECB() if make is None else make(iv))
     context = cipher.encryptor() if encrypt else cipher.decryptor()

@@ -28,8 +28,8 @@ PIN_LMK_PAIR = 1  # LMK pair 02-03 protects PINs
 DECTABLE_LMK_PAIR = 7  # LMK pair 14-15 protects encrypted decimalisation tables (hsmd's choice: no public source names one)
 
 MAX_RANDOM_BYTES = 4096
-DES_DATA_MODES = frozenset({"ECB", "CBC", "CFB8", "CFB64"})
-AES_DATA_MODES = frozenset({"ECB", "CBC", "CFB8", "CFB128"})
+DES_DATA_MODES = frozenset({"ECB", "CBC", "CFB8", "CFB64", "OFB"})
+AES_DATA_MODES = frozenset({"ECB", "CBC", "CFB8", "CFB128", "OFB"})
 LOG_LEVELS = frozenset({"debug", "info", "warning", "error"})
 
 
@@ -490,7 +490,7 @@ class Host:
         return macs.mac(held.clear, algorithm, padding, _hex_bytes(iv, 8, "IV"), payload, final=final).hex().upper()
 
     def data_crypt(self, scope: RequestScope, key: int, encrypt: bool, mode: str, iv: str, data: str) -> str:
-        """Data (hex) under a ZEK or DEK in ECB, CBC, CFB8 or CFB64 (AES: CFB128) (80: not whole blocks), as hex.
+        """Data (hex) under a ZEK or DEK in ECB, CBC, CFB8, CFB64 (AES: CFB128) or OFB (80: not whole blocks), as hex.
 
         An AES key works in 16-byte blocks with a 16-byte IV; a DES one in 8-byte blocks.
         """

@@ -240,7 +240,7 @@ class Hsm(Protocol):
         MAC block, else the CBC chaining value for the next part of the message (16 H)."""
 
     def data_crypt(self, key: KeyHandle, encrypt: bool, mode: str, iv: str, data: HexData) -> str:
-        """`data` encrypted (or decrypted) under a ZEK or DEK; mode ECB, CBC, CFB8 or CFB64; `iv` 16 H."""
+        """`data` encrypted (or decrypted) under a ZEK or DEK; mode ECB, CBC, CFB8, CFB64 or OFB; `iv` one block (16 H, AES 32 H)."""
 
     def hash(self, algorithm: str, data: HexData) -> str:
         """The digest of `data` by payShield hash identifier: 01 SHA-1, 02 MD5, 03 MDC-2, 05-08 SHA-224/256/384/512."""
