@@ -4,12 +4,17 @@ A key stored under the LMK is encrypted under a ZMK for transmission to
 another node, in the key scheme the caller names.
 
 Request:  A8 · key type (3 H, e.g. 001 ZPK, 002 TMK/TPK/PVK)
-          · ZMK (16 H, or U/X + 32 H, or T/Y + 48 H, under LMK 04-05)
+          · [; · ZMK/TMK flag (1 N: 0 ZMK, 1 TMK)]
+          · ZMK or TMK (16 H, or U/X + 32 H, or T/Y + 48 H; a ZMK under LMK 04-05, a TMK under 14-15)
           · key under the LMK (16 H, or a scheme letter + 32/48 H, under the pair of its key type)
           · key scheme ZMK (1 A: Z, U, T, X or Y)
           · [Atalla variant (1-2 N; only 0 is supported)]
           · [%nn LMK identifier]
 Response: A9 00 · key under the ZMK (16 H, or a scheme letter + 32/48 H) · key check value (6 H)
+
+The `;` and flag export under a TMK (a TPK or TAK to a terminal): the TMK is
+whatever key type the unit's table gives a TMK (002, or 80D in PCI HSM
+compliance mode), as A0's flag. Without them the key-encryption key is a ZMK.
 
 Scheme U or T under the ZMK encrypts half by half (third by third) with the
 scheme variant applied to the ZMK, and needs a double- or triple-length ZMK;
@@ -36,7 +41,8 @@ payshield/commands.py (`A8FFF` + KEK + key + `R%00!B`; variant LMK `A8009` +
 KEK + key + `R%00&B0X00S00!B`).
 
 Sources: payShield host command reference, "Export a Key" (field layout,
-10 ZMK / 11 key parity); ThalesSim `ExportKey_A8` (6 H check value);
+10 ZMK / 11 key parity; the `;` ZMK/TMK flag: ut-codec-payshield
+docs/A8_exportKey.png); ThalesSim `ExportKey_A8` (6 H check value);
 vectors in tests/test_cmd_a8.py.
 """
 
@@ -45,8 +51,10 @@ from __future__ import annotations
 from hsmd_sdk import Fields, Hsm, HsmError, answering
 from hsmd_sdk.keys import check_value
 
+from logic.a0 import KEK_ROLES
+
 COMMAND = "A8"
-VERSION = "1.1.0"
+VERSION = "1.2.0"
 
 
 def block_scheme(fields: Fields, zmk_scheme: str) -> str:
@@ -69,7 +77,13 @@ def block_scheme(fields: Fields, zmk_scheme: str) -> str:
 def execute(request: bytes, hsm: Hsm) -> bytes:
     fields = Fields(request)
     key_type = fields.text(3, what="key type")
-    zmk_field = fields.key(what="ZMK")
+    flag = "0"
+    if fields.peek(1) == b";":
+        fields.fixed(1)
+        flag = fields.text(1, what="ZMK/TMK flag")
+        if flag not in KEK_ROLES:
+            raise HsmError("15", f"ZMK/TMK flag {flag!r} not 0 or 1")
+    zmk_field = fields.key(what="ZMK/TMK")
     key_field = fields.key(what="key under LMK")
     zmk_scheme = fields.key_scheme(allowed="ZUTXYSR", what="key scheme ZMK")
     fields.atalla_variant()
@@ -77,7 +91,7 @@ def execute(request: bytes, hsm: Hsm) -> bytes:
     scheme = block_scheme(fields, zmk_scheme)
     fields.end()
 
-    zmk = hsm.key_from_lmk("000", zmk_field, lmk_id)
+    zmk = hsm.key_from_lmk(hsm.key_type_code(KEK_ROLES[flag]), zmk_field, lmk_id)
     with answering("11", instead_of="10"):  # parity of the exported key, not of the ZMK
         key = hsm.key_from_lmk(key_type, key_field, lmk_id)
     return hsm.key_to_kek(zmk, key, scheme).encode("ascii") + check_value(hsm.key_check_value(key), 1)

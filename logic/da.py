@@ -8,8 +8,8 @@ Request:  DA · TPK (16 H, or U/X + 32 H, or T/Y + 48 H, under LMK 14-15; or S +
           · PVK (16 H, or U/X + 32 H, or T/Y + 48 H, under LMK 14-15; or S + key block)
           · maximum PIN length (2 N, 12) · PIN block under the TPK (16 H; 32 H
           under an AES TPK) · PIN block format code (2 N) · check length (2 N,
-          04-12) · account number (12 N; the PAN, 12-19 N, and ; when the
-          format is 48) · decimalisation table (16 N, or 16 H when
+          04-12) · account number (12 N; 18 characters, the PAN padded on the left
+          with F, when the format is 04; the PAN, 12-19 N, and ; when it is 48) · decimalisation table (16 N, or 16 H when
           the unit keeps encrypted tables) · PIN validation data (12 A: hex
           and one N) · offset (12 H, left-justified, padded with F)
           · [%nn LMK identifier]
@@ -27,8 +27,10 @@ TPK in a key block of algorithm A under a key-block LMK takes format 48
 only, and 48 goes with AES keys only (23). A format 48 block binds the whole
 PAN, which the account field then carries; the validation data's N takes the
 last five of the 12 account digits derived from it (its 12 rightmost digits
-before the check digit), as in GO (logic/go.py). For every other format the
-account is 12 N (a PLUS block is bound to those 12 digits). AWS's payShield
+before the check digit), as in GO (logic/go.py). Format 04 (PLUS) takes the
+18-character account field the manual's "Format 04" page gives every command
+that reads it (DA and EA among them), the block bound to the PAN's first 12
+digits, the validation data's N as for 48; every other format, 12 N. AWS's payShield
 migration table (aws-samples/samples-for-payment-cryptography-service,
 migration_guidance/payshield-command-mapping.md) lists DA as supported
 (Verify Pin Data) without naming a key algorithm; AES TPKs, format 48, the
@@ -55,7 +57,7 @@ from __future__ import annotations
 from hsmd_sdk import Fields, Hsm, HsmError, Reply, answering, pins
 
 COMMAND = "DA"
-VERSION = "1.1.0"
+VERSION = "1.2.0"
 
 
 def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
@@ -71,7 +73,7 @@ def verify(request: bytes, hsm: Hsm, *, pin_key: str) -> bytes | Reply:
     block = pins.read_block(fields, pin_key_field)
     pin_format = pins.read_format(fields)
     check_length = pins.read_check_length(fields)
-    account = pins.read_account(fields, pins.ISO4) if pin_format == pins.ISO4 else pins.read_account(fields)
+    account = pins.read_account(fields, pin_format)
     table = fields.text(16, what="decimalisation table").upper()
     validation_data = pins.read_validation_data(fields, pins.account_for("01", account))
     offset = pins.read_offset(fields)

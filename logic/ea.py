@@ -8,7 +8,8 @@ Request:  EA · ZPK (16 H, or U/X + 32 H, or T/Y + 48 H, under LMK 06-07; or S +
           · PVK (16 H, or U/X + 32 H, or T/Y + 48 H, under LMK 14-15; or S + key block)
           · maximum PIN length (2 N, 12) · PIN block under the ZPK (16 H; 32 H
           under an AES ZPK) · PIN block format code (2 N) · check length (2 N,
-          04-12) · account number (12 N; the PAN, 12-19 N, and ; when the
+          04-12) · account number (12 N; 18 characters, the PAN padded on the left
+          with F, when the format is 04; the PAN, 12-19 N, and ; when the
           format is 48) · decimalisation table (16 N, or 16 H when
           the unit keeps encrypted tables) · PIN validation data (12 A: hex
           and one N) · offset (12 H, left-justified, padded with F)
@@ -28,7 +29,7 @@ only, and 48 goes with AES keys only (23). A format 48 block binds the whole
 PAN, which the account field then carries; the validation data's N takes the
 last five of the 12 account digits derived from it (its 12 rightmost digits
 before the check digit), as in GO (logic/go.py). For every other format the
-account is 12 N (a PLUS block is bound to those 12 digits). AWS's payShield
+account is 12 N; format 04 (PLUS) takes 18 characters, as DA (logic/da.py). AWS's payShield
 migration table (aws-samples/samples-for-payment-cryptography-service,
 migration_guidance/payshield-command-mapping.md) lists EA as supported
 (Verify Pin Data with IBM Offset Option) without naming a key algorithm;
@@ -59,7 +60,7 @@ from hsmd_sdk import Hsm, Reply
 from logic.da import verify
 
 COMMAND = "EA"
-VERSION = "1.1.0"
+VERSION = "1.2.0"
 
 
 def execute(request: bytes, hsm: Hsm) -> bytes | Reply:

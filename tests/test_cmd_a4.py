@@ -152,3 +152,31 @@ def test_a4_refuses_key_block_components_that_disagree() -> None:
     assert native(a4, host, f"2FFFS{pin_key}{mac_key}%01".encode()) == b"A6"  # usage
     assert native(a4, host, f"2FFFS{pin_key}{encrypt_only}%01".encode()) == b"A8"  # mode of use
     assert native(a4, host, f"2FFFS{pin_key}{pin_key}%01".encode()) == b"11"  # the same component twice: zeros
+
+
+# REAL (softwaregroup-bg/ut-codec-payshield test/config/test.js, formKeyFromComponents encode 2 and
+# decode 3): two BDK components a payShield 10K made under its LMK 01 (the 3DES key-block test LMK),
+# sent with `#0000`, and the unit's answer.
+UNIT_COMPONENTS = (
+    "S0007252TBc1E0001C9ED3207A1A79BCA1CAB8C05FEC9429E2232067D1F9E908F15E9DCA7",
+    "S0007252TBc2E000125276E9C8BC0FA0F70109274FAB9647EF89A189C019465182A345009",
+)
+UNIT_KEY = "S0007252TB00E0001D4B4A265C5273F353729F153FC1C2ADA23DF2D94C76A5EF30466CBAB"
+
+
+def test_a4_answers_a_real_units_key_block_form_as_the_unit() -> None:
+    from tests import kb_oracle
+
+    host = kb_oracle.make_host(default=1)
+    request = f"2FFFS{UNIT_COMPONENTS[0]}{UNIT_COMPONENTS[1]}".encode()
+    _header, clear = kb_oracle.open_block(kb_oracle.K3, UNIT_KEY)
+    parts = [kb_oracle.open_block(kb_oracle.K3, part)[1] for part in UNIT_COMPONENTS]
+    assert clear == oracle.with_odd_parity(bytes(a ^ b for a, b in zip(*parts, strict=True)))
+    assert oracle.kcv(clear, 6) == "2AE082"
+    formed = native(a4, host, request + b"#0000")
+    assert formed[:2] == b"00" and formed[-6:] == b"2AE082"
+    assert kb_oracle.open_block(kb_oracle.K3, formed[2:-6].decode()) == kb_oracle.open_block(kb_oracle.K3, UNIT_KEY)
+    plain = native(a4, host, request)  # `#` and its fields are optional (the block's random padding differs)
+    assert kb_oracle.open_block(kb_oracle.K3, plain[2:-6].decode()) == kb_oracle.open_block(kb_oracle.K3, UNIT_KEY)
+    assert native(a4, host, request + b"#0100") == b"15"  # another key version: not formed by hsmd
+    assert native(a4, host, request + b"#00") == b"15"

@@ -25,6 +25,7 @@ ZMK = "U1457FF6ADF6250C66C368416B4C9D383"  # clear 851A0D9D0B2A1602622AD0B0E9E6B
 TPK = "7BB126F2BE631486"  # key type 002 under LMK 14-15
 TPK2 = "U8463435FC4B4DAA0C49025272C29B12C"  # key type 002, clear D3DCC7EA9BCB755D254620B376B3D007
 SINGLE_ZMK = "4ED06495741C280C"  # clear E951A1D6EF08EA15
+TMK = oracle.to_lmk("002", "U", bytes.fromhex("851A0D9D0B2A1602622AD0B0E9E6B070"))  # ZMK's clear value as a TMK (LMK 14-15)
 
 CASES = [
     (f"002{ZMK}{TPK}Z", b"0016224FDAA779AFB31FFD3C"),
@@ -32,6 +33,13 @@ CASES = [
     (f"002{ZMK}{TPK2}X", b"00XF7D53991678347EFB3026882F724E6EE070753"),  # X of the same key: FC/FE vectors
     (f"002{ZMK}{TPK}Z0%00", b"0016224FDAA779AFB31FFD3C"),  # Atalla variant 0, LMK 00
     (f"002{SINGLE_ZMK}0406FBB23A5214DFZ", b"0035ED0C0EA7F7D0FA0035BB"),  # single-length ZMK: A6/FE vectors
+    # The ; ZMK/TMK flag (docs/A8_exportKey.png): 0 the ZMK as without it, 1 a TMK of the same clear value.
+    (f"002;0{ZMK}{TPK}Z", b"0016224FDAA779AFB31FFD3C"),
+    (f"002;1{TMK}{TPK}Z", b"0016224FDAA779AFB31FFD3C"),
+    (f"002;1{TMK}{TPK2}U%00", b"00U2C62A23D001B97412950CD8BE66C7639070753"),
+    (f"002;1{ZMK}{TPK}Z", b"10"),  # a ZMK read as a TMK (LMK 14-15) fails parity
+    (f"002;2{ZMK}{TPK}Z", b"15"),  # flag 0 or 1
+    (f"002;{ZMK}{TPK}Z", b"15"),
     (f"002{ZMK}{TPK}U", b"27"),  # a single-length key cannot be scheme U
     (f"002{ZMK}{TPK}Q", b"26"),  # no scheme Q
     (f"002{SINGLE_ZMK}{TPK2}U", b"26"),  # scheme U needs a double- or triple-length ZMK

@@ -92,6 +92,16 @@ def test_da_known_answers_and_error_codes(host: Host, request_: str, answer: byt
     assert native(da, host, request_.encode()) == answer
 
 
+def test_da_reads_format_04s_18_character_account(host: Host) -> None:
+    """The manual's "Format 04" page: with a PLUS block the account field is 18 characters (the PAN,
+    F-padded on the left), the block bound to the PAN's first 12 digits; the oracle makes the block."""
+    pan = "4458329372167593"  # its 12 digits before the check digit are ACCOUNT: VD and the offset stay
+    plus = oracle.pinblock_encrypt("002", TPK, oracle.pinblock_encode("04", "4584", pan[:12]))
+    assert native(da, host, f"{TPK}{PVK1}12{plus}0404FF{pan}{TABLE}{VD}6256FFFFFFFF".encode()) == b"00"
+    assert native(da, host, f"{TPK}{PVK1}12{plus}0404FF{pan}{TABLE}{VD}6257FFFFFFFF".encode()) == b"01"
+    assert native(da, host, f"{TPK}{PVK1}12{plus}0404{ACCOUNT}{TABLE}{VD}6256FFFFFFFF".encode()) == b"15"  # 12 N
+
+
 def test_bk_offset_verifies_with_da(host: Host) -> None:
     """BK gives the offset of a customer-selected PIN; DA accepts the same block with it and refuses others."""
     for pvk, block, fmt in [(PVK1, BLOCK, "01"), (PVK, BLOCK_6, "01"), (PVK1, BLOCK_03, "03")]:

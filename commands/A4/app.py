@@ -10,7 +10,7 @@ LOGIC = "logic.a4"
 
 WitWorld = world(
     command="A4",
-    version="1.1.0",
+    version="1.2.0",
     description="Form a key from encrypted components.",
     execute=a4.execute,
 )

@@ -10,7 +10,7 @@ LOGIC = "logic.a8"
 
 WitWorld = world(
     command="A8",
-    version="1.1.0",
+    version="1.2.0",
     description="Export a Key.",
     execute=a8.execute,
 )

@@ -10,7 +10,7 @@ LOGIC = "logic.da"
 
 WitWorld = world(
     command="DA",
-    version="1.1.0",
+    version="1.2.0",
     description="Verify a terminal PIN using the IBM method.",
     execute=da.execute,
 )

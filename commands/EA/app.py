@@ -10,7 +10,7 @@ LOGIC = "logic.ea"
 
 WitWorld = world(
     command="EA",
-    version="1.1.0",
+    version="1.2.0",
     description="Verify an interchange PIN using the IBM method.",
     execute=ea.execute,
 )
