@@ -6,7 +6,8 @@ on to another node.
 
 Request:  CA · source TPK (16 H, or U/X + 32 H, or T/Y + 48 H, under LMK 14-15;
           key type 70D in PCI HSM compliance mode)
-          · destination ZPK (16 H, or U/X + 32 H, or T/Y + 48 H, under LMK 06-07)
+          · destination ZPK (16 H, or U/X + 32 H, or T/Y + 48 H, under LMK 06-07; or S + key block)
+          · [KSN descriptor (3 H) · KSN (20 H; 24 H for AES): when the destination is a BDK]
           · maximum PIN length (2 N: 12) · source PIN block (16 H; 32 H under an AES TPK)
           · source PIN block format (2 N) · destination PIN block format (2 N)
           · account number (12 N; 18 characters when either format is 04; the
@@ -23,6 +24,16 @@ migration_guidance/payshield-command-mapping.md); the 32 H block and the
 PAN-and-delimiter account field for 48 are hsmd's reading (see
 hsmd_sdk.pins). In PCI HSM compliance mode a PIN received in format 01, 47
 or 48 may leave only in one of them (23).
+
+Destination BDK (a payShield 10K's form): under a key-block LMK the
+destination may be a key block of a BDK usage (B0, 41, 42 ...), followed by a
+KSN descriptor and KSN as in M0 (logic/m0.py); the PIN leaves under that
+terminal's DUKPT PIN key (ANSI X9.24-1; AES DUKPT for an AES BDK). A 10K
+answered CB00 06 741311DA9D5D6C32 01 so (ut-codec-payshield docs/examples.js,
+translatePinTpkZpkBdk; the known answer in tests/test_cmd_ca.py). The
+optional destination key flag that client's codec lays out before the key
+is not read: its fixtures leave it empty and no source says its values; a
+BDK under a variant LMK is not taken as a destination.
 
 Errors: 10 TPK parity · 11 ZPK parity · 13 LMK identifier · 15 malformed
 field or maximum PIN length not 12 · 20 PIN block not valid · 23 PIN block
@@ -41,10 +52,12 @@ tests/test_cmd_ca.py); krestfield/docs `ezsign/payshield_error_codes.md`
 
 from __future__ import annotations
 
-from hsmd_sdk import Fields, Hsm, Reply, answering, pins
+from hsmd_sdk import Fields, Hsm, Reply, answering, keys, pins
+
+from logic.m0 import BDK, BDK_USAGES, read_ksn
 
 COMMAND = "CA"
-VERSION = "1.1.0"
+VERSION = "1.2.0"
 
 
 def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
@@ -52,10 +65,13 @@ def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
 
 
 def translate(request: bytes, hsm: Hsm, *, source: str) -> bytes | Reply:
-    """CA with its TPK, CC (logic/cc.py) with a ZPK: the only difference."""
+    """CA with its TPK, CC (logic/cc.py) with a ZPK: the only difference (CA also translates to a BDK)."""
     fields = Fields(request)
     source_field = fields.key(what=source)
     zpk_field = fields.key(what="ZPK")
+    header = keys.block_header(zpk_field)
+    to_bdk = source == "TPK" and header is not None and header[0] in BDK_USAGES
+    ksn = read_ksn(fields, aes=keys.is_aes(zpk_field)) if to_bdk else None
     pins.read_max_pin_length(fields)
     block = pins.read_block(fields, source_field)
     source_format = pins.read_format(fields, "source PIN block format")
@@ -66,7 +82,9 @@ def translate(request: bytes, hsm: Hsm, *, source: str) -> bytes | Reply:
 
     source_handle = hsm.key_from_lmk(hsm.key_type_code(source), source_field, lmk_id)
     with answering("11", instead_of="10"):
-        zpk = hsm.key_from_lmk("001", zpk_field, lmk_id)
+        zpk = hsm.key_from_lmk("001" if ksn is None else BDK, zpk_field, lmk_id)
+    if ksn is not None:  # the terminal's DUKPT PIN key for that KSN
+        zpk = hsm.dukpt_key(zpk, ksn, "pin")
     pin = hsm.pin_from_block(source_handle, block, source_format, pins.account_for(source_format, account))
     translated = hsm.pin_to_block(zpk, pin, destination_format, pins.account_for(destination_format, account))
     return f"{hsm.pin_length(pin):02d}{translated}{destination_format}".encode("ascii")

@@ -203,8 +203,8 @@ def _staged_files(target: Target) -> Iterator[tuple[str, Path]]:
     """(path inside the stage, source file) for everything the component imports.
 
     That is the adapter, the logic module with its package's __init__ files and
-    the sibling modules it imports (an interchange command reusing its terminal
-    twin, one import deep), and the guest SDK.
+    the sibling modules it imports, and theirs (an interchange command reusing its
+    terminal twin, which reuses M0's fields), and the guest SDK.
     """
     yield "app.py", target.adapter
     parts = target.logic_module.split(".")
@@ -215,10 +215,16 @@ def _staged_files(target: Target) -> Iterator[tuple[str, Path]]:
         init = target.root.joinpath(*parts[:depth], "__init__.py")
         yield "/".join(parts[:depth]) + "/__init__.py", init
     yield "/".join(parts) + ".py", source
-    for module in _sibling_imports(source, ".".join(parts[:-1])) if len(parts) > 1 else []:
-        sibling = target.root.joinpath(*module.split(".")).with_suffix(".py")
-        if module != target.logic_module and sibling.is_file():
-            yield module.replace(".", "/") + ".py", sibling
+    siblings: dict[str, Path] = {}
+    pending = [source] if len(parts) > 1 else []
+    while pending:
+        for module in _sibling_imports(pending.pop(), ".".join(parts[:-1])):
+            sibling = target.root.joinpath(*module.split(".")).with_suffix(".py")
+            if module != target.logic_module and module not in siblings and sibling.is_file():
+                siblings[module] = sibling
+                pending.append(sibling)
+    for module, sibling in sorted(siblings.items()):
+        yield module.replace(".", "/") + ".py", sibling
     for path in sorted(SDK_DIR.glob("*.py")):
         yield f"hsmd_sdk/{path.name}", path
 

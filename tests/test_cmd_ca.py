@@ -242,3 +242,31 @@ def test_ca_and_cc_translate_format_48_under_aes_keys() -> None:
     assert native(ca, host, f"{tpk}{tdes_zpk}12{source}4848{ISO4_PAN};%02".encode()) == b"23"
     assert native(ca, host, f"{tpk}{zpk}12{source}4848{ISO4_PAN}%02".encode()) == b"15"
     assert native(ca, host, f"{tpk}{zpk}12{source}48481234567890;%02".encode()) == b"15"  # ISO4_PAN under 12 digits
+
+
+# REAL (softwaregroup-bg/ut-codec-payshield docs/examples.js, translatePinTpkZpkBdk): a payShield 10K under
+# its LMK 01 (the 3DES key-block test LMK) translated one PIN block to a ZPK and to a BDK's DUKPT PIN key.
+UNIT_TPK = "S0007271TN00E00019BAD23B0CEF79E33328CA0568A0E186FC17E8DE738AAF9FB67C6E1FF"
+UNIT_BLOCK, UNIT_ACCOUNT, UNIT_KSN = "E57BC634D4717907", "600000000000", "FFFF000001315240003A"
+
+
+def test_ca_translates_to_a_bdks_dukpt_pin_key_as_a_unit_did() -> None:
+    """CB00 06 741311DA9D5D6C32 01 (to the BDK) and FC99D994F1D3D3B8 (to ZPK 1): the unit's answers,
+    re-derived by opening the blocks with the key-block oracle and the DUKPT oracle's PIN key."""
+    import psec
+
+    from tests import kb_oracle
+
+    host = kb_oracle.make_host()
+    tpk = kb_oracle.open_block(kb_oracle.K3, UNIT_TPK)[1]
+    clear = psec.des.decrypt_tdes_ecb(tpk, bytes.fromhex(UNIT_BLOCK)).hex().upper()
+    pin = oracle.pinblock_decode("01", clear, UNIT_ACCOUNT)
+    bdk = kb_oracle.open_block(kb_oracle.K3, kb_oracle.BDK)[1]
+    dukpt = oracle.dukpt_key(bdk, UNIT_KSN, "pin")
+    expected = psec.des.encrypt_tdes_ecb(dukpt, bytes.fromhex(oracle.pinblock_encode("01", pin, UNIT_ACCOUNT))).hex().upper()
+    assert expected == "741311DA9D5D6C32"
+    tail = f"12{UNIT_BLOCK}0101{UNIT_ACCOUNT}%01"
+    assert native(ca, host, f"{UNIT_TPK}{kb_oracle.BDK}A05{UNIT_KSN}{tail}".encode()) == b"0006741311DA9D5D6C3201"
+    assert native(ca, host, f"{UNIT_TPK}{kb_oracle.ZPK_1}{tail}".encode()) == b"0006FC99D994F1D3D3B801"
+    assert native(ca, host, f"{UNIT_TPK}{kb_oracle.BDK}A05{UNIT_KSN[:-1]}{tail}".encode()) == b"15"  # KSN short
+    assert native(ca, host, f"{UNIT_TPK}{kb_oracle.BDK}{tail}".encode()) == b"15"  # no KSN

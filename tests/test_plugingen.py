@@ -144,6 +144,16 @@ def test_build_stages_the_sibling_logic_module_an_interchange_command_reuses(tmp
     assert "logic/ca.py" not in staged
 
 
+def test_build_stages_what_the_sibling_imports_too(tmp_path: Path) -> None:
+    # CC reuses CA's translate, which reads a BDK destination's KSN with M0's reader.
+    (tmp_path / "commands/CC").mkdir(parents=True)
+    (tmp_path / "commands/CC/app.py").write_text((ROOT / "commands/CC/app.py").read_text())
+    (target,) = plugin_build.discover(tmp_path / "commands", tmp_path / "out", root=ROOT)
+    staged = {name for name, _ in plugin_build._staged_files(target)}
+    assert {"logic/cc.py", "logic/ca.py", "logic/m0.py"} <= staged
+    assert "logic/m2.py" not in staged
+
+
 def test_adapter_without_logic_line_is_a_build_error(tmp_path: Path) -> None:
     (tmp_path / "commands/XX").mkdir(parents=True)
     (tmp_path / "commands/XX/app.py").write_text(textwrap.dedent("WitWorld = None\n"))

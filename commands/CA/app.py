@@ -10,7 +10,7 @@ LOGIC = "logic.ca"
 
 WitWorld = world(
     command="CA",
-    version="1.1.0",
+    version="1.2.0",
     description="Translate a PIN from TPK to ZPK.",
     execute=ca.execute,
 )
