@@ -21,6 +21,14 @@ bare 32 H ZMK is the legacy double-length ZMK (read as ANSI X9.17, like X).
 The TMK of the newer layout is whatever key type the unit's table gives a
 TMK: 002, or 80D in PCI HSM compliance mode (asked of the host).
 
+Under a variant LMK, mode 1 may also export the new key as a TR-31 block
+(key scheme ZMK R), its header from what follows the LMK identifier, as A8
+takes it: `&` · key usage (2 A) · mode of use (1 A) · key version number (2)
+· exportability (1 A) · number of optional blocks (2 N) · blocks, then
+`!` · TR-31 version ID (1 A). The layout is the manual's "generating a
+variant key, and exporting to TR-31 format" (ut-codec-payshield
+docs/A0_generateKey.png).
+
 Errors: 04 key type · 10 ZMK/TMK parity · 13 LMK identifier · 15 mode not
 0/1, malformed field, or Atalla variant · 26 key scheme · 27 the scheme
 under the ZMK does not fit the key's length · 29 the ZMK/TMK may not carry
@@ -58,7 +66,7 @@ from __future__ import annotations
 from hsmd_sdk import Fields, Hsm, HsmError
 
 COMMAND = "A0"
-VERSION = "1.1.0"
+VERSION = "1.2.0"
 
 KEK_ROLES = {"0": "ZMK", "1": "TMK"}  # ZMK/TMK flag -> role of the key-encryption key
 _HEX = frozenset(b"0123456789ABCDEFabcdef")
@@ -70,6 +78,23 @@ def kek_field(fields: Fields) -> str:
     if len(head) == 32 and _HEX.issuperset(head):
         return fields.hex(32, what="ZMK")
     return fields.key(what="ZMK")
+
+
+def block_scheme(fields: Fields, zmk_scheme: str) -> str:
+    """After the LMK identifier, for scheme S or R: [& modified exportability, or (R) header fields] [! version ID]."""
+    if zmk_scheme not in ("S", "R"):
+        return zmk_scheme
+    rest = fields.rest()
+    if not all(0x20 <= b < 0x7F for b in rest):
+        raise HsmError("15", "key block fields not printable")
+    text, version = rest.decode("ascii"), ""
+    if len(text) >= 2 and text[-2] == "!":
+        text, version = text[:-2], text[-2:]
+        if zmk_scheme != "R":
+            raise HsmError("15", "a key block version ID ('!') needs key scheme R")
+    if text and (text[0] != "&" or len(text) == 1):
+        raise HsmError("15", f"unexpected {text!r} after the key scheme")
+    return zmk_scheme + text + version
 
 
 def execute(request: bytes, hsm: Hsm) -> bytes:
@@ -89,9 +114,11 @@ def execute(request: bytes, hsm: Hsm) -> bytes:
             flag = fields.text(1, what="ZMK/TMK flag")
             if flag not in KEK_ROLES:
                 raise HsmError("15", f"ZMK/TMK flag {flag!r} not 0 or 1")
-        kek = (hsm.key_type_code(KEK_ROLES[flag]), kek_field(fields), fields.key_scheme(what="key scheme ZMK"))
+        kek = (hsm.key_type_code(KEK_ROLES[flag]), kek_field(fields), fields.key_scheme(allowed="ZUTXYR", what="key scheme ZMK"))
         fields.atalla_variant()
     lmk_id = fields.lmk_id()
+    if kek is not None:  # R: a TR-31 copy, its header from the '&' fields (and '!' version) after the LMK identifier
+        kek = (kek[0], kek[1], block_scheme(fields, kek[2]))
     fields.end()
 
     key = hsm.key_generate(key_type, lmk_scheme)

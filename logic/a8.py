@@ -51,27 +51,10 @@ from __future__ import annotations
 from hsmd_sdk import Fields, Hsm, HsmError, answering
 from hsmd_sdk.keys import check_value
 
-from logic.a0 import KEK_ROLES
+from logic.a0 import KEK_ROLES, block_scheme
 
 COMMAND = "A8"
 VERSION = "1.2.0"
-
-
-def block_scheme(fields: Fields, zmk_scheme: str) -> str:
-    """After the LMK identifier, for scheme S or R: [& modified exportability, or (R) header fields] [! version ID]."""
-    if zmk_scheme not in ("S", "R"):
-        return zmk_scheme
-    rest = fields.rest()
-    if not all(0x20 <= b < 0x7F for b in rest):
-        raise HsmError("15", "key block fields not printable")
-    text, version = rest.decode("ascii"), ""
-    if len(text) >= 2 and text[-2] == "!":
-        text, version = text[:-2], text[-2:]
-        if zmk_scheme != "R":
-            raise HsmError("15", "a key block version ID ('!') needs key scheme R")
-    if text and (text[0] != "&" or len(text) == 1):
-        raise HsmError("15", f"unexpected {text!r} after the key scheme")
-    return zmk_scheme + text + version
 
 
 def execute(request: bytes, hsm: Hsm) -> bytes:

@@ -4,8 +4,9 @@ The customer's PIN arrives in a PIN block under a TPK or ZPK; the answer is
 its IBM 3624 offset: digit by digit, the PIN minus the natural PIN (the
 validation data encrypted under the PVK and decimalised), modulo 10.
 
-Request:  BK · key type (3 N: 001 = ZPK under LMK 06-07, 002 = TPK under
-          LMK 14-15; the unit's TPK code, 70D, in PCI HSM mode)
+Request:  BK · key type (3 H: 001 = ZPK under LMK 06-07, 002 = TPK under
+          LMK 14-15; the unit's TPK code, 70D, in PCI HSM mode; FFF with a key
+          block under a key-block LMK)
           · TPK or ZPK (16 H, or U/X + 32 H, or T/Y + 48 H)
           · PVK (16 H, or U/X + 32 H, or T/Y + 48 H, under LMK 14-15)
           · PIN block (16 H) · PIN block format code (2 N) · check length
@@ -15,6 +16,10 @@ Request:  BK · key type (3 N: 001 = ZPK under LMK 06-07, 002 = TPK under
 Response: BL 00 · offset (12 H: as many digits as the PIN, left-justified,
           padded with F); 02 in place of 00 when the PVK is double or triple
           length (a warning: TDES is used in place of DES, the offset follows)
+
+Under a key-block LMK the TPK or ZPK and the PVK are S + key blocks and the
+key type is FFF, as a 10K client sends it (ut-codec-payshield test.js,
+generateOffsetIbm: `BKFFF` + a P0 block + a V1 block).
 
 There is no maximum PIN length field (unlike DA/EA). A key type other than
 the ZPK's or TPK's is 04 (invalid key type code: hsmd's choice). A PIN
@@ -39,7 +44,8 @@ from __future__ import annotations
 from hsmd_sdk import Fields, Hsm, HsmError, Reply, answering, pins
 
 COMMAND = "BK"
-VERSION = "1.0.0"
+VERSION = "1.1.0"
+BLOCK_KEY_TYPE = "FFF"
 
 
 def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
@@ -61,8 +67,10 @@ def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
         pin_key_type = zpk
     elif key_type in ("002", tpk):
         pin_key_type = tpk
+    elif key_type == BLOCK_KEY_TYPE and pin_key_field.startswith("S"):
+        pin_key_type = BLOCK_KEY_TYPE  # a key block: its header says it is a PIN key (the host checks)
     else:
-        raise HsmError("04", f"key type {key_type!r}: 001 (ZPK) or 002 (TPK)")
+        raise HsmError("04", f"key type {key_type!r}: 001 (ZPK), 002 (TPK) or FFF with a key block")
     pin_key = hsm.key_from_lmk(pin_key_type, pin_key_field, lmk_id)
     with answering("11", instead_of="10"):
         pvk = hsm.key_from_lmk(hsm.key_type_code("PVK"), pvk_field, lmk_id)

@@ -306,3 +306,19 @@ def test_a0_component_answers_key_block_requests_as_the_logic_does(built_plugins
         answer = in_component(runtime, plugin, f"1FFFS0{kb_oracle.ZMK_1}R%01#P0T2B00E00!A".encode())
         fields = check_block_answer(answer, kb_oracle.K3, "00072P0TB00E0001", 2)
         assert psec.tr31.unwrap(kb_oracle.ZMK_1_CLEAR, fields[1][1:])[1] == kb_oracle.open_block(kb_oracle.K3, fields[0])[1]
+
+
+def test_a_variant_key_also_leaves_as_tr31(host: Host) -> None:
+    """ut-codec-payshield docs/A0_generateKey.png, "generating a variant key, and exporting to TR-31
+    format": key scheme ZMK R, then `&` header fields and `!` version after the LMK identifier. psec
+    opens the block under the ZMK's clear value; it holds the key the LMK copy holds."""
+    answer = native(a0, host, f"1001U{ZMK}R%00&P0E00N00!B".encode())
+    assert answer[:2] == b"00"
+    under_lmk, rest = answer[2:35].decode(), answer[35:].decode()
+    block, kcv = rest[:-6], rest[-6:]
+    assert block[0] == "R"
+    header, clear = psec.tr31.unwrap(bytes.fromhex(ZMK_CLEAR), block[1:])
+    assert (header.version_id, header.key_usage, header.mode_of_use, header.exportability) == ("B", "P0", "E", "N")
+    assert clear == oracle.from_lmk("001", under_lmk) and kcv == oracle.kcv(clear, 6)
+    assert native(a0, host, f"1001U{ZMK}R%00!B".encode()) == b"A6"  # no header fields: no key usage (as A8)
+    assert native(a0, host, f"1001U{ZMK}U%00&P0E00N00".encode()) == b"15"  # header fields need scheme R

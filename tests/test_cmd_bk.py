@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import psec
 import pytest
 
 from hsmd.host import Host
 from hsmd.runtime import Runtime
 from logic import bk
-from tests import oracle
+from tests import kb_oracle, oracle
 from tests.commands import in_component, native
 from tests.tcp import exchange
 
@@ -112,3 +113,21 @@ async def test_bk_over_tcp(built_plugins: Path) -> None:
         b"BL006256FFFFFFFF",
         b"BL15",
     ]
+
+
+def test_bk_takes_key_blocks_with_key_type_fff() -> None:
+    """ut-codec-payshield's generateOffsetIbm fixture sends `BKFFF` + a P0 block + a V1 block (its
+    decimalisation table is encrypted under that unit's LMK, so the fixture itself cannot be replayed).
+    Blocks made by A0 under LMK 01, opened by the key-block oracle; psec computes the offset."""
+    from logic import a0
+
+    host = kb_oracle.make_host()
+    zpk = native(a0, host, b"0FFFS%01#P0T2B00E00")[2:-6].decode()
+    pvk = native(a0, host, b"0FFFS%01#V1T2C00E00")[2:-6].decode()
+    zpk_clear, pvk_clear = (kb_oracle.open_block(kb_oracle.K3, block)[1] for block in (zpk, pvk))
+    block = psec.des.encrypt_tdes_ecb(zpk_clear, bytes.fromhex(oracle.pinblock_encode("01", "4584", ACCOUNT))).hex().upper()
+    offset = oracle.ibm_offset(pvk_clear, TABLE, "4584", oracle.ibm_validation_data(VD, ACCOUNT))
+    answer = native(bk, host, f"FFF{zpk}{pvk}{block}0104{TAIL}%01".encode())
+    assert answer == f"02{offset.ljust(12, 'F')}".encode()  # a double-length PVK: the 02 warning, as the unit's BL02
+    assert native(bk, host, f"FFF{pvk}{pvk}{block}0104{TAIL}%01".encode()) == b"A6"  # a PVK block as the PIN key
+    assert native(bk, host, f"FFF{ZPK}{pvk}{block}0104{TAIL}%01".encode()) == b"04"  # FFF needs a key block

@@ -10,7 +10,7 @@ LOGIC = "logic.a0"
 
 WitWorld = world(
     command="A0",
-    version="1.1.0",
+    version="1.2.0",
     description="Generate a key.",
     execute=a0.execute,
 )

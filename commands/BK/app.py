@@ -10,7 +10,7 @@ LOGIC = "logic.bk"
 
 WitWorld = world(
     command="BK",
-    version="1.0.0",
+    version="1.1.0",
     description="Generate an IBM PIN offset for a customer-selected PIN.",
     execute=bk.execute,
 )
