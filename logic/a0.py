@@ -80,6 +80,16 @@ def kek_field(fields: Fields) -> str:
     return fields.key(what="ZMK")
 
 
+def read_kek_flag(fields: Fields) -> str:
+    """The optional `;` and ZMK/TMK flag (1 N: 0 ZMK, 1 TMK) before a key-encryption key; "0" without them."""
+    if not fields.optional(b";"):
+        return "0"
+    flag = fields.text(1, what="ZMK/TMK flag")
+    if flag not in KEK_ROLES:
+        raise HsmError("15", f"ZMK/TMK flag {flag!r} not 0 or 1")
+    return flag
+
+
 def block_scheme(fields: Fields, zmk_scheme: str) -> str:
     """After the LMK identifier, for scheme S or R: [& modified exportability, or (R) header fields] [! version ID]."""
     if zmk_scheme not in ("S", "R"):
@@ -109,11 +119,7 @@ def execute(request: bytes, hsm: Hsm) -> bytes:
     lmk_scheme = fields.key_scheme(what="key scheme LMK")
     kek: tuple[str, str, str] | None = None  # key type, field, scheme of the key under it
     if mode == "1":
-        flag = "0"
-        if fields.optional(b";"):
-            flag = fields.text(1, what="ZMK/TMK flag")
-            if flag not in KEK_ROLES:
-                raise HsmError("15", f"ZMK/TMK flag {flag!r} not 0 or 1")
+        flag = read_kek_flag(fields)
         kek = (hsm.key_type_code(KEK_ROLES[flag]), kek_field(fields), fields.key_scheme(allowed="ZUTXYR", what="key scheme ZMK"))
         fields.atalla_variant()
     lmk_id = fields.lmk_id()

@@ -48,10 +48,10 @@ vectors in tests/test_cmd_a8.py.
 
 from __future__ import annotations
 
-from hsmd_sdk import Fields, Hsm, HsmError, answering
+from hsmd_sdk import Fields, Hsm, answering
 from hsmd_sdk.keys import check_value
 
-from logic.a0 import KEK_ROLES, block_scheme
+from logic.a0 import KEK_ROLES, block_scheme, read_kek_flag
 
 COMMAND = "A8"
 VERSION = "1.2.0"
@@ -60,12 +60,7 @@ VERSION = "1.2.0"
 def execute(request: bytes, hsm: Hsm) -> bytes:
     fields = Fields(request)
     key_type = fields.text(3, what="key type")
-    flag = "0"
-    if fields.peek(1) == b";":
-        fields.fixed(1)
-        flag = fields.text(1, what="ZMK/TMK flag")
-        if flag not in KEK_ROLES:
-            raise HsmError("15", f"ZMK/TMK flag {flag!r} not 0 or 1")
+    flag = read_kek_flag(fields)
     zmk_field = fields.key(what="ZMK/TMK")
     key_field = fields.key(what="key under LMK")
     zmk_scheme = fields.key_scheme(allowed="ZUTXYSR", what="key scheme ZMK")

@@ -54,7 +54,7 @@ from __future__ import annotations
 
 from hsmd_sdk import Fields, Hsm, Reply, answering, keys, pins
 
-from logic.m0 import BDK, BDK_USAGES, read_ksn
+from logic.m0 import BDK, is_bdk_block, read_ksn
 
 COMMAND = "CA"
 VERSION = "1.2.0"
@@ -69,8 +69,7 @@ def translate(request: bytes, hsm: Hsm, *, source: str) -> bytes | Reply:
     fields = Fields(request)
     source_field = fields.key(what=source)
     zpk_field = fields.key(what="ZPK")
-    header = keys.block_header(zpk_field)
-    to_bdk = source == "TPK" and header is not None and header[0] in BDK_USAGES
+    to_bdk = source == "TPK" and is_bdk_block(zpk_field)
     ksn = read_ksn(fields, aes=keys.is_aes(zpk_field)) if to_bdk else None
     pins.read_max_pin_length(fields)
     block = pins.read_block(fields, source_field)

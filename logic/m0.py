@@ -125,9 +125,15 @@ def read_data_key(fields: Fields, *, error: str = "05", what: str = "key") -> Da
     if key_type not in (*DATA_KEY_TYPES, BDK, BLOCK_KEY_TYPE) or (key_type == BLOCK_KEY_TYPE and fields.peek(1) != b"S"):
         raise HsmError(error, f"key type {key_type!r} is not a ZEK, DEK or BDK (or FFF with a key block)")
     field = fields.key(what=what)
-    aes, header = keys.is_aes(field), keys.block_header(field)
-    bdk = key_type == BDK or (key_type == BLOCK_KEY_TYPE and header is not None and header[0] in BDK_USAGES)
+    aes = keys.is_aes(field)
+    bdk = key_type == BDK or (key_type == BLOCK_KEY_TYPE and is_bdk_block(field))
     return DataKey(key_type, field, read_ksn(fields, aes=aes) if bdk else None, aes)
+
+
+def is_bdk_block(field: str) -> bool:
+    """Whether a key field is a key block of a base derivation key's usage."""
+    header = keys.block_header(field)
+    return header is not None and header[0] in BDK_USAGES
 
 
 def read_ksn(fields: Fields, *, aes: bool = False) -> str:

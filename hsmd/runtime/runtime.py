@@ -153,7 +153,7 @@ class Runtime:
             version = contract.check(imports.keys(), exports.keys())
             frame = exports.get(contract.FRAME_EXPORT)
             if frame is not None:
-                self._signatures.check_export(contract.FRAME_EXPORT, getattr(frame, "ty", frame))
+                self._signatures.check_export(contract.FRAME_EXPORT, frame.ty)
             host = imports.get(f"{contract.PACKAGE}/host@{version}")
             if host is not None:
                 self._signatures.check(signature.imported_functions(host, self.engine))

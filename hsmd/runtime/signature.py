@@ -80,14 +80,11 @@ class Contract:
         self._aliases = {m["name"]: m["type"].strip() for m in _ALIAS_RE.finditer(source)}
         self._records = wit.records(source)
         self._enums = {m["name"]: _enum_names(m["body"]) for m in _ENUM_RE.finditer(source)}
-        self.functions: Mapping[str, str] = {
-            func.name: f"func({','.join(self.canonical(t) for _n, t in func.params)})->{self.canonical(func.result)}"
-            for func in wit.host_functions(source)
-        }
-        self.exports: Mapping[str, str] = {
-            func.name: f"func({','.join(self.canonical(t) for _n, t in func.params)})->{self.canonical(func.result)}"
-            for func in wit.world_exports(WORLD, source)
-        }
+        self.functions: Mapping[str, str] = {func.name: self.canonical_func(func) for func in wit.host_functions(source)}
+        self.exports: Mapping[str, str] = {func.name: self.canonical_func(func) for func in wit.world_exports(WORLD, source)}
+
+    def canonical_func(self, func: wit.WitFunc) -> str:
+        return f"func({','.join(self.canonical(t) for _n, t in func.params)})->{self.canonical(func.result)}"
 
     def canonical(self, text: str | None) -> str:
         if text is None:
