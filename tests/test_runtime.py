@@ -241,6 +241,28 @@ def test_endless_loop_with_ample_fuel_hits_the_wall_clock_deadline(host: Host, p
     assert 0.09 <= elapsed < 1.0
 
 
+def test_the_epoch_clock_rests_when_idle_and_a_call_after_it_still_meets_its_deadline(host: Host, plugin_dir: Path) -> None:
+    # An idle server must not wake 100 times a second (epoch.py); resting must not cost a deadline.
+    with make_runtime(host, fuel=10**15, deadline_ms=50) as rt:
+        zf = rt.load(plugin_dir / "ZF.wasm")
+        assert run(rt, zf, b"Eok") == b"00ok"
+        deadline = time.monotonic() + 5
+        while not rt.clock.asleep and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert rt.clock.asleep  # ticks + 1 quiet ticks: about 80 ms here
+        started = time.monotonic()
+        with pytest.raises(PluginFault) as info:
+            run(rt, zf, b"L")
+        elapsed = time.monotonic() - started
+        assert info.value.kind == "deadline"
+        assert 0.04 <= elapsed < 0.5
+        assert not rt.clock.asleep
+        while not rt.clock.asleep and time.monotonic() < deadline:
+            time.sleep(0.01)
+        closing = time.monotonic()
+    assert time.monotonic() - closing < 0.5  # close() wakes a resting clock
+
+
 def test_allocation_past_the_memory_cap_is_a_fault(host: Host, plugin_dir: Path) -> None:
     with make_runtime(host, memory_bytes=32 * 1024 * 1024) as rt:
         zf = rt.load(plugin_dir / "ZF.wasm")

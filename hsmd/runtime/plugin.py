@@ -35,6 +35,7 @@ import wasmtime
 from wasmtime.component import Component, Linker
 
 from hsmd.runtime import abi, contract, fastcall, memory
+from hsmd.runtime.epoch import EpochClock
 
 MAX_RESPONSE = 65535  # a response must fit a frame
 MIB = 1024 * 1024
@@ -160,7 +161,7 @@ class Instance:
         linker: Linker,
         component: Component,
         limits: Limits,
-        ticks: int,
+        clock: EpochClock,
         *,
         track_memory: bool = True,
         fast: fastcall.Library | None = None,
@@ -168,7 +169,7 @@ class Instance:
         self._store = wasmtime.Store(engine)
         self._store.set_limits(memory_size=limits.memory_bytes)
         self._fuel = limits.fuel
-        self._ticks = ticks
+        self._clock = clock
         self.memory_limit = limits.memory_bytes
         self.memory_mark = memory_mark(limits.memory_bytes)
         self.arm()  # instantiation runs guest code too
@@ -191,12 +192,13 @@ class Instance:
         # The same call in one native step, where the runtime has the library (fastcall.py); it
         # also asks, after each answer, whether the memory reaches the mark.
         mark_address = None if self.memory_base is None else self.memory_base + self.memory_mark
-        self._fast = None if fast is None else fast.caller(self._execute, self._frames, self._fuel, ticks, MAX_RESPONSE, mark_address)
+        self._fast = None if fast is None else fast.caller(self._execute, self._frames, self._fuel, clock.ticks, MAX_RESPONSE, mark_address)
         self.calls = 0
 
     def arm(self) -> None:
+        self._clock.wake()
         self._store.set_fuel(self._fuel)
-        self._store.set_epoch_deadline(self._ticks)
+        self._store.set_epoch_deadline(self._clock.ticks)
 
     def metadata(self) -> Metadata:
         self.arm()
@@ -211,6 +213,7 @@ class Instance:
 
     def execute(self, request: bytes) -> bytes:
         if self._fast is not None:
+            self._clock.wake()  # the native step arms the store itself
             out = self._fast(request, _lift_execute_frame if self._frames else _lift_execute)
         else:
             self.arm()

@@ -4,21 +4,16 @@ Loading refuses, with one log line each, a file that does not compile, was
 built against another contract major version, or whose metadata names a
 command other than its file name; the other plugins load regardless.
 
-The wall-clock deadline is wasmtime's epoch: a ticker thread bumps the
-engine's epoch every TICK_SECONDS and each call may run `deadline_ms` worth of
-ticks. It has to be a thread because the guest runs on the trio thread, which
-cannot tick while it is inside wasm; the thread is owned by the Runtime and
-joined by `close()`.
+The wall-clock deadline is wasmtime's epoch, bumped by the Runtime's
+EpochClock (epoch.py): each call may run `deadline_ms` worth of ticks. The
+clock's thread is joined by `close()`.
 """
 
 from __future__ import annotations
 
-import math
-import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
 
 import structlog
 import wasmtime
@@ -26,10 +21,10 @@ from wasmtime.component import Linker
 
 from hsmd.host import GuestFailure, Host, RequestScope
 from hsmd.runtime import abi, cache, contract, fastcall, signature
+from hsmd.runtime.epoch import EpochClock
 from hsmd.runtime.imports import CallState, bind
 from hsmd.runtime.plugin import GuestError, Instance, Limits, Plugin, PluginFault
 
-TICK_SECONDS: Final = 0.01
 log = structlog.get_logger("hsmd.runtime")
 
 
@@ -88,7 +83,6 @@ class Runtime:
         self._cache = cache.CompileCache(cache_dir, self.engine, ENGINE_FINGERPRINT)
         # The native call step built into the cache (fastcall.py); None: every call takes abi.call.
         self.fast = fastcall.load(cache_dir) if fast_calls else None
-        self._ticks = max(1, math.ceil(limits.deadline_ms / 1000 / TICK_SECONDS)) + 1
         self._state = CallState()
         self._signatures = signature.Contract()
         self._keepalive: list[object] = []
@@ -96,24 +90,17 @@ class Runtime:
         with self.linker.root() as root, root.add_instance(contract.HOST_INTERFACE) as iface:
             for name, func in bind(host, self._state, self.fast).items():
                 abi.define_host_func(iface, name, func, self._record_host_failure, self._keepalive)
-        self._stop = threading.Event()
-        self._ticker = threading.Thread(target=self._tick, name="hsmd-epoch", daemon=True)
-        self._ticker.start()
+        self.clock = EpochClock(self.engine, limits.deadline_ms)
         self._closed = False
 
     # --- lifecycle ---
-
-    def _tick(self) -> None:
-        while not self._stop.wait(TICK_SECONDS):
-            self.engine.increment_epoch()
 
     def close(self) -> None:
         """Stop the epoch ticker. Idempotent; plugins are closed by their owner."""
         if self._closed:
             return
         self._closed = True
-        self._stop.set()
-        self._ticker.join()
+        self.clock.close()
 
     def __enter__(self) -> Runtime:
         return self
@@ -161,11 +148,11 @@ class Runtime:
             raise PluginRefused(str(exc)) from exc
 
         def factory() -> Instance:
-            return Instance(self.engine, self.linker, component, self.limits, self._ticks, fast=self.fast)
+            return Instance(self.engine, self.linker, component, self.limits, self.clock, fast=self.fast)
 
         try:
             # Outside any request (the scope is set only inside `execute`): init sees no RequestScope.
-            probe = Instance(self.engine, self.linker, component, self.limits, self._ticks, track_memory=False)
+            probe = Instance(self.engine, self.linker, component, self.limits, self.clock, track_memory=False)
             meta = probe.metadata()
             probe.init()  # a plugin that cannot start is refused now, not at its first request
             probe.cleanup()
