@@ -7,7 +7,9 @@
 | the call faulted (trap, fuel, deadline, memory,| error 41 (internal error);   |
 | host function raised, malformed answer)        | the instance is replaced     |
 
-Every case logs one line with the reason; the server's request line adds the
+A frame with a trailer that the plugin answers with an error is read once more
+with the trailer as fields (a binary field may end in what looks like one; see
+`Dispatcher._answer`). Every case logs one line with the reason; the server's request line adds the
 code. Every case is counted in the host's `UnitStatus`: a plugin's answers by
 command and error code with their latency (`record`), 68s apart (`refuse`),
 faults by kind here in `faults`. The plugin table is swapped whole on reload, so a request sees either
@@ -77,12 +79,13 @@ class Dispatcher:
         code = "41"  # also what the server answers if something unexpected escapes below
         started = time.perf_counter()
         try:
-            payload = self._runtime.execute(plugin, frame.body, RequestScope(request_id))
+            frame, answer = self._answer(plugin, frame, request_id)
+            if isinstance(answer, GuestError):
+                code = answer.code
+                log.info("command error", command=plugin.command, code=answer.code, reason=answer.reason)
+                return frame.reply(answer.code.encode("ascii"))
+            payload = answer
             code = payload[:2].decode("latin-1")
-        except GuestError as error:
-            code = error.code
-            log.info("command error", command=plugin.command, code=error.code, reason=error.reason)
-            return frame.reply(error.code.encode("ascii"))
         except PluginFault as fault:
             self.faults[fault.kind] += 1
             # kind and reason say what happened (trap kind, the guest's message); a Python traceback
@@ -94,3 +97,27 @@ class Dispatcher:
             # handled, its error code and its time.
             self._status.record(plugin.command, time.perf_counter() - started, code)
         return frame.reply_raw(payload)
+
+    def _answer(self, plugin: Plugin, frame: Frame, request_id: str) -> tuple[Frame, bytes | GuestError]:
+        """The plugin's answer (payload, or its error) and the frame it answers.
+
+        A 0x19 inside a binary field (an ARQC, MAC data) followed by printable bytes only reads
+        as a trailer (hsmd.protocol's rule); a real unit reads by the command's layout, which
+        only the plugin knows. So a frame with a trailer that is answered with an error is tried
+        again with the trailer as fields, and that answer stands unless it is 15 or the same
+        code (then the trailer was one). Nothing is done twice that succeeded the first time.
+        """
+        first = self._execute(plugin, frame.body, request_id)
+        if frame.trailer is None or not isinstance(first, GuestError):
+            return frame, first
+        whole = frame.untrailed()
+        again = self._execute(plugin, whole.body, request_id)
+        if isinstance(again, GuestError) and again.code in (first.code, "15"):
+            return frame, first
+        return whole, again
+
+    def _execute(self, plugin: Plugin, body: bytes, request_id: str) -> bytes | GuestError:
+        try:
+            return self._runtime.execute(plugin, body, RequestScope(request_id))
+        except GuestError as error:
+            return error

@@ -17,6 +17,9 @@ Trailer rule
     printable ASCII (0x20-0x7E).  Otherwise there is no trailer and the 0x19 is ordinary data
     (binary fields may contain 0x19).  An empty trailer (0x19 as the last byte) counts, and is
     echoed back as a lone 0x19.  A reply carries ``0x19 + trailer`` exactly when the request did.
+    A binary field can still end in 0x19 + printable bytes; only the command's layout can tell,
+    so the dispatcher reads a frame again without its trailer when the first reading fails
+    (hsmd.dispatch.Dispatcher._answer, :meth:`Frame.untrailed`).
 
 Short frame rule
     Every complete frame produces exactly one event.  A frame whose payload is too short to
@@ -162,6 +165,12 @@ class Frame:
         if self.trailer is None:
             return head
         return head + TRAILER_MARK + self.trailer
+
+    def untrailed(self) -> Frame:
+        """The same message read with no trailer: the 0x19 and what follows it are fields."""
+        if self.trailer is None:
+            return self
+        return Frame(self.header, self.command, self.body + TRAILER_MARK + self.trailer, None)
 
     def to_message(self) -> bytes:
         """The request message (no length prefix) that decodes back to this frame.

@@ -211,3 +211,15 @@ async def test_kq_over_tcp(built_plugins: Path) -> None:
         b"KR00" + VISA_ARPC,
         b"KR01",
     ]
+
+
+@pytest.mark.wasm
+async def test_an_arqc_ending_in_0x19_is_read_as_the_arqc_over_tcp(built_plugins: Path) -> None:
+    # 0x19 then the ARC "00" reads as a trailer by the framing rule alone (hsmd.protocol); the
+    # dispatcher reads the frame again by the layout (hsmd.dispatch). A real trailer still echoes.
+    arqc = VISA_ARQC[:-1] + b"\x19"
+    card = oracle.icc_key(MK, "A", PAN, PSN)
+    assert await exchange(built_plugins, b"KQ" + request("2", "0", arqc), b"KQ" + request("2", "0", VISA_ARQC) + b"\x19T1") == [
+        b"KR00" + oracle.emv_arpc_1(card, arqc, ARC),
+        b"KR00" + VISA_ARPC + b"\x19T1",
+    ]

@@ -39,6 +39,18 @@ def test_trailer_is_echoed_after_the_fields(dispatcher: Dispatcher) -> None:
     assert dispatcher.handle_sync(frame(b"B2", b"0002hi", b"T1")) == b"HEADB300hi\x19T1"
 
 
+def test_binary_data_ending_like_a_trailer_is_read_again_as_data(dispatcher: Dispatcher) -> None:
+    # "0005ab\x19cd" splits into fields "0005ab" and trailer "cd" (hsmd.protocol): B2 answers 80
+    # to that reading, so the dispatcher reads the frame again with the trailer as fields.
+    status = dispatcher.runtime.host.status
+    status.answers.clear()
+    assert dispatcher.handle_sync(frame(b"B2", b"0005ab", b"cd")) == b"HEADB300ab\x19cd"
+    # A real trailer on a request that fails either way keeps the first answer, and the trailer.
+    assert dispatcher.handle_sync(frame(b"B2", b"0003hi", b"T1")) == b"HEADB380\x19T1"
+    # Each request is counted once, with the code it was answered.
+    assert (status.answers["B2", "00"], status.answers["B2", "80"]) == (1, 1)
+
+
 def test_error_answer_carries_only_the_code(dispatcher: Dispatcher) -> None:
     assert dispatcher.handle_sync(frame(b"B2", b"0003hi")) == b"HEADB380"
 
