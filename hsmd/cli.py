@@ -165,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     dectable = lmk_commands.add_parser(
         "dectable",
         help="encrypt a decimalisation table under an LMK",
-        description="Print TABLE (16 digits) encrypted under LMK pair 14-15 of the configured LMK (--lmk-id, "
+        description="Print TABLE (16 digits) encrypted under the configured LMK (pair 14-15 of a variant LMK) (--lmk-id, "
         'default [lmk] default), as IBM 3624 commands take it when [hsm] decimalisation_tables = "encrypted".',
     )
     dectable.add_argument("table", metavar="TABLE")

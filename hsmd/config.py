@@ -106,7 +106,7 @@ class HsmConfig:
     authorised: bool = False
     # "simulator": a PIN under the LMK is ThalesSim's "0" + clear PIN (replays its vectors; no secrecy).
     pin_under_lmk: PinUnderLmk = "encrypted"
-    # Decimalisation tables arrive as 16 clear digits, or as 16 H encrypted under LMK pair 14-15.
+    # Decimalisation tables arrive as 16 clear digits, or as 16 H encrypted under the LMK (pair 14-15 of a variant LMK).
     decimalisation_tables: DecimalisationTables = "plaintext"
     # The serial number the status commands (J2, J4, J8, JK) report: 12 printable characters.
     serial_number: str = "HSMD00000001"

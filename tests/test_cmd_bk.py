@@ -131,3 +131,34 @@ def test_bk_takes_key_blocks_with_key_type_fff() -> None:
     assert answer == f"02{offset.ljust(12, 'F')}".encode()  # a double-length PVK: the 02 warning, as the unit's BL02
     assert native(bk, host, f"FFF{pvk}{pvk}{block}0104{TAIL}%01".encode()) == b"A6"  # a PVK block as the PIN key
     assert native(bk, host, f"FFF{ZPK}{pvk}{block}0104{TAIL}%01".encode()) == b"04"  # FFF needs a key block
+
+
+def test_bk_gives_a_real_units_offsets_with_its_encrypted_table() -> None:
+    """softwaregroup-bg/ut-codec-payshield docs/examples.js: a payShield 10K under LMK 01 (the
+    public 3DES key-block test LMK) encrypted the table 0123456789012345 to 709F26B22464E96A
+    ("DTAB" line) and, with that table, answered generateOffsetIbm (BK FFF, ZPK_1, its PVK V1
+    block) with offsets 309783FFFFFF and 035965FFFFFF. The oracle decrypts the table under the
+    LMK with every byte XORed with 0x54 (cryptography's TDES), the PIN blocks under the ZPK and
+    the PVK block with the key-block oracle, and re-derives both offsets with psec."""
+    from dataclasses import replace
+
+    from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
+    from cryptography.hazmat.primitives.ciphers import Cipher, modes
+
+    encrypted = "709F26B22464E96A"
+    table_key = bytes(b ^ 0x54 for b in kb_oracle.K3)
+    decryptor = Cipher(TripleDES(table_key), modes.ECB()).decryptor()
+    assert (decryptor.update(bytes.fromhex(encrypted)) + decryptor.finalize()).hex() == "0123456789012345"
+    pvk = "S00072V1TN00E00010AE0AD2B1990AB407FAD15059E287760A05DF4DA2391EAB138877E22"
+    pvk_clear = kb_oracle.open_block(kb_oracle.K3, pvk)[1]
+    host = kb_oracle.make_host()
+    host.pin_settings = replace(host.pin_settings, decimalisation_tables="encrypted")
+    for block, account, data, offset in [
+        ("967CDB6E3D492E28", "850103093936", "50103093936N", "309783"),
+        ("FC99D994F1D3D3B8", "600000000000", "0000000000N0", "035965"),
+    ]:
+        clear = psec.des.decrypt_tdes_ecb(kb_oracle.ZPK_1_CLEAR, bytes.fromhex(block)).hex().upper()
+        pin = oracle.pinblock_decode("01", clear, account)
+        assert oracle.ibm_offset(pvk_clear, "0123456789012345", pin, oracle.ibm_validation_data(data, account)) == offset
+        request = f"FFF{kb_oracle.ZPK_1}{pvk}{block}0106{account}{encrypted}{data}%01".encode()
+        assert native(bk, host, request) == f"02{offset}FFFFFF".encode()  # a double-length PVK: 02

@@ -147,8 +147,21 @@ class KeyBlockLmk:
             return aes.cmac(self.key, b"").hex().upper()[:6] + "0" * 10
         return des.key_check_value(self.key).hex().upper()[:6] + "0" * 10
 
+    def decimalisation_key(self) -> bytes:
+        """The key an encrypted decimalisation table is under (TDES-ECB of its 8 packed bytes).
+
+        3DES: a real 10K's, the LMK with every byte XORed with 0x54. Found by search, not read
+        in a manual: the ut-codec-payshield unit encrypted 0123456789012345 to 709F26B22464E96A
+        and 1234567890123456 to C9DF59A67019D387 under its LMK 01, the public 3DES key-block
+        test LMK (softwaregroup-bg/ut-codec-payshield docs/examples.js), and this key gives both.
+        AES: none is public; hsmd's own `derived_pair`.
+        """
+        if self.kind == "3des":
+            return _variant(self.key, 0x54)
+        return self.derived_pair("decimalisation table")
+
     def derived_pair(self, label: str) -> bytes:
-        """A double-length TDES key for what a key-block LMK protects without key blocks (PINs, decimalisation tables).
+        """A double-length TDES key for what a key-block LMK protects without key blocks (PINs; AES LMKs' decimalisation tables).
 
         hsmd's own, as its PIN-under-LMK format is: NIST SP 800-108 counter mode with the LMK's
         CMAC as the PRF, `label` naming the purpose; odd parity. A real unit's is not public.

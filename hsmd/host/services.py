@@ -94,7 +94,7 @@ class PinSettings:
 
     authorised: bool = False  # may commands carry clear PINs (BA, NG)?
     pin_under_lmk: str = "encrypted"  # or "simulator": ThalesSim's "0" + PIN, for replaying its vectors
-    decimalisation_tables: str = "plaintext"  # or "encrypted": 16 H under LMK pair 14-15
+    decimalisation_tables: str = "plaintext"  # or "encrypted": 16 H under the LMK (Host._dectable_key)
 
 
 @dataclass(frozen=True)
@@ -427,18 +427,21 @@ class Host:
     def pin_compare(self, scope: RequestScope, a: int, b: int) -> bool:
         return secrets.compare_digest(scope.pin(a).digits, scope.pin(b).digits)
 
+    def _dectable_key(self, lmk_id: int | None) -> bytes:
+        """LMK pair 14-15, or what a key-block LMK encrypts decimalisation tables under (KeyBlockLmk.decimalisation_key)."""
+        lmk = self._lmks.get(lmk_id)
+        return lmk.decimalisation_key() if isinstance(lmk, KeyBlockLmk) else lmk.pairs[DECTABLE_LMK_PAIR]
+
     def encrypt_dectable(self, table: str, lmk_id: int | None) -> str:
-        """A clear decimalisation table as 16 H under LMK pair 14-15 (for `hsmd lmk dectable`)."""
+        """A clear decimalisation table as 16 H under the LMK (for `hsmd lmk dectable`)."""
         pins.check_plain_table(table)
-        pair = self._lmk_pair_for(lmk_id, DECTABLE_LMK_PAIR, "decimalisation table")
-        return des.encrypt_ecb(pair, bytes.fromhex(table), lmk_key=True).hex().upper()
+        return des.encrypt_ecb(self._dectable_key(lmk_id), bytes.fromhex(table), lmk_key=True).hex().upper()
 
     def _dectable(self, table: str, lmk_id: int | None) -> str:
         if self.pin_settings.decimalisation_tables == "encrypted":
             if len(table) != 16 or not keys.HEX.issuperset(table):
                 raise HostError("25", "encrypted decimalisation table must be 16 hex characters")
-            pair = self._lmk_pair_for(lmk_id, DECTABLE_LMK_PAIR, "decimalisation table")
-            table = des.decrypt_ecb(pair, bytes.fromhex(table), lmk_key=True).hex().upper()
+            table = des.decrypt_ecb(self._dectable_key(lmk_id), bytes.fromhex(table), lmk_key=True).hex().upper()
         pins.check_plain_table(table)
         return table
 
