@@ -5,8 +5,10 @@ PIN key (derived from the BDK and the key serial number, ANSI X9.24-1:2004
 TDES DUKPT), is decrypted and re-encrypted under a ZPK for another node.
 
 Request:  G0 · BDK (32 H, or U/X + 32 H, or T/Y + 48 H, under LMK 28-29, key type 009; or S + key block)
-          · ZPK (16 H, or U/X + 32 H, or T/Y + 48 H, under LMK 06-07; or S + key block)
+          · ZPK (16 H, or U/X + 32 H, or T/Y + 48 H, under LMK 06-07; or S + key block),
+            or a destination BDK (a key block of a BDK usage)
           · KSN descriptor (3 H) · key serial number (12-20 H; 24 H for an AES BDK)
+          · [destination KSN descriptor (3 H) · KSN (20 H; 24 H for AES): when the destination is a BDK]
           · source PIN block (16 H; 32 H for an AES BDK)
           · source PIN block format (2 N: 01 only; 48 only for an AES BDK)
           · destination PIN block format (2 N: 01 ANSI or 04 PLUS; 48 under an AES ZPK)
@@ -23,9 +25,18 @@ KSN shorter than it, or with anything but F in the padding, is malformed
 derivation the KSN is right-justified in 20 H and padded on the left with F.
 The account field is 12 N for format 04 too (the manual lists these DUKPT
 commands with a 12 N account, not among those with the 18 N PLUS field): a
-PLUS block is bound to the 12 digits given. The payShield 10K options (an
-AES DUKPT BDK flag, BDK-to-BDK translation, a second PAN) are not
-implemented.
+PLUS block is bound to the 12 digits given. The payShield 10K options of an
+AES DUKPT BDK flag and a second PAN are not implemented.
+
+BDK to BDK (a payShield 10K's form): under a key-block LMK the destination may
+be a key block of a BDK usage, as CA's (logic/ca.py), followed by the
+destination terminal's KSN descriptor and KSN as in M0 (logic/m0.py); the PIN
+leaves under that terminal's DUKPT PIN key. A 10K answered G100 06
+BBF74DF0FFA00ED1 01 so, from one BDK to another with the same KSN
+(ut-codec-payshield docs/examples.js, translatePinBdkBdkZpk; the known answer
+in tests/test_cmd_g0.py). The key flags that client's codec lays out before
+each key are not read: its fixtures leave them empty and no source says their
+values.
 
 AES DUKPT (ANSI X9.24-3) under a key-block LMK: a BDK key block of algorithm
 A derives the terminal's AES PIN key from a 24 H KSN (the 8-byte initial key
@@ -65,8 +76,10 @@ import hmac
 
 from hsmd_sdk import Fields, Hsm, HsmError, KeyHandle, Reply, answering, keys, pins
 
+from logic import m0
+
 COMMAND = "G0"
-VERSION = "1.1.0"
+VERSION = "1.2.0"
 
 BDK = "009"
 KSN_MIN, KSN_MAX = 12, 20
@@ -84,7 +97,11 @@ def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
     bdk_field = fields.key(what="BDK")
     zpk_field = fields.key(what="ZPK")
     aes = keys.is_aes(bdk_field)
-    ksn = keys.read_aes_ksn(fields) if aes else read_ksn(fields, after=16 + 2 + 2 + 12)
+    to_bdk = m0.is_bdk_block(zpk_field)
+    # A destination KSN (as M0 reads it: fixed width) sits between the source KSN and the PIN block.
+    destination = (3 + (keys.AES_KSN_DIGITS if keys.is_aes(zpk_field) else m0.KSN_DIGITS)) if to_bdk else 0
+    ksn = keys.read_aes_ksn(fields) if aes else read_ksn(fields, after=destination + 16 + 2 + 2 + 12)
+    destination_ksn = m0.read_ksn(fields, aes=keys.is_aes(zpk_field)) if to_bdk else None
     block = fields.hex(32 if aes else 16, what="PIN block")
     source_format = pins.read_format(fields, "source PIN block format")
     destination_format = pins.read_format(fields, "destination PIN block format")
@@ -93,7 +110,19 @@ def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
     fields.end()
     if source_format != (pins.ISO4 if aes else "01"):
         raise HsmError("23", f"source PIN block format {source_format}: only {pins.ISO4 if aes else '01'}")
-    return translate(hsm, bdk_field, zpk_field, ksn, block, source_format, destination_format, account, lmk_id, usage="pin")
+    return translate(
+        hsm,
+        bdk_field,
+        zpk_field,
+        ksn,
+        block,
+        source_format,
+        destination_format,
+        account,
+        lmk_id,
+        usage="pin",
+        destination_ksn=destination_ksn,
+    )
 
 
 def translate(
@@ -108,14 +137,19 @@ def translate(
     lmk_id: int | None,
     *,
     usage: str,
+    destination_ksn: str | None = None,
 ) -> bytes:
-    """The DUKPT PIN block (ANSI format 0; ISO 4 under AES DUKPT) under a ZPK in `destination_format` (01, 04, 48): G0, CI."""
+    """The DUKPT PIN block (ANSI format 0; ISO 4 under AES DUKPT) under a ZPK in `destination_format` (01, 04, 48): G0, CI.
+
+    With `destination_ksn` the destination is a BDK, and the PIN leaves under that terminal's DUKPT PIN key."""
     allowed = ("01", "04", pins.ISO4) if source_format == pins.ISO4 else ("01", "04")
     if destination_format not in allowed:
         raise HsmError("23", f"destination PIN block format {destination_format}: {', '.join(allowed)}")
     bdk = load_bdk(hsm, bdk_field, lmk_id, lengths=(16,) if usage == "pin-des" else bdk_lengths(bdk_field))
     with answering("11", instead_of="10"):
-        zpk = hsm.key_from_lmk("001", zpk_field, lmk_id)
+        zpk = hsm.key_from_lmk("001" if destination_ksn is None else BDK, zpk_field, lmk_id)
+    if destination_ksn is not None:
+        zpk = hsm.dukpt_key(zpk, destination_ksn, "pin")
     pin = hsm.pin_from_block(hsm.dukpt_key(bdk, ksn, usage), block, source_format, pins.account_for(source_format, account))
     translated = hsm.pin_to_block(zpk, pin, destination_format, pins.account_for(destination_format, account))
     return f"{hsm.pin_length(pin):02d}{translated}{destination_format}".encode("ascii")

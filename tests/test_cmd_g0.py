@@ -167,3 +167,35 @@ def test_g0_translates_an_aes_dukpt_pin_block() -> None:
     assert to_tdes == f"0006{psec.des.encrypt_tdes_ecb(tdes_clear, bytes.fromhex(clear0)).hex().upper()}01".encode()
     assert native(g0, host, f"{bdk}{zpk}A05{ksn}{source}0148{ISO4_PAN};%02".encode()) == b"23"  # an AES BDK's PIN blocks are 48
     assert native(g0, host, f"{bdk}{zpk}A05{ksn}{source}4847{ISO4_PAN};%02".encode()) == b"23"
+
+
+def test_g0_translates_from_one_bdk_to_another_as_a_unit_did() -> None:
+    """REAL (softwaregroup-bg/ut-codec-payshield docs/examples.js, translatePinBdkBdkZpk): a payShield
+    10K under its LMK 01 (the 3DES key-block test LMK) translated PIN block 741311DA9D5D6C32 from BDK1-1
+    to BDK1-2, both with KSN FFFF000001315240003A, and answered G100 06 BBF74DF0FFA00ED1 01. The oracle
+    opens both blocks with the key-block oracle and derives each terminal's DUKPT PIN key itself."""
+    from tests import kb_oracle
+
+    host = kb_oracle.make_host()
+    source = kb_oracle.BDK
+    destination = "S00072B0TN00E0001134E8D68D46BC8356F84F598155A1B5C44199D9847A2A58B64BE091F"  # BDK1-2, check value 55771A
+    ksn, block, account = "FFFF000001315240003A", "741311DA9D5D6C32", "600000000000"
+    keys = [oracle.dukpt_key(kb_oracle.open_block(kb_oracle.K3, field)[1], ksn, "pin") for field in (source, destination)]
+    pin = oracle.pinblock_decode("01", psec.des.decrypt_tdes_ecb(keys[0], bytes.fromhex(block)).hex().upper(), account)
+    expected = psec.des.encrypt_tdes_ecb(keys[1], bytes.fromhex(oracle.pinblock_encode("01", pin, account))).hex().upper()
+    assert expected == "BBF74DF0FFA00ED1"
+    tail = f"{block}0101{account}%01"
+    assert native(g0, host, f"{source}{destination}A05{ksn}A05{ksn}{tail}".encode()) == b"0006BBF74DF0FFA00ED101"
+    # The destination terminal's KSN picks its key: another counter, another block, the same PIN.
+    other = ksn[:-1] + "B"
+    answer = native(g0, host, f"{source}{destination}A05{ksn}A05{other}{tail}".encode())
+    other_key = oracle.dukpt_key(kb_oracle.open_block(kb_oracle.K3, destination)[1], other, "pin")
+    assert (
+        answer
+        == b"0006"
+        + psec.des.encrypt_tdes_ecb(other_key, bytes.fromhex(oracle.pinblock_encode("01", pin, account))).hex().upper().encode()
+        + b"01"
+    )
+    assert native(g0, host, f"{source}{destination}A05{ksn}A05{ksn[:-1]}{tail}".encode()) == b"15"  # destination KSN short
+    assert native(g0, host, f"{source}{destination}A05{ksn}{tail}".encode()) == b"15"  # no destination KSN
+    assert native(g0, host, f"{source}{kb_oracle.ZPK_1}A05{ksn}{tail}".encode()) == b"0006FC99D994F1D3D3B801"  # to a ZPK, as the unit

@@ -10,7 +10,7 @@ LOGIC = "logic.g0"
 
 WitWorld = world(
     command="G0",
-    version="1.1.0",
+    version="1.2.0",
     description="Translate a PIN from BDK to ZPK encryption (Triple-DES and AES DUKPT).",
     execute=g0.execute,
 )

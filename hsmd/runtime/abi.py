@@ -400,9 +400,8 @@ HostFunc = Callable[[Any, Any], None]
 
 # wasmtime's callback type, with the context and type pointers as plain addresses: ctypes
 # builds no pointer objects for what the trampoline never reads (about 0.5 µs a host call).
-_CALLBACK = ctypes.CFUNCTYPE(
-    ctypes.c_size_t, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.POINTER(Val), ctypes.c_size_t, ctypes.POINTER(Val), ctypes.c_size_t
-)
+_VALS, _ADDRESS, _SIZE = ctypes.POINTER(Val), ctypes.c_void_p, ctypes.c_size_t
+_CALLBACK = ctypes.CFUNCTYPE(_SIZE, _ADDRESS, _ADDRESS, _ADDRESS, _VALS, _SIZE, _VALS, _SIZE)
 
 
 def _finalize_nothing(_data: Any) -> None:
