@@ -41,7 +41,7 @@ Offset" (02 warning, table check 25); vectors in tests/test_cmd_bk.py.
 
 from __future__ import annotations
 
-from hsmd_sdk import Fields, Hsm, HsmError, Reply, answering, pins
+from hsmd_sdk import Fields, Hsm, HsmError, KeyHandle, PinHandle, Reply, answering, pins
 
 COMMAND = "BK"
 VERSION = "1.1.0"
@@ -62,20 +62,34 @@ def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
     lmk_id = fields.lmk_id()
     fields.end()
 
+    pin_key = load_pin_key(hsm, key_type, pin_key_field, lmk_id)
+    with answering("11", instead_of="10"):
+        pvk = hsm.key_from_lmk(hsm.key_type_code("PVK"), pvk_field, lmk_id)
+    pin = hsm.pin_from_block(pin_key, block, pin_format, account)
+    check_pin_length(hsm, pin, check_length)
+    return offset_reply(hsm, pvk, hsm.pin_ibm_offset(pvk, pin, table, validation_data, lmk_id))
+
+
+def load_pin_key(hsm: Hsm, key_type: str, field: str, lmk_id: int | None) -> KeyHandle:
+    """The TPK or ZPK a key type field names (001 ZPK, 002 TPK, FFF a key block; 04 otherwise): BK, FW, CU, DU."""
     zpk, tpk = hsm.key_type_code("ZPK"), hsm.key_type_code("TPK")
     if key_type == zpk:
         pin_key_type = zpk
     elif key_type in ("002", tpk):
         pin_key_type = tpk
-    elif key_type == BLOCK_KEY_TYPE and pin_key_field.startswith("S"):
+    elif key_type == BLOCK_KEY_TYPE and field.startswith("S"):
         pin_key_type = BLOCK_KEY_TYPE  # a key block: its header says it is a PIN key (the host checks)
     else:
         raise HsmError("04", f"key type {key_type!r}: 001 (ZPK), 002 (TPK) or FFF with a key block")
-    pin_key = hsm.key_from_lmk(pin_key_type, pin_key_field, lmk_id)
-    with answering("11", instead_of="10"):
-        pvk = hsm.key_from_lmk(hsm.key_type_code("PVK"), pvk_field, lmk_id)
-    pin = hsm.pin_from_block(pin_key, block, pin_format, account)
+    return hsm.key_from_lmk(pin_key_type, field, lmk_id)
+
+
+def check_pin_length(hsm: Hsm, pin: PinHandle, check_length: int) -> None:
     if hsm.pin_length(pin) < check_length:
         raise HsmError("24", f"PIN shorter than the check length {check_length}")
-    offset = pins.offset_field(hsm.pin_ibm_offset(pvk, pin, table, validation_data, lmk_id))
-    return offset if hsm.key_describe(pvk).length == 8 else Reply("02", offset)
+
+
+def offset_reply(hsm: Hsm, pvk: KeyHandle, offset: str) -> bytes | Reply:
+    """The 12 H offset field; after 02 in place of 00 for a double or triple-length PVK (the TDES warning)."""
+    field = pins.offset_field(offset)
+    return field if hsm.key_describe(pvk).length == 8 else Reply("02", field)

@@ -154,6 +154,9 @@ def _pin_requests(host: Host) -> tuple[dict[str, list[str]], dict[str, bytes]]:
         "DC": [f"{tpk_f}{pair_f}{under_tpk}01{account}1{pvv}"],
         "EC": [f"{zpk_f}{pair_f}{under_zpk}01{account}1{pvv}"],
         "DG": [f"{pair_f}{under_lmk}{account}1"],
+        "FW": [f"002{tpk_f}{pair_f}{under_tpk}01{account}1"],
+        "CU": [f"001{zpk_f}{pair_f}{under_zpk}01{account}1{pvv}{under_zpk}"],
+        "DU": [f"002{tpk_f}{pvk_f}{under_tpk}0104{account}{table}{vd_field}{offset}{under_tpk}"],
         "CW": [f"{cvk_f}4000001234562;2512101"],
         "CY": [f"{cvk_f}0004000001234562;2512101"],  # a wrong CVV (01) most of the time: the host computes it all the same
         "PM": [
