@@ -63,7 +63,9 @@ modes 00-03 only); payShield host command reference, "Encrypt Data Block" (M0: l
 flags, no padding, output IV); softwaregroup-bg/ut-codec-payshield
 (messages.json: error codes 02-06, 10; processResponse.js: output IV only for
 modes 01-03; test/config/test.js: real-unit traces, length in characters and
-KSN descriptor before the KSN); jPOS-style client com.glic.hsm.payshield
+KSN descriptor before the KSN: its three key-block encode fixtures give 0008
+for 16 hex characters, which hsmd answers 06, but the unit's recorded answers
+in docs/examples.js count 0010, as its client computes the length); jPOS-style client com.glic.hsm.payshield
 (EncryptReq: KSN descriptor and KSN only with a BDK, key type 009);
 ANSI X9.24-1:2009 Annex A (DUKPT data key). Vectors in tests/test_cmd_m0.py.
 """
