@@ -21,6 +21,17 @@ number whose top bit is set: a real unit's RSA-2048 public key is 269 bytes
 (30 82 01 09 02 82 01 00 C5…), not 270. The exponent's value must fit the
 bit length the request gives (06 otherwise).
 
+Key-block LMK: the private key is a block as a 10K writes it, its key data
+in binary (DER SEQUENCE { p, q, dp, dq, qinv }, unsigned INTEGERs, no key
+length field), so its length field counts bytes: a 10K answered FFFF +
+S0068803RS00N0001 + 664 bytes + 7648310C for RSA-2048 under the public 3DES
+key-block test LMK, and signed with it (ut-codec-payshield docs/examples.js,
+generateRsaKeyPair and generateRsaSignature; tests/test_cmd_ew.py replays
+it). The host hands the block over in transport form, the key data in hex
+(hsmd.host.keyblock.wrap_binary); `block_to_wire` and `read_block` here turn
+it into the wire's bytes and back, for EI, EW and GI. Blocks hsmd made before
+(PKCS#8 in hex key data, a length field counting characters) are still read.
+
 Variant LMK: the private key is hsmd's own format, not a real unit's (a
 payShield's layout under LMK 34-35 is not public: 656 bytes for RSA-2048).
 hsmd seals the key type, the exponent and the CRT components with AES-SIV
@@ -36,9 +47,9 @@ Its header: usage 03 (RSA private key), algorithm R, mode of use from the key
 type indicator (hsmd's reading of the usage table's row 03/R, modes D N S:
 0 -> S signature only, 1 -> D key management (decrypt) only, 2 -> N both),
 the request's key version, exportability (N when "&" is absent: hsmd's
-choice) and optional blocks, and the LMK identifier. Its key data is hsmd's
-choice, not a unit's: the private key as PKCS#8 DER; RSA-4096 fits the 9999
-characters a block can have under either LMK. EW and GI take it back as
+choice) and optional blocks, and the LMK identifier. Its key data is a
+unit's (above); RSA-4096 fits the 9999 characters a block can have under
+either LMK. EW and GI take it back as
 "99FFFF" + the block, and the host enforces its header (A4 changed, A6 usage,
 A8 mode of use).
 
@@ -82,11 +93,52 @@ from hsmd_sdk import Fields, Hsm, HsmError
 from logic.a0 import optional_blocks
 
 COMMAND = "EI"
-VERSION = "1.1.0"
+VERSION = "1.2.0"
 
 MAX_EXPONENT_BITS: Final = 4096
 BLOCK_LENGTH: Final = b"FFFF"  # EJ's private key length field when the key is a key block
 DEFAULT_EXPORTABILITY: Final = "N"
+
+
+_MAC_CHARS: Final = {"0": 8, "1": 16}  # a block's authenticator in hex characters, by version ID (TDES, AES)
+
+
+def block_to_wire(text: str) -> bytes:
+    """A key block from the host as the wire has it: in transport form (its length field counts
+    fewer characters than it has: the key data is in hex) with the key data in binary."""
+    declared = int(text[2:6])
+    body = text[1:]
+    if declared == len(body):
+        return text.encode("ascii")
+    mac = _MAC_CHARS[body[0]]
+    data_bytes = len(body) - declared
+    head = declared - data_bytes - mac
+    return (text[0] + body[:head]).encode("ascii") + bytes.fromhex(body[head:-mac]) + body[-mac:].encode("ascii")
+
+
+def read_block(fields: Fields, *, error: str, what: str) -> str:
+    """A tag and a key block off the wire, in the text the host takes: as it stands when it is
+    text, in transport form (key data in hex) when its key data is binary (`block_to_wire`)."""
+    head = fields.peek(6)
+    if len(head) < 6 or not head[2:6].isdigit():
+        raise HsmError(error, f"{what}: key block without a length field")
+    raw = fields.fixed(1 + int(head[2:6]), error=error, what=what)
+    if all(0x20 <= b < 0x7F for b in raw):
+        return raw.decode("ascii")
+    mac = _MAC_CHARS.get(chr(raw[1]))
+    count = raw[13:15]
+    if mac is None or not count.isdigit():
+        raise HsmError(error, f"{what}: key block header malformed")
+    end = 16  # the header, then its optional blocks: id (2), length (2 H, the block's whole length)
+    for _ in range(int(count)):
+        length = raw[end + 3 : end + 5]
+        if len(length) != 2 or not all(c in b"0123456789ABCDEFabcdef" for c in length) or int(length, 16) < 4:
+            raise HsmError(error, f"{what}: optional block malformed")
+        end += int(length, 16)
+    header, data, authenticator = raw[: 1 + end], raw[1 + end : -mac], raw[-mac:]
+    if not all(0x20 <= b < 0x7F for b in header + authenticator) or not data:
+        raise HsmError(error, f"{what}: key block header or authenticator not text")
+    return header.decode("ascii") + data.hex().upper() + authenticator.decode("ascii")
 
 
 def read_exponent(fields: Fields) -> str:
@@ -127,7 +179,7 @@ def execute(request: bytes, hsm: Hsm) -> bytes:
         header = block_fields(fields)
         fields.end()
         block_pair = hsm.rsa_generate_block(bits, key_type, encoding, exponent, header, lmk_id)
-        return bytes.fromhex(block_pair.public_key) + BLOCK_LENGTH + block_pair.private_key.encode("ascii")
+        return bytes.fromhex(block_pair.public_key) + BLOCK_LENGTH + block_to_wire(block_pair.private_key)
     fields.end()
 
     pair = hsm.rsa_generate(bits, key_type, encoding, exponent, lmk_id)

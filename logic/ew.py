@@ -67,14 +67,17 @@ from typing import Final
 from hsmd_sdk import Fields, Hsm, HsmError
 from hsmd_sdk.asymmetric import KEY_IN_COMMAND, read_data, read_private_key, read_signature_parameters
 
+from logic.ei import read_block
+
 COMMAND = "EW"
-VERSION = "1.1.0"
+VERSION = "1.2.0"
 
 BLOCK_LENGTH: Final = b"FFFF"  # the private key length field of a key held in a key block
 
 
 def read_private_key_field(fields: Fields) -> str:
-    """The private key as the host takes it: the sealed key as hex, or "S" + the key block as text.
+    """The private key as the host takes it: the sealed key as hex, or "S" + the key block as text
+    (a 10K's binary key data in transport form: logic/ei.py).
 
     Flag 99 then "FFFF" announces a key block, which its own length field delimits (78 when no
     "S" block follows); anything else is read as flag, 4 N length and sealed key.
@@ -83,7 +86,7 @@ def read_private_key_field(fields: Fields) -> str:
         fields.fixed(6)
         if fields.peek(1) != b"S":
             raise HsmError("78", "private key length FFFF without a key block after it")
-        return fields.key_block(error="78", what="private key")
+        return read_block(fields, error="78", what="private key")
     return read_private_key(fields).hex().upper()
 
 

@@ -55,8 +55,10 @@ from __future__ import annotations
 from hsmd_sdk import Fields, Hsm, HsmError, KeyHandle
 from hsmd_sdk.asymmetric import read_data, read_public_key, read_signature_parameters
 
+from logic.ei import read_block
+
 COMMAND = "EY"
-VERSION = "1.1.0"
+VERSION = "1.2.0"
 
 
 def execute(request: bytes, hsm: Hsm) -> bytes:
@@ -65,7 +67,7 @@ def execute(request: bytes, hsm: Hsm) -> bytes:
     signature = read_data(fields, what="signature", error="15")
     data = read_data(fields)
     if public_key_block_follows(fields):
-        block = fields.key_block(what="public key")
+        block = read_block(fields, error="15", what="public key")
         lmk_id = fields.lmk_id()
         fields.end()
         key = hsm.public_key_from_block(block, "verify", lmk_id)

@@ -82,7 +82,7 @@ from logic.a0 import optional_blocks
 from logic.ew import read_private_key_field
 
 COMMAND = "GI"
-VERSION = "1.1.0"
+VERSION = "1.2.0"
 
 BLOCK_KEY_TYPE: Final = b"FFFF"  # key type under a key-block LMK: the '#' fields alone say what the key is
 

@@ -77,10 +77,11 @@ from typing import Final
 from hsmd_sdk import Fields, Hsm, HsmError, KeyHandle
 from hsmd_sdk.asymmetric import Transport, read_key_type, read_public_key, read_transport
 
+from logic.ei import read_block
 from logic.ey import public_key_block_follows
 
 COMMAND = "GK"
-VERSION = "1.1.0"
+VERSION = "1.2.0"
 
 INITIALISATION_VALUE: Final = b"0" * 16
 SCHEMES_BY_FLAG: Final = {"0": (b"",), "1": (b"", b"U", b"X"), "2": (b"T", b"Y")}
@@ -134,7 +135,7 @@ def _export_key_block(fields: Fields, hsm: Hsm, transport: Transport) -> bytes:
     check_value = fields.hex(16, what="check value")
     if not public_key_block_follows(fields):
         raise HsmError("15", "public key: no key block")
-    public_key = fields.key_block(what="public key")
+    public_key = read_block(fields, error="15", what="public key")
     lmk_id = fields.lmk_id()
     fields.end()
 

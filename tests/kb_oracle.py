@@ -13,7 +13,10 @@ TR-31 blocks are read with psec.tr31 instead (tests call it directly).
 
 from __future__ import annotations
 
+import base64
+
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.cmac import CMAC
 
@@ -96,6 +99,73 @@ def open_block(kbpk: bytes, field: str) -> tuple[str, bytes]:
     payload = dec.update(encrypted) + dec.finalize()
     bits = int.from_bytes(payload[:2], "big")
     return block[:head_len], payload[2 : 2 + bits // 8]
+
+
+def open_binary_block(kbpk: bytes, field: str) -> tuple[str, bytes]:
+    """(header with optional blocks, clear key data with its padding) of 'S' + a Thales block whose key
+    data is binary, as a 10K writes a private key (the field as text, one character per byte: latin-1);
+    AssertionError if it does not authenticate."""
+    assert field[0] == "S", field
+    block = field[1:]
+    assert int(block[1:5]) == len(block)
+    head_len = header_length(block)
+    head = block[:head_len].encode("ascii")
+    version = block[0]
+    mac_hex = 8 if version == "0" else 16
+    encrypted, mac = block[head_len:-mac_hex].encode("latin-1"), bytes.fromhex(block[-mac_hex:])
+    if version == "0":
+        kbek, kbak = bytes(b ^ 0x45 for b in kbpk), bytes(b ^ 0x4D for b in kbpk)
+        enc = Cipher(TripleDES(_tdes(kbak)), modes.CBC(bytes(8))).encryptor()
+        assert (enc.update(head + encrypted) + enc.finalize())[-8:][:4] == mac, "authenticator"
+        dec = Cipher(TripleDES(_tdes(kbek)), modes.CBC(head[:8])).decryptor()
+    else:
+        assert version == "1", version
+        kbek, kbak = _aes_derive(kbpk)
+        assert _aes_cmac(kbak, head + encrypted)[:8] == mac, "authenticator"
+        dec = Cipher(algorithms.AES(kbek), modes.CBC(head[:16])).decryptor()
+    return block[:head_len], dec.update(encrypted) + dec.finalize()
+
+
+def unit_rsa_key(data: bytes) -> rsa.RSAPrivateKey:
+    """The RSA key in a 10K's private key block data: DER SEQUENCE { p, q, dp, dq, qinv } (padding after it)."""
+    assert data[0] == 0x30
+    pos = 2 + (data[1] & 0x7F if data[1] & 0x80 else 0)
+    values = []
+    for _ in range(5):
+        assert data[pos] == 0x02
+        length, pos = data[pos + 1], pos + 2
+        if length & 0x80:
+            count = length & 0x7F
+            length, pos = int.from_bytes(data[pos : pos + count], "big"), pos + count
+        values.append(int.from_bytes(data[pos : pos + length], "big"))
+        pos += length
+    p, q, dp, dq, qinv = values
+    e = pow(dp, -1, p - 1)
+    d = pow(e, -1, (p - 1) * (q - 1))
+    return rsa.RSAPrivateNumbers(p, q, d, dp, dq, qinv, rsa.RSAPublicNumbers(e, p * q)).private_key()
+
+
+# REAL (softwaregroup-bg/ut-codec-payshield docs/examples.js, keyblock generateRsaKeyPair and
+# generateRsaSignature): an RSA-2048 private key block a payShield 10K made under its LMK 01 (the 3DES
+# key-block test LMK), as base64 of its bytes, and its PKCS#1 v1.5 SHA-256 signature of ABCBAB (hex).
+UNIT_RSA_BLOCK = base64.b64decode(
+    "UzAwNjg4MDNSUzAwTjAwMDE6yHlp1+SCrzqgs8SY43N7cM42xJLgUW4w3CZBLB6vyQbYo//SxRe/F6xeITgxNVCNRO/3pj9eUZb1"
+    "4YSe98N2ZUn0/t9nbA4AQ3c54/Avttg2x5K8HxYiX6720CK1jpTO7ekeMAFTc7Ats9YE9WFiSIwH+TvxMn/yZBqySLSHq45IWMjT"
+    "FVX10dHegZ86QQHnRj6RysFX5btWSUvclXna/OSuRXh3NZBFqEfnmg/AZpKy4jS8ScZFB95U2NWHoEKoR2sVQof4a7o8/ANf0x6I"
+    "Hp8EUXt/qoVnz6aP7Oem+UUG8jquw9a/dDj4OBnq3RLfgLI7jbJX7Inb4aY9KfK1/2v2plaq1v8hoqmhITknUM1G5E0CPV21za0J"
+    "Dy+pIiBcLwxMMGdhJd7FuGr41yjzJJXdostpsgn2O1fq0ejN4MThBO8Dy7itudUmpayq1kyODeOeHggBk081U7vKw3i2lG0q0vVw"
+    "qRgkIcMuIM/cM4UB+/BtHuCbF+OA77Ef2eTlwybjMtV3LPc5a2JexLOoY3UpiXmXwLOVtsztigCRzVx4v5woWzCu56C8HxbgwIOj"
+    "L+QjIREZzq4KlXsC+2G0h0BB5IPxiCi9cimzANT9wF++H7nu19b3AaberBDnu/LoEfofMMc1rI4ctCY6kE9knT3IbNpdve3u9NpG"
+    "/ObkhqMY8426OrV/8a/c2DmH94WwYMpUPl5LywYj+6izLOuSg4X3UcSdBsvvqjF5leaTdvHV6A3Aa0boazTnE4BzsRQ8w4MucyuC"
+    "y8aKgHZofYyJUzFwJEhjZN4q2GJGkn8JnHxV8uAxtQXwU6nZYJ7kuO0KwU1YHZNDvjDMZGKOua8ebXUNHuZturLuVIjNm43Lp3Pq"
+    "vI7JnUDPNzY0ODMxMEM="
+)
+UNIT_RSA_SIGNATURE = bytes.fromhex(
+    "06552b758c8b52e1e16472f7ee717496a38b7c1ca6f9829c1eee5289fd6d773c507166421320f2954b449de2e10af31cd6029f30d47a3e5bc7ca2ab1dddc3860"
+    "e6abcc88ac1d2142f4a1855cd6331be38acfd25fb71ed513cbae834b3fe760ba3ab077606fdaac8dc8039d3dc70dfe51e9bb5022b4612085eaa2aba0b96e036f"
+    "1b4a656324715684b957b1b3dada7319e30f6a8ff09c9c6b8188fd4f430e472bb29b87aee5c96a3b93dcba7e8a5be108d211c3899719c0d23512824d23ba04df"
+    "287c49c82b9b2657360916f6b493862f433f17dabd9cde0e989a4e7e56096faaf1c50c2aa9b228664cc94ff0de003ce99e9855ec20e45c6f1c662cdb29691b1b"
+)
 
 
 def aes_kcv(key: bytes) -> str:

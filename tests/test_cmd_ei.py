@@ -185,8 +185,9 @@ async def test_ei_over_tcp(built_plugins: Path) -> None:
 # Request forms: mszeu/PayShieldPressureTest pressureTest.py sends `EI2<bits>01#0000` to a 10K with a
 # key-block LMK; aws-samples/samples-for-payment-cryptography-service key-import-export/key_exchange/hsm/
 # payshield/commands.py sends `EI0` `2048` `02#0000&N` and skips the EJ's private key length ("FFFF for
-# key blocks") to take the rest as the private key. The block's contents are hsmd's (PKCS#8 DER as the
-# key data, usage 03, algorithm R): each is opened here with tests/kb_oracle.py, no hsmd code.
+# key blocks") to take the rest as the private key. The block is a 10K's (usage 03, algorithm R, key data
+# in binary: DER SEQUENCE { p, q, dp, dq, qinv }, as the unit's block in tests/kb_oracle.py): each is
+# opened here with tests/kb_oracle.py, no hsmd code, and kept as text of one character per byte (latin-1).
 
 KB_HOST = kb_oracle.make_host()
 LMK_KEYS = {1: kb_oracle.K3, 2: kb_oracle.KA}
@@ -198,7 +199,7 @@ def split_ej_block(answer: bytes) -> tuple[bytes, str]:
     body = answer[2:]
     end = der_end(body)
     assert body[end : end + 4] == b"FFFF"
-    return body[:end], body[end + 4 :].decode("ascii")
+    return body[:end], body[end + 4 :].decode("latin-1")
 
 
 def generate_block(key_type: str, bits: int, lmk_id: int = 1, encoding: str = "02") -> tuple[bytes, str]:
@@ -208,10 +209,8 @@ def generate_block(key_type: str, bits: int, lmk_id: int = 1, encoding: str = "0
 
 def opened_private_key(block: str, lmk_id: int) -> tuple[str, rsa.RSAPrivateKey]:
     """The header of a private key block and its key, read by kb_oracle and OpenSSL alone."""
-    header, der = kb_oracle.open_block(LMK_KEYS[lmk_id], block)
-    key = serialization.load_der_private_key(der, None)
-    assert isinstance(key, rsa.RSAPrivateKey)
-    return header, key
+    header, data = kb_oracle.open_binary_block(LMK_KEYS[lmk_id], block)
+    return header, kb_oracle.unit_rsa_key(data)
 
 
 KB_CASES: list[tuple[bytes, bytes]] = [
@@ -286,3 +285,19 @@ def test_a_4096_bit_key_fits_one_key_block(lmk_id: int) -> None:
 @pytest.mark.wasm
 def test_ei_component_takes_the_key_block_forms_as_the_logic_does(built_plugins: Path) -> None:
     component_matches_logic(built_plugins / "EI.wasm", ei, KB_HOST, KB_CASES)
+
+
+def test_the_private_key_block_has_a_real_units_form() -> None:
+    """The unit's RSA-2048 block (tests/kb_oracle.py: S0068803RS00N0001, 664 bytes of binary key data,
+    7648310C) and hsmd's for the same request have the same shape: length field counting bytes, key
+    data a whole number of blocks, the DER's length within one block of it."""
+    unit = kb_oracle.UNIT_RSA_BLOCK.decode("latin-1")
+    _, ours = generate_block("0", 2048)
+    for block in (unit, ours):
+        # 659 bytes of DER at most (p and q 128 bytes each), padded to 8: 664 (656 when dp, dq and
+        # qinv happen to be 3 bytes shorter in all).
+        size = int(block[2:6])
+        assert block[1:2] == "0" and size in (680, 688) and len(block) == size + 1 and block[6:17] == "03RS00N0001"
+        _, data = kb_oracle.open_binary_block(kb_oracle.K3, block)
+        assert len(data) == size - 24 and kb_oracle.unit_rsa_key(data).key_size == 2048
+    assert unit[:6] == "S00688"

@@ -189,11 +189,11 @@ BLOCK_TRANSPORT = generate_block("1", 1024, 1)
 
 
 def block_request(hash_id: str, data: bytes, block: str, lmk_id: int = 1) -> bytes:
-    return f"{hash_id}0101{len(data):04d}".encode() + data + b";99FFFF" + block.encode() + f"%{lmk_id:02d}".encode()
+    return f"{hash_id}0101{len(data):04d}".encode() + data + b";99FFFF" + block.encode("latin-1") + f"%{lmk_id:02d}".encode()
 
 
 def tampered_block(block: str) -> str:
-    """The block with one hex digit of its encrypted key data changed."""
+    """The block with one byte of its encrypted key data changed."""
     at = 40
     return block[:at] + ("1" if block[at] != "1" else "2") + block[at + 1 :]
 
@@ -238,7 +238,7 @@ def test_ew_signs_with_a_key_block_private_key_and_cryptography_verifies(lmk_id:
 def test_a_key_block_of_mode_n_signs_on_the_default_lmk() -> None:
     public_key, block = BLOCK_BOTH
     host = kb_oracle.make_host(default=1)
-    answer = native(ew, host, b"0101010000;99FFFF" + block.encode())
+    answer = native(ew, host, b"0101010000;99FFFF" + block.encode("latin-1"))
     assert opened(public_key, signature_of(answer)) == emsa_pkcs1_v15(digest_info("01", b""), 64)
 
 
@@ -251,3 +251,16 @@ def test_a_key_block_for_another_lmk_identifier_is_a3() -> None:
 @pytest.mark.wasm
 def test_ew_component_takes_the_key_block_forms_as_the_logic_does(built_plugins: Path) -> None:
     component_matches_logic(built_plugins / "EW.wasm", ew, KB_HOST, KB_CASES)
+
+
+def test_ew_signs_with_a_real_units_key_block_as_the_unit_did() -> None:
+    """REAL (tests/kb_oracle.py: a 10K's RSA-2048 block under its LMK 01 and its signature of ABCBAB,
+    SHA-256, PKCS#1 v1.5, from ut-codec-payshield docs/examples.js): hsmd gives the unit's bytes.
+    The oracle opens the block itself, and `cryptography` verifies the signature with its key."""
+    data = bytes.fromhex("ABCBAB")
+    key = kb_oracle.unit_rsa_key(kb_oracle.open_binary_block(kb_oracle.K3, kb_oracle.UNIT_RSA_BLOCK.decode("latin-1"))[1])
+    key.public_key().verify(kb_oracle.UNIT_RSA_SIGNATURE, data, padding.PKCS1v15(), hashes.SHA256())
+    request = b"060101" + f"{len(data):04d}".encode() + data + b";99FFFF" + kb_oracle.UNIT_RSA_BLOCK + b"%01"
+    assert native(ew, KB_HOST, request) == b"000256" + kb_oracle.UNIT_RSA_SIGNATURE
+    tampered = kb_oracle.UNIT_RSA_BLOCK[:100] + bytes([kb_oracle.UNIT_RSA_BLOCK[100] ^ 1]) + kb_oracle.UNIT_RSA_BLOCK[101:]
+    assert native(ew, KB_HOST, request.replace(kb_oracle.UNIT_RSA_BLOCK, tampered)) == b"A4"

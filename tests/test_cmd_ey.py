@@ -140,7 +140,7 @@ OUTSIDE_BLOCKS = {lmk_id: eo_block(lmk_id, "V00N00", OUTSIDE_KEY, encoding="01")
 
 def kb_request(hash_id: str, signature: bytes, data: bytes, block: str, lmk_id: int = 1) -> bytes:
     head = f"{hash_id}0101{len(signature):04d}".encode() + signature + f";{len(data):04d}".encode() + data + b";"
-    return head + block.encode("ascii") + f"%{lmk_id:02d}".encode()
+    return head + block.encode("latin-1") + f"%{lmk_id:02d}".encode()
 
 
 @pytest.mark.parametrize("lmk_id", [1, 2])

@@ -137,9 +137,8 @@ def block_request(
     transport: bytes, encrypted: bytes, block: str, lmk_id: int = 1, *, key_type: str = "FFFF", fields: str | None = "P0B00E00"
 ) -> bytes:
     tail = b"" if fields is None else b"#" + fields.encode()
-    return (
-        transport + f"{key_type}{len(encrypted):04d}".encode() + encrypted + b";99FFFF" + block.encode() + f"%{lmk_id:02d}".encode() + tail
-    )
+    head = transport + f"{key_type}{len(encrypted):04d}".encode() + encrypted
+    return head + b";99FFFF" + block.encode("latin-1") + f"%{lmk_id:02d}".encode() + tail
 
 
 def encrypt_pkcs1(lmk_id: int, clear: bytes) -> bytes:

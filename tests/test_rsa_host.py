@@ -29,6 +29,7 @@ from hsmd.host import TEST_LMK, HostError
 from hsmd.host import rsa as hsm_rsa
 from hsmd.host.keyblock import TEST_KEYBLOCK_LMK_3DES, TEST_KEYBLOCK_LMK_AES, Header, KeyBlockLmk, wrap
 from hsmd.host.lmk import Lmk
+from logic.ei import block_to_wire
 from tests import kb_oracle
 from tests.test_cmd_eo import EJ_PUBLIC_KEY, EQ_PUBLIC_KEY
 from tests.test_cmd_ew import HASHES
@@ -421,7 +422,7 @@ def test_private_keys_do_not_show_in_reprs(signer: hsm_rsa.RsaKeyPair) -> None:
     assert repr(held) == "RsaPrivate(<1024 bits>, 0)"
 
 
-# --- key-block LMKs: private keys as Thales key blocks (PKCS#8 DER key data), read back with kb_oracle ---
+# --- key-block LMKs: private keys as Thales key blocks (a 10K's binary RSA key data; ECC: PKCS#8), read back with kb_oracle ---
 
 KB_LMKS = {1: TEST_KEYBLOCK_LMK_3DES, 2: TEST_KEYBLOCK_LMK_AES}
 
@@ -438,12 +439,12 @@ def crafted(lmk: KeyBlockLmk, data: bytes, usage: str = "03", algorithm: str = "
 @pytest.mark.parametrize("lmk_id", [1, 2])
 def test_rsa_4096_in_a_block_under_each_key_block_lmk_signs_as_cryptography_verifies(lmk_id: int) -> None:
     pair = hsm_rsa.generate_rsa_block(KB_LMKS[lmk_id], lmk_id, 4096, key_type="2", encoding="02")
-    block = pair.private_key.decode("ascii")
-    assert block[0] == "S" and int(block[2:6]) == len(block) - 1 <= 9999
-    header, der = kb_oracle.open_block(KB_LMKS[lmk_id].key, block)
+    block = pair.private_key.decode("ascii")  # transport form: the binary key data in hex (keyblock.wrap_binary)
+    wire = block_to_wire(block).decode("latin-1")
+    assert wire[0] == "S" and int(wire[2:6]) == len(wire) - 1 <= 9999
+    header, data = kb_oracle.open_binary_block(KB_LMKS[lmk_id].key, wire)
     assert header[5:16] == f"03RN00N00{lmk_id:02d}"
-    private = serialization.load_der_private_key(der, None)
-    assert isinstance(private, rsa.RSAPrivateKey)
+    private = kb_oracle.unit_rsa_key(data)
     assert private.public_key().public_numbers() == oracle_public(pair.public_key).public_numbers()
     held = hsm_rsa.open_rsa_block(KB_LMKS[lmk_id], block, lmk_id)
     signature = hsm_rsa.sign_with(held, MESSAGE, hash_id="06")

@@ -10,7 +10,7 @@ LOGIC = "logic.ei"
 
 WitWorld = world(
     command="EI",
-    version="1.1.0",
+    version="1.2.0",
     description="Generate an RSA key pair.",
     execute=ei.execute,
 )

@@ -10,7 +10,7 @@ LOGIC = "logic.ew"
 
 WitWorld = world(
     command="EW",
-    version="1.1.0",
+    version="1.2.0",
     description="Generate an RSA signature.",
     execute=ew.execute,
 )

@@ -10,7 +10,7 @@ LOGIC = "logic.ey"
 
 WitWorld = world(
     command="EY",
-    version="1.1.0",
+    version="1.2.0",
     description="Validate an RSA signature.",
     execute=ey.execute,
 )

@@ -10,7 +10,7 @@ LOGIC = "logic.gi"
 
 WitWorld = world(
     command="GI",
-    version="1.1.0",
+    version="1.2.0",
     description="Import a DES key encrypted under an RSA public key.",
     execute=gi.execute,
 )

@@ -10,7 +10,7 @@ LOGIC = "logic.gk"
 
 WitWorld = world(
     command="GK",
-    version="1.1.0",
+    version="1.2.0",
     description="Export a DES key under an RSA public key.",
     execute=gk.execute,
 )

@@ -249,17 +249,18 @@ def _strip_tag(text: str, tag: str) -> str:
     return text[1:] if text[:1] == tag else text
 
 
-def parse_header(text: str, *, versions: str = "01ABCD") -> tuple[Header, int]:
+def parse_header(text: str, *, versions: str = "01ABCD", declared: int | None = None) -> tuple[Header, int]:
     """Read a block's header and optional blocks: the header and the number of characters it spans.
 
-    `text` is the whole block without its scheme tag; the declared length must match it.
+    `text` is the whole block without its scheme tag; the declared length must match it (or
+    `declared`, for a block in transport form: see `wrap_binary`).
     Raises HostError with the code of the first field at fault.
     """
     if len(text) < HEADER_LENGTH or not text.isascii():
         raise HostError(FORMAT_ERROR, f"key block of {len(text)} characters is shorter than its header")
     if text[0] not in versions:
         raise HostError(INVALID_VERSION_ID, f"key block version ID {text[0]!r} is not one of {versions}")
-    if not text[1:5].isdigit() or int(text[1:5]) != len(text):
+    if not text[1:5].isdigit() or int(text[1:5]) != (len(text) if declared is None else declared):
         raise HostError(FORMAT_ERROR, f"key block length field {text[1:5]!r} does not match its {len(text)} characters")
     usage, algorithm, mode, version, export, count, lmk_id = (
         text[5:7],
@@ -569,6 +570,63 @@ def wrap_under_kek(kek: bytes, header: Header, key: bytes, *, padding: bytes | N
 def unwrap_under_kek(kek: bytes, text: str, *, kek_algorithm: str | None = None) -> tuple[Header, bytes]:
     """The header and clear key of a Thales block under a clear ZMK/TMK (A6 scheme S)."""
     return _unwrap(_strip_tag(text, THALES_TAG), "01", _KeysFor(kek, algorithm=kek_algorithm))
+
+
+# --------------------------------------------------------------------------- public API: binary key data
+
+
+def wrap_binary(lmk: KeyBlockLmk, header: Header, data: bytes, *, padding: bytes | None = None) -> str:
+    """`data` in a Thales block under the LMK as a 10K writes an asymmetric private key: no key
+    length field (the data, DER, delimits itself), padding to whole cipher blocks, and the
+    encrypted data sent in binary, so the block's length field counts bytes: header, encrypted
+    bytes, authenticator characters. Sealed as any block (`_seal`: the MAC covers the header and
+    the encrypted bytes). Returned in transport form, without the 'S' tag: the encrypted bytes in
+    hex, the length field as the wire has it (`binary_length`, `unwrap_binary`; logic/ei.py puts
+    the bytes on the wire)."""
+    version = lmk.version_id
+    header = dataclasses.replace(header, version_id=version).padded()
+    pad_length = -len(data) % header.block_size
+    if padding is None:
+        padding = secrets.token_bytes(pad_length)
+    elif len(padding) != pad_length:
+        raise ValueError(f"this data needs {pad_length} bytes of padding, not {len(padding)}")
+    payload = data + padding
+    head = header.text(len(header.text(0)) + len(payload) + 2 * _MAC_LENGTH[version])
+    encrypted, mac = _seal(version, _lmk_binding_keys(version, lmk.key), head, payload)
+    return head + encrypted.hex().upper() + mac.hex().upper()
+
+
+def binary_length(text: str) -> int | None:
+    """The length field of a block in transport form (encrypted bytes sent as hex: it counts them
+    once, the text twice); None for a block whose length field counts its text."""
+    body = _strip_tag(text, THALES_TAG)
+    if len(body) < HEADER_LENGTH or not body[1:5].isdigit() or int(body[1:5]) == len(body):
+        return None
+    return int(body[1:5])
+
+
+def unwrap_binary(lmk: KeyBlockLmk, text: str, *, lmk_id: int | None = None) -> tuple[Header, bytes]:
+    """The header and clear data (padding included) of a block in transport form (`wrap_binary`)."""
+    body = _strip_tag(text, THALES_TAG)
+    declared = binary_length(body)
+    if declared is None or body[:1] not in "01":
+        raise HostError(FORMAT_ERROR, "key block is not in the binary key data form")
+    header, end = parse_header(body, versions="01", declared=declared)
+    mac_chars = 2 * _MAC_LENGTH[header.version_id]
+    data, mac = body[end:-mac_chars], body[-mac_chars:]
+    if len(data) != 2 * (declared - end - mac_chars) or not _HEX.issuperset(data) or not _HEX.issuperset(mac):
+        raise HostError(FORMAT_ERROR, f"key block of {declared} bytes does not match its {len(body)} characters of transport form")
+    if not data or len(data) % (2 * header.block_size):
+        raise HostError(FORMAT_ERROR, "key data is not whole cipher blocks")
+    keys = _KeysFor(b"", lmk=lmk, lmk_id=lmk_id)(header)
+    return header, _open(header.version_id, keys, body[:end], bytes.fromhex(data), bytes.fromhex(mac))
+
+
+def unwrap_any(lmk: KeyBlockLmk, text: str, *, lmk_id: int | None = None) -> tuple[Header, bytes, bool]:
+    """`unwrap_binary` for a block in transport form, else `unwrap`; and which it was (True: binary key data)."""
+    if binary_length(text) is not None:
+        return (*unwrap_binary(lmk, text, lmk_id=lmk_id), True)
+    return (*unwrap(lmk, text, lmk_id=lmk_id), False)
 
 
 # --------------------------------------------------------------------------- public API: TR-31

@@ -41,13 +41,15 @@ hsmd's own choices (no public source says what a real unit does):
 - Under a key-block LMK (EI/FY with their '#' fields; real units' request and
   answer forms from aws-samples' payshield/commands.py and PayShieldPressureTest)
   the private key is "S" + a Thales block made by hsmd.host.keyblock: usage 03
-  (the usage table's RSA/ECC private key), algorithm R or E, key data the
-  private key as PKCS#8 DER (hsmd's choice; a unit's key data is not public).
+  (the usage table's RSA/ECC private key), algorithm R or E. RSA key data as a
+  10K writes it (`_unit_rsa_der`, binary: keyblock.wrap_binary); ECC key data
+  PKCS#8 DER (hsmd's choice; no unit's is public), as were hsmd's RSA blocks
+  before, which are still read.
   EI's key type indicator becomes the mode of use: 0 S, 1 D, 2 N (row 03/R of
   the table allows D N S; D, decryption, is key transport). FY's mode comes
   from the request (row 03/E: N S X). Opening one: keyblock's A1/A3/A4, then A6
   a usage no private key has, A7 an algorithm other than R/E (or E where RSA is
-  needed), A5 key data that is not the algorithm's PKCS#8 key. Signing needs
+  needed), A5 key data that is not the algorithm's key. Signing needs
   usage 03 and mode S or N, unwrapping usage 03 and mode D or N (A6, A8).
   RSA-4096 (about 2,380 bytes of DER) fits the 9999 characters of a block under
   either LMK kind. GI gives the key it imports under a key-block LMK the header
@@ -669,8 +671,45 @@ def _pkcs8(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> bytes:
 
 
 def _wrap_private(lmk: KeyBlockLmk, header: Header, key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> bytes:
-    """ "S" + the key block (ASCII) holding the key's PKCS#8 DER; 15 if the block would pass 9999 characters."""
+    """ "S" + the key block (ASCII). An RSA key as a 10K writes it (`_unit_rsa_der` in binary key
+    data: keyblock.wrap_binary, in transport form); an ECC key as its PKCS#8 DER in hex key data
+    (hsmd's own: no 10K's ECC block is public). 15 if the block would pass 9999 characters."""
+    if isinstance(key, rsa.RSAPrivateKey):
+        return (keyblock.THALES_TAG + keyblock.wrap_binary(lmk, header, _unit_rsa_der(key))).encode("ascii")
     return (keyblock.THALES_TAG + keyblock.wrap(lmk, header, _pkcs8(key))).encode("ascii")
+
+
+# A 10K's RSA private key block (softwaregroup-bg/ut-codec-payshield docs/examples.js: EI under the
+# public 3DES key-block test LMK answered FFFF + "S0068803RS00N0001" + 664 bytes + 7648310C, and EW
+# signed with it): the key data, in binary, is DER SEQUENCE { p, q, dp, dq, qinv } with unsigned
+# INTEGERs and no key length field, padded to whole cipher blocks. The modulus is p·q; the public
+# exponent is dp's inverse modulo p - 1 (e is below p - 1 for any key EI makes).
+
+
+def _unit_rsa_der(key: rsa.RSAPrivateKey) -> bytes:
+    n = key.private_numbers()
+    body = b"".join(_der_integer(value, "01") for value in (n.p, n.q, n.dmp1, n.dmq1, n.iqmp))
+    return b"\x30" + _der_length(len(body)) + body
+
+
+def _from_unit_rsa_der(data: bytes) -> rsa.RSAPrivateKey:
+    """The key in `_unit_rsa_der`'s form (padding after the DER ignored); A5 if it is none."""
+    try:
+        start, end = _read_tlv(data, 0, 0x30)
+        values, pos = [], start
+        while pos < end:
+            first, last = _read_tlv(data, pos, 0x02)
+            values.append(int.from_bytes(data[first:last], "big"))
+            pos = last
+        p, q, dp, dq, qinv = values
+        e = pow(dp, -1, p - 1)
+        if (e * dq) % (q - 1) != 1 or (qinv * q) % p != 1:
+            raise ValueError("inconsistent CRT values")
+        d = pow(e, -1, (p - 1) * (q - 1) // math.gcd(p - 1, q - 1))
+        public = rsa.RSAPublicNumbers(e, p * q)
+        return rsa.RSAPrivateNumbers(p, q, d, dp, dq, qinv, public).private_key(unsafe_skip_rsa_key_validation=True)
+    except (HostError, ValueError, ZeroDivisionError):
+        raise HostError(keyblock.KEY_LENGTH, "key block data is not an RSA private key") from None
 
 
 def generate_rsa_block(
@@ -696,13 +735,17 @@ def open_block(lmk: KeyBlockLmk, text: str, lmk_id: int) -> tuple[Header, rsa.RS
 
     keyblock's errors first (A1 a block of the other LMK kind, A3 another LMK's block, A4
     tampered, 15 malformed); then A6 a usage that is no private key's, A7 an algorithm
-    other than R and E, A5 key data that is not the algorithm's PKCS#8 key.
+    other than R and E, A5 key data that is not the algorithm's key.
     """
-    header, der = keyblock.unwrap(lmk, text, lmk_id=lmk_id)
+    header, der, binary = keyblock.unwrap_any(lmk, text, lmk_id=lmk_id)
     if header.key_usage not in PRIVATE_KEY_USAGES:
         raise HostError(keyblock.INVALID_USAGE, f"a key block of usage {header.key_usage} is no private key")
     if header.algorithm not in (RSA_ALGORITHM, ECC_ALGORITHM):
         raise HostError(keyblock.INVALID_ALGORITHM, f"a key block of algorithm {header.algorithm} is no RSA or ECC key")
+    if binary:  # a 10K's form (`_unit_rsa_der`): RSA only, as no 10K's ECC block is public
+        if header.algorithm != RSA_ALGORITHM:
+            raise HostError(keyblock.KEY_LENGTH, "binary key data holds an RSA key only")
+        return header, _from_unit_rsa_der(der)
     try:
         # Authenticated under the LMK and made by this module: OpenSSL's RSA key check is skipped on this hot path.
         key = serialization.load_der_private_key(der, None, unsafe_skip_rsa_key_validation=True)
@@ -779,7 +822,7 @@ def open_public_key_block(lmk: KeyBlockLmk, text: str, lmk_id: int, use: str) ->
     allowed = _PUBLIC_USES.get(use)
     if allowed is None:
         raise HostError("15", f"public key use {use!r} is not verify or encrypt")
-    header, data = keyblock.unwrap(lmk, text, lmk_id=lmk_id)
+    header, data, _ = keyblock.unwrap_any(lmk, text, lmk_id=lmk_id)
     if header.key_usage != PUBLIC_KEY_USAGE:
         raise HostError(keyblock.INVALID_USAGE, f"a key block of usage {header.key_usage} is no public key")
     if header.algorithm != RSA_ALGORITHM:
