@@ -29,7 +29,8 @@ Request:  KW · mode flag (1 H: 0 verify; 1 verify and ARPC method 1; 2 ARPC met
   modes 3, 4: CSU (4 B) · proprietary authentication data length (1 N: 0-8)
             · proprietary authentication data (n B)
           · [%nn LMK identifier]
-Response: KX 00 (mode 0) · KX 00 + ARPC (8 B method 1, 4 B method 2) · KX 01
+Response: KX 00 (mode 0) · KX 00 + ARPC (8 B: method 1's, or method 2's 4 B
+          left-justified and zero-filled) · KX 01
           (verification failure) followed, in the authorised state only, by the
           ARQC the unit computed (8 B, diagnostic data).
 
@@ -44,8 +45,9 @@ name only schemes 0 and 1; its layout, without IV-AC and branch/height, is the
 ut-codec-payshield client's, its keys jPOS's EMV_CSKD); the ARPC key for the
 tree schemes (EMV 4.1+ Book 2 8.2 and pyemv use the AC session key, as jPOS
 does for the common session key; an EMV 4.0 reading would use the card's key);
-the method 2 ARPC's length on the wire (4 B here; one client fixture reads 8 B
-with 4 zero bytes after it); the scheme 1 PAN/PSN length unit (bytes here);
+the method 2 ARPC on the wire (8 B, its 4 B then 4 zero bytes: a unit's answer
+KX00 A62169F300000000 in ut-codec-payshield's test/config/test.js, generateArqc4Decode 2,
+whose message header counts a session's traffic); the scheme 1 PAN/PSN length unit (bytes here);
 80/81, listed for KQ, applied to KW's identical field; the diagnostic data
 outside the authorised state. Not implemented: the MPVV and YHHHHCC (error 06)
 options of later manual issues.
@@ -67,10 +69,11 @@ from hsmd_sdk import Fields, Hsm, HsmError, Reply
 from logic.kq import MK_AC, pan_and_psn, read_flag, read_master_key, read_transaction_data, verify
 
 COMMAND = "KW"
-VERSION = "1.1.0"
+VERSION = "1.2.0"
 
 _TREES = {b"0": "tree-2-16", b"1": "tree-4-8"}
 _MAX_PROPRIETARY = 8
+ARPC_FIELD = 8  # bytes: a method 2 ARPC (4) is zero-filled to it
 
 
 def _read_pan_psn(fields: Fields, scheme: str) -> tuple[str, str]:
@@ -119,4 +122,6 @@ def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
             return failed
         if mode == "0":
             return b""
-    return bytes.fromhex(hsm.emv_arpc(session_key, arqc.hex().upper(), 1 if mode in "12" else 2, response, proprietary))
+    arpc_method = 1 if mode in "12" else 2
+    arpc = bytes.fromhex(hsm.emv_arpc(session_key, arqc.hex().upper(), arpc_method, response, proprietary))
+    return arpc.ljust(ARPC_FIELD, b"\x00")

@@ -65,6 +65,12 @@ def arpc2(name: str) -> bytes:
     return bytes.fromhex(VECTORS[name][2])
 
 
+def field2(arpc: bytes) -> bytes:
+    """KX's ARPC field for method 2: the 4-byte ARPC left-justified in 8 bytes, zero-filled, as a unit
+    answered it (ut-codec-payshield test/config/test.js, generateArqc4Decode 2: KX00 A62169F300000000)."""
+    return arpc + bytes(4)
+
+
 def request(
     mode: str,
     scheme: str,
@@ -142,16 +148,16 @@ CASES: list[tuple[bytes, bytes]] = [
     (request("0", "2", arqc("common")), b"00"),
     (request("1", "2", arqc("common")), b"00" + arpc1("common")),
     (request("2", "2", arqc("common")), b"00" + arpc1("common")),
-    (request("3", "2", arqc("common")), b"00" + arpc2("common")),
-    (request("4", "2", arqc("common")), b"00" + arpc2("common")),
-    (request("4", "2", arqc("common"), csu=bytes(4), proprietary=b""), b"00" + bytes.fromhex(CSK_ARPC2_BARE)),
+    (request("3", "2", arqc("common")), b"00" + field2(arpc2("common"))),
+    (request("4", "2", arqc("common")), b"00" + field2(arpc2("common"))),
+    (request("4", "2", arqc("common"), csu=bytes(4), proprietary=b""), b"00" + field2(bytes.fromhex(CSK_ARPC2_BARE))),
     (request("1", "2", arqc("common"), tail=b"%00"), b"00" + arpc1("common")),
     # Schemes 0 and 1: the EMV2000 tree, both shapes, with and without an IV; Option B for 19 digits.
     *[(_tree(name, "1"), b"00" + arpc1(name)) for name in VECTORS if name != "common"],
-    *[(_tree(name, "3"), b"00" + arpc2(name)) for name in VECTORS if name != "common"],
+    *[(_tree(name, "3"), b"00" + field2(arpc2(name))) for name in VECTORS if name != "common"],
     (_tree("tree-2-16", "0"), b"00"),
     (_tree("tree-4-8 IV", "2"), b"00" + arpc1("tree-4-8 IV")),
-    (_tree("tree-4-8 B", "4"), b"00" + arpc2("tree-4-8 B")),
+    (_tree("tree-4-8 B", "4"), b"00" + field2(arpc2("tree-4-8 B"))),
     # Scheme 1 with a PAN of 16 digits: Option B is Option A.
     (request("1", "1", arqc("tree-2-16"), block=bytes.fromhex("476173900101001001")), b"00" + arpc1("tree-2-16")),
     # Verification failures.
@@ -206,7 +212,7 @@ def test_kw_agrees_with_pyemv_visa_cvn18(host: Host) -> None:
     data += bytes(-len(data) % 8)
     csu = bytes.fromhex("00820000")
     expected = visa.generate_arpc(cryptogram, atc, csu, b"\x01\x02")
-    assert native(kw, host, request("3", "2", cryptogram, data, atc=atc, csu=csu, proprietary=b"\x01\x02")) == b"00" + expected
+    assert native(kw, host, request("3", "2", cryptogram, data, atc=atc, csu=csu, proprietary=b"\x01\x02")) == b"00" + field2(expected)
     assert native(kw, host, request("3", "2", flip(cryptogram), data, atc=atc, csu=csu, proprietary=b"\x01\x02")) == b"01"
 
 
@@ -224,7 +230,7 @@ def test_kw_takes_the_mk_ac_as_a_key_block() -> None:
     data = amount + other + country + tvr + currency + date + kind + un + aip + atc + iad + b"\x80"
     data += bytes(-len(data) % 8)
     expected = visa.generate_arpc(cryptogram, atc, csu, b"")
-    for given, answer in ((cryptogram, b"00" + expected), (flip(cryptogram), b"01")):
+    for given, answer in ((cryptogram, b"00" + field2(expected)), (flip(cryptogram), b"01")):
         wire = request("3", "2", given, data, mk=MK_AC_BLOCK, atc=atc, csu=csu, proprietary=b"", tail=b"%01")
         assert native(kw, host, wire) == answer
 
@@ -264,4 +270,4 @@ async def test_kw_over_tcp(built_plugins: Path) -> None:
     requests = [request("1", "2", arqc("common")), _tree("tree-4-8 B", "4"), request("0", "2", flip(arqc("common")))]
     answers = await exchange(built_plugins, *(b"KW" + r for r in requests))
     # The second ARPC ends in 0x19: a reply may hold one (binary fields), the client reads it back whole.
-    assert answers == [b"KX00" + arpc1("common"), b"KX00" + arpc2("tree-4-8 B"), b"KX01"]
+    assert answers == [b"KX00" + arpc1("common"), b"KX00" + field2(arpc2("tree-4-8 B")), b"KX01"]

@@ -10,7 +10,7 @@ LOGIC = "logic.kw"
 
 WitWorld = world(
     command="KW",
-    version="1.1.0",
+    version="1.2.0",
     description="Verify an ARQC (or TC/AAC) and/or generate an ARPC (EMV 4.x session keys).",
     execute=kw.execute,
 )
