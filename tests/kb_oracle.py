@@ -82,10 +82,17 @@ def open_block(kbpk: bytes, field: str) -> tuple[str, bytes]:
     block = field[1:]
     assert int(block[1:5]) == len(block)
     head_len = header_length(block)
-    head = block[:head_len].encode("ascii")
-    version = block[0]
-    mac_hex = 8 if version == "0" else 16
+    mac_hex = 8 if block[0] == "0" else 16
     encrypted, mac = bytes.fromhex(block[head_len:-mac_hex]), bytes.fromhex(block[-mac_hex:])
+    payload = _authenticate_and_decrypt(kbpk, block[:head_len], encrypted, mac)
+    bits = int.from_bytes(payload[:2], "big")
+    return block[:head_len], payload[2 : 2 + bits // 8]
+
+
+def _authenticate_and_decrypt(kbpk: bytes, header: str, encrypted: bytes, mac: bytes) -> bytes:
+    """A Thales block's key data in the clear (version 0: TDES under the LMK's 45/4D variants; 1: AES,
+    CMAC-derived keys); AssertionError if its authenticator does not verify."""
+    head, version = header.encode("ascii"), header[0]
     if version == "0":
         kbek, kbak = bytes(b ^ 0x45 for b in kbpk), bytes(b ^ 0x4D for b in kbpk)
         enc = Cipher(TripleDES(_tdes(kbak)), modes.CBC(bytes(8))).encryptor()
@@ -96,9 +103,7 @@ def open_block(kbpk: bytes, field: str) -> tuple[str, bytes]:
         kbek, kbak = _aes_derive(kbpk)
         assert _aes_cmac(kbak, head + encrypted)[:8] == mac, "authenticator"
         dec = Cipher(algorithms.AES(kbek), modes.CBC(head[:16])).decryptor()
-    payload = dec.update(encrypted) + dec.finalize()
-    bits = int.from_bytes(payload[:2], "big")
-    return block[:head_len], payload[2 : 2 + bits // 8]
+    return dec.update(encrypted) + dec.finalize()
 
 
 def open_binary_block(kbpk: bytes, field: str) -> tuple[str, bytes]:
@@ -109,21 +114,9 @@ def open_binary_block(kbpk: bytes, field: str) -> tuple[str, bytes]:
     block = field[1:]
     assert int(block[1:5]) == len(block)
     head_len = header_length(block)
-    head = block[:head_len].encode("ascii")
-    version = block[0]
-    mac_hex = 8 if version == "0" else 16
+    mac_hex = 8 if block[0] == "0" else 16
     encrypted, mac = block[head_len:-mac_hex].encode("latin-1"), bytes.fromhex(block[-mac_hex:])
-    if version == "0":
-        kbek, kbak = bytes(b ^ 0x45 for b in kbpk), bytes(b ^ 0x4D for b in kbpk)
-        enc = Cipher(TripleDES(_tdes(kbak)), modes.CBC(bytes(8))).encryptor()
-        assert (enc.update(head + encrypted) + enc.finalize())[-8:][:4] == mac, "authenticator"
-        dec = Cipher(TripleDES(_tdes(kbek)), modes.CBC(head[:8])).decryptor()
-    else:
-        assert version == "1", version
-        kbek, kbak = _aes_derive(kbpk)
-        assert _aes_cmac(kbak, head + encrypted)[:8] == mac, "authenticator"
-        dec = Cipher(algorithms.AES(kbek), modes.CBC(head[:16])).decryptor()
-    return block[:head_len], dec.update(encrypted) + dec.finalize()
+    return block[:head_len], _authenticate_and_decrypt(kbpk, block[:head_len], encrypted, mac)
 
 
 def unit_rsa_key(data: bytes) -> rsa.RSAPrivateKey:
