@@ -105,13 +105,17 @@ class Dispatcher:
         as a trailer (hsmd.protocol's rule); a real unit reads by the command's layout, which
         only the plugin knows. So a frame with a trailer that is answered with an error is tried
         again with the trailer as fields, and that answer stands unless it is 15 or the same
-        code (then the trailer was one). Nothing is done twice that succeeded the first time.
+        code (then the trailer was one), or a fault. Nothing is done twice that succeeded the first time.
         """
         first = self._execute(plugin, frame.body, request_id)
         if frame.trailer is None or not isinstance(first, GuestError):
             return frame, first
         whole = frame.untrailed()
-        again = self._execute(plugin, whole.body, request_id)
+        try:
+            again = self._execute(plugin, whole.body, request_id)
+        except PluginFault as fault:  # the second reading was a guess: its fault does not undo the first answer
+            log.warning("second reading faulted", command=plugin.command, kind=fault.kind, reason=fault.message)
+            return frame, first
         if isinstance(again, GuestError) and again.code in (first.code, "15"):
             return frame, first
         return whole, again

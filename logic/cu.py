@@ -38,7 +38,7 @@ from hsmd_sdk import Fields, Hsm, Reply
 from hsmd_sdk.pins import account_for, read_account, read_format
 
 from logic.bk import load_pin_key
-from logic.fw import load_pvk_pair
+from logic.dc import load_pvk_pair
 
 COMMAND = "CU"
 VERSION = "1.0.0"

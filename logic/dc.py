@@ -48,11 +48,11 @@ from __future__ import annotations
 
 import hmac
 
-from hsmd_sdk import Fields, Hsm, HsmError, Reply, answering
+from hsmd_sdk import Fields, Hsm, HsmError, KeyHandle, Reply, answering
 from hsmd_sdk.pins import account_for, read_account, read_block, read_format
 
 COMMAND = "DC"
-VERSION = "1.1.0"
+VERSION = "1.2.0"
 
 # PIN block 16 · format 2 · account 12 · PVKI 1 · PVV 4: the least that follows the PVK pair (more under an AES key).
 _TAIL = 35
@@ -76,10 +76,16 @@ def verify(request: bytes, hsm: Hsm, *, pin_key: str) -> bytes | Reply:
     fields.end()
 
     pin_key_handle = hsm.key_from_lmk(hsm.key_type_code(pin_key), pin_key_field, lmk_id)
-    with answering("11", instead_of="10"):
-        pvk = hsm.key_from_lmk(hsm.key_type_code("PVK"), pvk_field, lmk_id)
-    if hsm.key_describe(pvk).length != 16:
-        raise HsmError("27", "the PVK pair must be double length")
+    pvk = load_pvk_pair(hsm, pvk_field, lmk_id)
     pin = hsm.pin_from_block(pin_key_handle, block, pin_format, account_for(pin_format, account))
     computed = hsm.pin_pvv(pvk, pin, account_for("01", account), pvki)
     return b"" if hmac.compare_digest(computed, f"{pvv:04d}") else Reply("01")
+
+
+def load_pvk_pair(hsm: Hsm, field: str, lmk_id: int | None) -> KeyHandle:
+    """The Visa PVK pair after a PIN key (11 parity; 27 unless double length): DC, EC, FW, CU."""
+    with answering("11", instead_of="10"):
+        pvk = hsm.key_from_lmk(hsm.key_type_code("PVK"), field, lmk_id)
+    if hsm.key_describe(pvk).length != 16:
+        raise HsmError("27", "the PVK pair must be double length")
+    return pvk

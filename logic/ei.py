@@ -29,7 +29,7 @@ key-block test LMK, and signed with it (ut-codec-payshield docs/examples.js,
 generateRsaKeyPair and generateRsaSignature; tests/test_cmd_ew.py replays
 it). The host hands the block over in transport form, the key data in hex
 (hsmd.host.keyblock.wrap_binary); `block_to_wire` and `read_block` here turn
-it into the wire's bytes and back, for EI, EW and GI. Blocks hsmd made before
+it into the wire's bytes and back, for EI, EW, GI, EY and GK. Blocks hsmd made before
 (PKCS#8 in hex key data, a length field counting characters) are still read.
 
 Variant LMK: the private key is hsmd's own format, not a real unit's (a
@@ -122,6 +122,8 @@ def read_block(fields: Fields, *, error: str, what: str) -> str:
     head = fields.peek(6)
     if len(head) < 6 or not head[2:6].isdigit():
         raise HsmError(error, f"{what}: key block without a length field")
+    if int(head[2:6]) < 16:
+        raise HsmError(error, f"{what}: key block of {int(head[2:6])} characters is shorter than its header")
     raw = fields.fixed(1 + int(head[2:6]), error=error, what=what)
     if all(0x20 <= b < 0x7F for b in raw):
         return raw.decode("ascii")

@@ -62,17 +62,13 @@ private key sent as `99FFFF` + the block). Vectors in tests/test_cmd_ew.py.
 
 from __future__ import annotations
 
-from typing import Final
-
 from hsmd_sdk import Fields, Hsm, HsmError
 from hsmd_sdk.asymmetric import KEY_IN_COMMAND, read_data, read_private_key, read_signature_parameters
 
-from logic.ei import read_block
+from logic.ei import BLOCK_LENGTH, read_block
 
 COMMAND = "EW"
 VERSION = "1.2.0"
-
-BLOCK_LENGTH: Final = b"FFFF"  # the private key length field of a key held in a key block
 
 
 def read_private_key_field(fields: Fields) -> str:

@@ -32,10 +32,11 @@ a customer selected PIN)"; the PVV itself as DG (logic/dg.py).
 
 from __future__ import annotations
 
-from hsmd_sdk import Fields, Hsm, HsmError, KeyHandle, Reply, answering
+from hsmd_sdk import Fields, Hsm, Reply
 from hsmd_sdk.pins import account_for, read_account, read_format
 
 from logic.bk import load_pin_key
+from logic.dc import load_pvk_pair
 
 COMMAND = "FW"
 VERSION = "1.0.0"
@@ -60,12 +61,3 @@ def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
     pvk = load_pvk_pair(hsm, pvk_field, lmk_id)
     pin = hsm.pin_from_block(pin_key, block, pin_format, account_for(pin_format, account))
     return hsm.pin_pvv(pvk, pin, account_for("01", account), pvki).encode("ascii")
-
-
-def load_pvk_pair(hsm: Hsm, field: str, lmk_id: int | None) -> KeyHandle:
-    """The Visa PVK pair (11 parity; 27 unless double length): FW, CU."""
-    with answering("11", instead_of="10"):
-        pvk = hsm.key_from_lmk(hsm.key_type_code("PVK"), field, lmk_id)
-    if hsm.key_describe(pvk).length != 16:
-        raise HsmError("27", "the PVK pair must be double length")
-    return pvk

@@ -23,11 +23,11 @@ from hsmd.host import TEST_LMK, Host, LmkSet
 from hsmd.host.keyblock import TEST_KEYBLOCK_LMK_3DES
 from hsmd.host.lmk import Lmk
 from hsmd.runtime import Runtime
-from logic import ew
+from logic import ei, ew
 from tests import kb_oracle, oracle
 from tests.commands import component_matches_logic, in_component, native
 from tests.tcp import exchange
-from tests.test_cmd_ei import KB_HOST, generate, generate_block
+from tests.test_cmd_ei import KB_HOST, generate, generate_block, split_ej_block
 
 MESSAGE = b"The quick brown fox jumps over the lazy dog"
 SIGNER = generate("0", 1024)  # signature only
@@ -212,6 +212,7 @@ KB_CASES: list[tuple[bytes, bytes]] = [
     (request("06", MESSAGE, SIGNER[1]) + b"%01", b"A1"),  # a sealed key under a key-block LMK
     (b"0601010003ABC;99FFFF" + SIGNER[1], b"78"),  # FFFF without a key block after it
     (b"0601010003ABC;99FFFFS0", b"78"),  # a key block without its length
+    (b"0601010003ABC;99FFFFS00005ABCDE", b"78"),  # a key block shorter than its header
     (block_request("06", MESSAGE, BLOCK_SIGNER[1][1])[:-10], b"78"),  # cut short
     (block_request("05", MESSAGE, BLOCK_SIGNER[1][1], 1) + b"X", b"15"),
     (block_request("09", MESSAGE, BLOCK_SIGNER[1][1]), b"05"),
@@ -264,3 +265,18 @@ def test_ew_signs_with_a_real_units_key_block_as_the_unit_did() -> None:
     assert native(ew, KB_HOST, request) == b"000256" + kb_oracle.UNIT_RSA_SIGNATURE
     tampered = kb_oracle.UNIT_RSA_BLOCK[:100] + bytes([kb_oracle.UNIT_RSA_BLOCK[100] ^ 1]) + kb_oracle.UNIT_RSA_BLOCK[101:]
     assert native(ew, KB_HOST, request.replace(kb_oracle.UNIT_RSA_BLOCK, tampered)) == b"A4"
+
+
+@pytest.mark.parametrize(("bits", "exponent_bits"), [(512, 301), (1024, 601)])
+def test_a_key_block_with_a_wide_public_exponent_signs(bits: int, exponent_bits: int) -> None:
+    """The block holds no exponent (tests/kb_oracle.py, the unit's form): the host recovers it from dp and
+    dq, however wide EI let it be (up to bits - 2). `cryptography` verifies with EI's public key."""
+    exponent = (1 << (exponent_bits - 1)) | 1
+    raw = exponent.to_bytes(-(-exponent_bits // 8), "big")
+    answer = native(ei, KB_HOST, f"0{bits:04d}02{exponent_bits:04d}".encode() + raw + b"%01#0000")
+    public_key, block = split_ej_block(answer)
+    assert oracle.rsa_public_numbers(public_key)[1] == exponent
+    signature = signature_of(native(ew, KB_HOST, block_request("06", MESSAGE, block)))
+    loaded = serialization.load_der_public_key(public_key)
+    assert isinstance(loaded, rsa.RSAPublicKey)
+    loaded.verify(signature, MESSAGE, padding.PKCS1v15(), hashes.SHA256())

@@ -51,6 +51,14 @@ def test_binary_data_ending_like_a_trailer_is_read_again_as_data(dispatcher: Dis
     assert (status.answers["B2", "00"], status.answers["B2", "80"]) == (1, 1)
 
 
+def test_a_fault_in_the_second_reading_keeps_the_first_answer(dispatcher: Dispatcher) -> None:
+    # ZF's mode A answers the code that follows it: 16; read again with the trailer as fields its
+    # "code" is 16 0x19 xx, a malformed answer (a fault): the request keeps its first answer and trailer.
+    with capture_logs() as logs:
+        assert dispatcher.handle_sync(frame(b"ZF", b"A16", b"xx")) == b"HEADZG16\x19xx"
+    assert [e["event"] for e in logs if e["log_level"] == "warning"] == ["second reading faulted"]
+
+
 def test_error_answer_carries_only_the_code(dispatcher: Dispatcher) -> None:
     assert dispatcher.handle_sync(frame(b"B2", b"0003hi")) == b"HEADB380"
 

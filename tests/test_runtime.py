@@ -263,6 +263,31 @@ def test_the_epoch_clock_rests_when_idle_and_a_call_after_it_still_meets_its_dea
     assert time.monotonic() - closing < 0.5  # close() wakes a resting clock
 
 
+def test_the_epoch_clock_never_rests_while_an_entry_is_in_flight() -> None:
+    # An entry delayed between enter() and its guest call (a descheduled thread) keeps the ticker
+    # running however long it takes: the deadline it arms late is still reached on time.
+    import wasmtime
+
+    from hsmd.runtime.epoch import TICK_SECONDS, EpochClock
+
+    clock = EpochClock(wasmtime.Engine(wasmtime.Config()), deadline_ms=20)  # ticks = 3
+    try:
+        clock.enter()
+        time.sleep((clock.ticks + 5) * TICK_SECONDS)
+        assert not clock.asleep
+        clock.leave()
+        deadline = time.monotonic() + 5
+        while not clock.asleep and time.monotonic() < deadline:
+            time.sleep(TICK_SECONDS)
+        assert clock.asleep and clock.active == 0
+        clock.enter()  # wakes it
+        time.sleep(3 * TICK_SECONDS)
+        assert not clock.asleep
+        clock.leave()
+    finally:
+        clock.close()
+
+
 def test_allocation_past_the_memory_cap_is_a_fault(host: Host, plugin_dir: Path) -> None:
     with make_runtime(host, memory_bytes=32 * 1024 * 1024) as rt:
         zf = rt.load(plugin_dir / "ZF.wasm")

@@ -10,7 +10,7 @@ LOGIC = "logic.dc"
 
 WitWorld = world(
     command="DC",
-    version="1.1.0",
+    version="1.2.0",
     description="Verify a terminal PIN using the Visa PVV method.",
     execute=dc.execute,
 )

@@ -51,8 +51,8 @@ hsmd's own choices (no public source says what a real unit does):
   a usage no private key has, A7 an algorithm other than R/E (or E where RSA is
   needed), A5 key data that is not the algorithm's key. Signing needs
   usage 03 and mode S or N, unwrapping usage 03 and mode D or N (A6, A8).
-  RSA-4096 (about 2,380 bytes of DER) fits the 9999 characters of a block under
-  either LMK kind. GI gives the key it imports under a key-block LMK the header
+  RSA-4096 (about 1,300 bytes of binary key data, 2,380 of PKCS#8 in hex for
+  ECC's form) fits the 9999 characters of a block under either LMK kind. GI gives the key it imports under a key-block LMK the header
   its '#' fields describe (transport_header).
 - Hash 03 (MDC-2) is refused with 05: `cryptography` cannot make a PKCS#1
   v1.5 signature over an MDC-2 DigestInfo. A modulus too short for the
@@ -683,7 +683,8 @@ def _wrap_private(lmk: KeyBlockLmk, header: Header, key: rsa.RSAPrivateKey | ec.
 # public 3DES key-block test LMK answered FFFF + "S0068803RS00N0001" + 664 bytes + 7648310C, and EW
 # signed with it): the key data, in binary, is DER SEQUENCE { p, q, dp, dq, qinv } with unsigned
 # INTEGERs and no key length field, padded to whole cipher blocks. The modulus is p·q; the public
-# exponent is dp's inverse modulo p - 1 (e is below p - 1 for any key EI makes).
+# exponent e, which the block does not hold, is the one number below lcm(p - 1, q - 1) that is dp's
+# inverse modulo p - 1 and dq's modulo q - 1 (CRT); EI's exponents (at most bits - 2 bits) are below it.
 
 
 def _unit_rsa_der(key: rsa.RSAPrivateKey) -> bytes:
@@ -702,14 +703,23 @@ def _from_unit_rsa_der(data: bytes) -> rsa.RSAPrivateKey:
             values.append(int.from_bytes(data[first:last], "big"))
             pos = last
         p, q, dp, dq, qinv = values
-        e = pow(dp, -1, p - 1)
-        if (e * dq) % (q - 1) != 1 or (qinv * q) % p != 1:
+        if (qinv * q) % p != 1:
             raise ValueError("inconsistent CRT values")
-        d = pow(e, -1, (p - 1) * (q - 1) // math.gcd(p - 1, q - 1))
+        e, lam = _crt(pow(dp, -1, p - 1), p - 1, pow(dq, -1, q - 1), q - 1)
+        d = pow(e, -1, lam)
         public = rsa.RSAPublicNumbers(e, p * q)
         return rsa.RSAPrivateNumbers(p, q, d, dp, dq, qinv, public).private_key(unsafe_skip_rsa_key_validation=True)
     except (HostError, ValueError, ZeroDivisionError):
         raise HostError(keyblock.KEY_LENGTH, "key block data is not an RSA private key") from None
+
+
+def _crt(a: int, m: int, b: int, n: int) -> tuple[int, int]:
+    """The x below lcm(m, n) with x = a mod m and x = b mod n, and that lcm; ValueError if there is none."""
+    g = math.gcd(m, n)
+    if (b - a) % g:
+        raise ValueError("no common solution")
+    t = ((b - a) // g * pow(m // g, -1, n // g)) % (n // g)
+    return a + m * t, m // g * n
 
 
 def generate_rsa_block(

@@ -29,6 +29,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import structlog
 import wasmtime
@@ -172,14 +173,18 @@ class Instance:
         self._clock = clock
         self.memory_limit = limits.memory_bytes
         self.memory_mark = memory_mark(limits.memory_bytes)
-        self.arm()  # instantiation runs guest code too
         # Where its linear memory lives, so the plugin can tell when it nears the cap (None: unknown).
         self.memory_base: int | None = None
         self._probes: dict[int, memory.Probe] = {}
-        if track_memory:
-            instance, self.memory_base = memory.watch(lambda: linker.instantiate(self._store, component))
-        else:
-            instance = linker.instantiate(self._store, component)
+        clock.enter()  # instantiation runs guest code too
+        try:
+            self._arm()
+            if track_memory:
+                instance, self.memory_base = memory.watch(lambda: linker.instantiate(self._store, component))
+            else:
+                instance = linker.instantiate(self._store, component)
+        finally:
+            clock.leave()
         self._metadata = abi.RawFunc(self._store, instance, "metadata")
         self._init = abi.RawFunc(self._store, instance, "init")
         try:
@@ -195,40 +200,49 @@ class Instance:
         self._fast = None if fast is None else fast.caller(self._execute, self._frames, self._fuel, clock.ticks, MAX_RESPONSE, mark_address)
         self.calls = 0
 
-    def arm(self) -> None:
-        self._clock.wake()
+    def _arm(self) -> None:
+        """Fresh fuel and a deadline `ticks` epochs ahead; only between the clock's enter() and leave()."""
         self._store.set_fuel(self._fuel)
         self._store.set_epoch_deadline(self._clock.ticks)
 
+    def _call(self, func: abi.RawFunc, lift: Callable[[abi.Val], Any] | None) -> Any:
+        """A guest export without arguments, armed and under the running clock."""
+        self._clock.enter()
+        try:
+            self._arm()
+            return abi.call(func, (), lift)
+        finally:
+            self._clock.leave()
+
     def metadata(self) -> Metadata:
-        self.arm()
-        meta: Metadata = abi.call(self._metadata, (), _lift_metadata)
+        meta: Metadata = self._call(self._metadata, _lift_metadata)
         return meta
 
     def init(self) -> None:
-        self.arm()
-        error = abi.call(self._init, (), _lift_unit_result)
+        error = self._call(self._init, _lift_unit_result)
         if error is not None:
             raise error
 
     def execute(self, request: bytes) -> bytes:
-        if self._fast is not None:
-            self._clock.wake()  # the native step arms the store itself
-            out = self._fast(request, _lift_execute_frame if self._frames else _lift_execute)
-        else:
-            self.arm()
-            if self._frames:
-                out = abi.call(self._execute, (lambda val: abi.lower_string(val, _frame_text(request)),), _lift_execute_frame)
+        self._clock.enter()
+        try:
+            if self._fast is not None:  # the native step arms the store itself
+                out = self._fast(request, _lift_execute_frame if self._frames else _lift_execute)
             else:
-                out = abi.call(self._execute, (lambda val: abi.lower_bytes(val, request),), _lift_execute)
+                self._arm()
+                if self._frames:
+                    out = abi.call(self._execute, (lambda val: abi.lower_string(val, _frame_text(request)),), _lift_execute_frame)
+                else:
+                    out = abi.call(self._execute, (lambda val: abi.lower_bytes(val, request),), _lift_execute)
+        finally:
+            self._clock.leave()
         self.calls += 1
         if isinstance(out, GuestError):
             raise out
         return bytes(out)
 
     def cleanup(self) -> None:
-        self.arm()
-        abi.call(self._cleanup, (), None)
+        self._call(self._cleanup, None)
 
     def memory_above(self, size: int) -> bool | None:
         """Whether the linear memory is larger than `size` bytes (None: not measurable). About 1 µs."""
