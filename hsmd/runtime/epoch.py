@@ -35,30 +35,34 @@ class EpochClock:
     def __init__(self, engine: wasmtime.Engine, deadline_ms: int) -> None:
         self.ticks = max(1, math.ceil(deadline_ms / 1000 / TICK_SECONDS)) + 1
         self.entries = 0  # bumped by every enter(): the ticker only reads it, to see that one happened
-        self.active = 0  # entries in flight (a reload's thread and the serving thread may both enter)
+        # One item per entry in flight. A reload's thread and the serving thread may both enter: list
+        # append and pop are each one step under the GIL, where `active += 1` could lose an update.
+        self._flights: list[None] = []
         self.asleep = False
-        self._lock = threading.Lock()  # the counters' updates: a lost decrement must not hide an entry
         self._engine = engine
         self._awake = threading.Event()  # set by enter() and close(): the resting ticker goes on
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="hsmd-epoch", daemon=True)
         self._thread.start()
 
+    @property
+    def active(self) -> int:
+        """Entries in flight."""
+        return len(self._flights)
+
     def enter(self) -> None:
         """Before arming a deadline: the ticker runs until this entry has left and `ticks` more ticks."""
-        with self._lock:
-            self.entries += 1
-            self.active += 1
+        self._flights.append(None)
+        self.entries += 1  # a lost update still changes it
         if self.asleep:
             self._awake.set()
 
     def leave(self) -> None:
         """After the guest returned (or trapped)."""
-        with self._lock:
-            self.active -= 1
+        self._flights.pop()
 
     def _idle(self, seen: int) -> bool:
-        return self.active == 0 and self.entries == seen
+        return not self._flights and self.entries == seen
 
     def _run(self) -> None:
         seen, quiet = self.entries, 0
