@@ -1,6 +1,8 @@
 """Sans-IO codec of the channel between the main process and a worker (hsmd.workers, hsmd.worker).
 
-The channel is a Unix stream socket; each message is length-prefixed::
+The channel is a Unix SOCK_SEQPACKET socket pair: every send is one message, read whole by one
+receive (`receive_packet`), so the main process can take back a request its worker has not
+read yet (hsmd.workers). Each message also carries its length, which the decoder checks::
 
     [length: u32 big-endian, counts the bytes after it][kind: 1 byte][body]
 
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import socket
 import struct
 from dataclasses import dataclass
 from typing import Any, Final, TypeAlias
@@ -37,6 +40,7 @@ from hsmd.protocol import Frame
 __all__ = [
     "MAIN_TO_WORKER",
     "MAX_MESSAGE",
+    "PACKET_MAX",
     "WORKER_TO_MAIN",
     "Answer",
     "ChannelDecoder",
@@ -49,10 +53,14 @@ __all__ = [
     "Request",
     "Start",
     "encode",
+    "receive_packet",
+    "request_call",
 ]
 
-MAX_MESSAGE: Final = 16 * 1024 * 1024  # a frame is at most 64 KiB; a status snapshot a few KiB
+MAX_MESSAGE: Final = 256 * 1024  # a frame is at most 64 KiB; a status snapshot a few KiB
 _PREFIX: Final = struct.Struct("!I")
+PACKET_MAX: Final = _PREFIX.size + MAX_MESSAGE  # a receive buffer that holds any message whole
+_MSG_TRUNC: Final = int(socket.MSG_TRUNC)  # plain ints: IntFlag's `|` costs microseconds a call
 _REQUEST: Final = struct.Struct("!IBBBBI")
 _ANSWER: Final = struct.Struct("!IBB2sd")
 
@@ -147,6 +155,23 @@ def encode(message: Message) -> bytes:
         fields = {"ok": message.ok, "plugins": _plugins(message.plugins), "refused": message.refused, "reason": message.reason}
         body = b"D" + json.dumps(fields).encode()
     return _PREFIX.pack(len(body)) + body
+
+
+def request_call(packet: bytes) -> int:
+    """The call id of an encoded Request: the main process reads it off a request it took back."""
+    if packet[_PREFIX.size : _PREFIX.size + 1] != b"Q":
+        raise ChannelError("not a request")
+    (call,) = struct.unpack_from("!I", packet, _PREFIX.size + 1)
+    return int(call)
+
+
+def receive_packet(sock: socket.socket, buffer: bytearray, flags: int = 0) -> bytes:
+    """One whole message from a SOCK_SEQPACKET socket (b"" at the end of the channel), read into
+    `buffer` (PACKET_MAX bytes); ChannelError if it did not fit (the rest of it is lost)."""
+    size = sock.recv_into(buffer, len(buffer), flags | _MSG_TRUNC)
+    if size > len(buffer):
+        raise ChannelError(f"message of {size} bytes over the {len(buffer)}-byte buffer")
+    return bytes(buffer[:size])
 
 
 def _loaded(raw: object) -> tuple[LoadedPlugin, ...]:

@@ -1,6 +1,6 @@
 """A worker process: its own host (it loads the LMKs), runtime and plugins; runs the main
 process's requests one at a time. Started by hsmd.workers as ``python -m hsmd.worker FD``, FD
-being its end of the channel (a Unix stream socket; messages in hsmd.channel).
+being its end of the channel (a Unix SOCK_SEQPACKET socket; messages in hsmd.channel).
 
     receive Start        configure logging (every line carries ``worker``), build the host,
                          load the plugin directory, answer Ready (or exit 1 with a log line)
@@ -26,7 +26,21 @@ from pathlib import Path
 
 import structlog
 
-from hsmd.channel import MAIN_TO_WORKER, Answer, ChannelDecoder, LoadedPlugin, Message, Ready, Reload, Reloaded, Request, Start, encode
+from hsmd.channel import (
+    MAIN_TO_WORKER,
+    PACKET_MAX,
+    Answer,
+    ChannelDecoder,
+    LoadedPlugin,
+    Message,
+    Ready,
+    Reload,
+    Reloaded,
+    Request,
+    Start,
+    encode,
+    receive_packet,
+)
 from hsmd.dispatch import Dispatcher
 from hsmd.hardening import forbid_core_dumps
 from hsmd.host import Host
@@ -36,8 +50,6 @@ from hsmd.runtime import Plugin, Runtime
 from hsmd.unit import StartupError, build_host, runtime_limits
 
 log = structlog.get_logger("hsmd.worker")
-
-_RECEIVE_SIZE = 64 * 1024
 
 
 class _Outcome(UnitStatus):
@@ -60,16 +72,20 @@ class _Outcome(UnitStatus):
 
 
 class _Channel:
-    """The blocking end of the channel: whole messages in and out."""
+    """The blocking end of the channel: whole messages in and out.
+
+    The main process may take back a request this worker has not received yet (to give it to a
+    free worker): whatever is received here is this worker's to answer."""
 
     def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
         self._decoder = ChannelDecoder(MAIN_TO_WORKER)
+        self._buffer = bytearray(PACKET_MAX)
 
     def receive(self) -> Message | None:
         """The next message; None at the end of the channel."""
         while (message := self._decoder.next_message()) is None:
-            data = self._sock.recv(_RECEIVE_SIZE)
+            data = receive_packet(self._sock, self._buffer)
             if not data:
                 return None
             self._decoder.receive_data(data)

@@ -5,33 +5,42 @@
       WorkerPool.handle(frame) ──── Request (hsmd.channel) ──▶ Dispatcher.handle_sync(frame)
                                ◀──────────────────── Answer ── answer, error code, busy time, fault
 
-A worker runs one request at a time. `handle` takes a free worker (first come, first served;
-the free workers in turn), sends it the frame and reads the answer with trio socket I/O, so the
-event loop serves every other connection meanwhile; the frames one connection pipelines run on
-several workers at once (hsmd.server keeps their answers in order). A request waits only when
-every worker is busy. This process counts each answer in the unit's UnitStatus from what the
-worker sends back (error code, busy time, refused, fault kind); a status command (NO NI J2 J4
-J8 JK) carries a StatusSnapshot of it, so it reports the whole unit whichever worker runs it.
+A worker runs one request at a time, in the order its channel delivers them. `handle` sends a
+frame to a free worker if there is one (the free workers in turn), else to a busy one with
+fewer than DEPTH requests (so a worker that answers finds its next request waiting instead of
+sleeping until this process sends it: on a virtual machine each such wake-up costs tens of µs
+of CPU on both sides), else the request waits here, first come, first served. The event loop
+serves every other connection meanwhile; the frames one connection pipelines run on several
+workers at once (hsmd.server keeps their answers in order).
+
+A request waiting in a busy worker's channel is never stuck behind a slow one while another
+worker has nothing to do: the channel is a SOCK_SEQPACKET socket pair and this process keeps
+the worker's end open too, so it can take back a message the worker has not received yet (one
+receive: either this process gets the message or the worker does, never both). A worker that
+runs out of work takes back the oldest such request of another; a reload takes back all of its
+worker's. This process counts each answer in the unit's UnitStatus from what the worker sends
+back (error code, busy time, refused, fault kind); a status command (NO NI J2 J4 J8 JK) carries
+a StatusSnapshot of it, so it reports the whole unit whichever worker runs it.
 
 A worker's life, kept by the supervisor task of its slot::
 
-    starting ──Ready──▶ free ◀──▶ busy (a request or a reload) ──exits──▶ dead ──▶ a new one starts
+    starting ──Ready──▶ serving (free, or running requests; reserved by a reload) ──exits──▶ dead ──▶ a new one starts
 
-A worker that dies (SIGKILL, a native crash, the OOM killer) while busy costs its request one
-41 answer (counted as fault kind "worker"), never the connection; one that dies while free costs
-nothing (a request sent to it before its death was noticed, which it never read, goes to
-another worker). Either way its slot logs "worker died" (how, and the request it held), counts a restart
-(`restarts`) and starts a new worker; a start that fails is retried after 1 s, doubling up to
-30 s. At start-up every worker must load its plugins or the unit does not start (StartupError).
+A worker that dies (SIGKILL, a native crash, the OOM killer) costs one 41 answer (fault kind
+"worker") for the request it had received, never the connection; the answers it sent before
+dying are delivered, and the requests still in its channel go to the other workers. Its slot
+logs "worker died" (how, and the request it held), counts a restart (`restarts`) and starts a
+new worker; a start that fails is retried after 1 s, doubling up to 30 s. At start-up every
+worker must load its plugins or the unit does not start (StartupError).
 
-Reload (SIGHUP): each worker in turn, once free, loads the plugin directory again while the
-others serve. Closing, once the ports have drained: a free worker gets the end of its channel and
-exits; a starting or busy one (a reload cut short by SIGTERM) is killed; any left after 5 s too.
+Reload (SIGHUP): each worker in turn, once it has answered what it received, loads the plugin
+directory again while the others serve. Closing, once the ports have drained: a free worker gets
+the end of its channel and exits; a starting or busy one (a reload cut short by SIGTERM) is
+killed; any left after 5 s too.
 """
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import os
 import pickle
@@ -42,14 +51,15 @@ import sys
 import time
 from collections import Counter, deque
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
 from typing import Final
 
 import structlog
 import trio
 
 from hsmd.channel import (
+    PACKET_MAX,
     WORKER_TO_MAIN,
     Answer,
     ChannelDecoder,
@@ -62,6 +72,8 @@ from hsmd.channel import (
     Request,
     Start,
     encode,
+    receive_packet,
+    request_call,
 )
 from hsmd.config import Config
 from hsmd.host.status import StatusSnapshot, UnitStatus
@@ -70,13 +82,17 @@ from hsmd.protocol import Frame
 from hsmd.runtime.plugin import Metadata
 from hsmd.unit import StartupError
 
-__all__ = ["STATUS_COMMANDS", "PluginView", "ReloadFailed", "WorkerPool", "open_worker_pool"]
+__all__ = ["DEPTH", "STATUS_COMMANDS", "PluginView", "ReloadFailed", "WorkerPool", "open_worker_pool"]
 
 # The commands whose plugins read the unit's counters (host functions unit-status, command-counts,
 # unit-loading, host-connections, host-traffic): they get a snapshot of this process's UnitStatus.
 STATUS_COMMANDS: Final = frozenset({b"NO", b"NI", b"J2", b"J4", b"J8", b"JK"})
 WORKER_FAULT: Final = "worker"  # fault kind of a request whose worker died
-_RECEIVE_SIZE: Final = 64 * 1024
+DEPTH: Final = 3  # sent to one worker, not answered: the one it runs and two next (2 workers, NC: 9,500 req/s at 2, 11,700 at 3)
+# SO_SNDBUF of each end; the kernel caps it at twice net.core.wmem_max (416 KiB by default):
+# room for the largest message, and for DEPTH requests of a 64 KiB frame each.
+_CHANNEL_BUFFER: Final = 2 * PACKET_MAX
+_DONTWAIT: Final = int(socket.MSG_DONTWAIT)
 _RESTART_DELAY: Final = 1.0
 _RESTART_DELAY_MAX: Final = 30.0
 _CLOSE_GRACE: Final = 5.0
@@ -85,14 +101,7 @@ log = structlog.get_logger("hsmd.workers")
 
 
 class WorkerLost(Exception):
-    """The worker's channel ended or broke, or it sent something that is not the reply expected.
-
-    `delivered` is False when the worker never read the message (it was dead or dying as it was
-    sent: the send failed, or the worker closed with the message unread): it can go to another."""
-
-    def __init__(self, reason: str, *, delivered: bool = True) -> None:
-        super().__init__(reason)
-        self.delivered = delivered
+    """The worker could not be started, or did not answer its Start with Ready."""
 
 
 class ReloadFailed(Exception):
@@ -125,69 +134,65 @@ def _worker_env() -> dict[str, str]:
     return {key: value for key, value in os.environ.items() if key != "NOTIFY_SOCKET"}
 
 
-class _Worker:
-    """One worker process and this end of its channel (a non-blocking socket trio waits on)."""
+@dataclass(eq=False)
+class _Call:
+    number: int  # the call id, echoed in its Answer
+    request_id: str
+    message: bytes  # the encoded Request, as sent (and as taken back)
+    done: trio.Event = field(default_factory=trio.Event)
+    answer: Answer | None = None  # still None once done: its worker died with it
 
-    def __init__(self, index: int, process: trio.Process, sock: socket.socket) -> None:
+
+class _Worker:
+    """One worker process and the two ends of its channel."""
+
+    def __init__(self, index: int, process: trio.Process, sock: socket.socket, queue: socket.socket) -> None:
         sock.setblocking(False)
         self.index = index
         self.process = process
-        self.sock = sock
-        self._decoder = ChannelDecoder(WORKER_TO_MAIN)
+        self.sock = sock  # this end: requests out, answers in (non-blocking; trio waits on it)
+        # The worker's end, kept to take back requests it has not received. Read with MSG_DONTWAIT
+        # only: O_NONBLOCK belongs to the open file, which the worker shares and reads blocking.
+        self.queue = queue
+        self.decoder = ChannelDecoder(WORKER_TO_MAIN)
+        self.pending: dict[int, _Call] = {}  # sent and not answered, in the order sent: it runs the first
         self.ready = False  # its plugins are loaded
-        self.dead = False  # exited, or being killed: never handed out again
-        self.held: str | None = None  # the request id of the request it runs
-        self.wanted: trio.Event | None = None  # a reload waits to take it once free
+        self.dead = False  # exited, or being killed: never sent anything again
+        self.reserved = False  # a reload has it: it gets no request
+        self.drained: trio.Event | None = None  # set once a reserved worker has answered everything
+        self.reply: Reloaded | None = None  # the reload's reply, when `replied` is set
+        self.replied: trio.Event | None = None
 
-    async def call(self, message: bytes) -> Message:
-        """Send one message and read the worker's reply; WorkerLost if the channel ends or breaks.
+    @property
+    def held(self) -> str | None:
+        """The request id of the request it runs (or is about to)."""
+        return next(iter(self.pending.values())).request_id if self.pending else None
 
-        Plain socket calls around trio's wait_readable/wait_writable: the reply takes a plugin
-        call to come, so trying to read before waiting would only cost a system call."""
-        sock, view = self.sock, memoryview(message)
+    async def exchange(self, message: bytes, buffer: bytearray) -> Message:
+        """Send one message and read the reply, before anything else is sent (Start, then Ready).
+        WorkerLost if the channel breaks; a worker that exits meanwhile is noticed by its supervisor."""
         try:
-            while view:
-                try:
-                    view = view[sock.send(view) :]
-                except BlockingIOError:
-                    await trio.lowlevel.wait_writable(sock)
-        except (OSError, trio.ClosedResourceError) as exc:
-            raise WorkerLost(str(exc) or type(exc).__name__, delivered=len(view) < len(message)) from exc
-        try:
-            while (reply := self._decoder.next_message()) is None:
-                await trio.lowlevel.wait_readable(sock)
-                try:
-                    data = sock.recv(_RECEIVE_SIZE)
-                except BlockingIOError:
-                    continue
-                if not data:
-                    raise WorkerLost("its channel ended")
-                self._decoder.receive_data(data)
-        except ConnectionResetError as exc:
-            # It closed with the message unread in its socket (it was dying as it was sent).
-            raise WorkerLost(str(exc), delivered=False) from exc
+            self.sock.send(message)
+            while (reply := self.decoder.next_message()) is None:
+                await trio.lowlevel.wait_readable(self.sock)
+                with suppress(BlockingIOError):
+                    self.decoder.receive_data(receive_packet(self.sock, buffer))
         except (OSError, trio.ClosedResourceError, ChannelError) as exc:
             raise WorkerLost(str(exc) or type(exc).__name__) from exc
         return reply
 
     def close_channel(self) -> None:
-        """End the channel: the worker reads end of file and exits; a task waiting on it gets WorkerLost."""
+        """End the channel: the worker reads end of file and exits."""
         if self.sock.fileno() != -1:
             trio.lowlevel.notify_closing(self.sock)
             self.sock.close()
+        self.queue.close()
 
     def kill(self) -> None:
-        """Never use it again: SIGKILL it and close the channel; its slot's supervisor reaps it."""
+        """Never send it anything again, and SIGKILL it; its supervisor reaps it and settles its requests."""
         self.dead = True
-        with contextlib.suppress(ProcessLookupError):
+        with suppress(ProcessLookupError):
             self.process.kill()
-        self.close_channel()
-
-
-@dataclass(eq=False)
-class _Waiter:
-    event: trio.Event
-    worker: _Worker | None = None
 
 
 class WorkerPool:
@@ -206,9 +211,10 @@ class WorkerPool:
         self._env = _worker_env()
         self._slots: list[_Worker | None] = [None] * self.size  # the current worker of each slot
         self._processes: set[_Worker] = set()  # every worker started and not reaped yet
-        self._free: deque[_Worker] = deque()
-        self._waiters: deque[_Waiter] = deque()
+        self._free: deque[_Worker] = deque()  # serving, nothing pending, not reserved
+        self._waiting: deque[_Call] = deque()  # calls no worker could take yet
         self._calls = itertools.count(1)
+        self._buffer = bytearray(PACKET_MAX)  # every receive copies out of it at once
         self._started = trio.Event()  # every slot's first worker is ready, or one failed
         self._start_failure: str | None = None
         self._closing = False
@@ -225,36 +231,26 @@ class WorkerPool:
     # --- requests ---
 
     async def handle(self, frame: Frame) -> bytes:
-        """The complete answer message to `frame`, from a free worker; 41 if that worker dies
-        once it has the request (one that had died before it is sent goes to another worker)."""
+        """The complete answer message to `frame`, from a worker; 41 if the worker that received
+        it dies (a request sent and not received yet goes to another worker)."""
         request_id = current_request_id() or ""
         snapshot = pickle.dumps(StatusSnapshot(self._status)) if frame.command in STATUS_COMMANDS else b""
-        call = next(self._calls)
-        message = encode(Request(call, request_id, frame, snapshot))
-        while True:
-            worker = await self._acquire()
-            worker.held = request_id
-            started = time.perf_counter()
-            try:
-                answer = await worker.call(message)
-            except WorkerLost as exc:
-                if not exc.delivered:
-                    worker.held = None  # it died free, before its supervisor noticed: it held nothing
-                    worker.kill()
-                    continue
-                answer = None
-            except BaseException:  # cancelled (a second stop signal): the channel's state is unknown
-                worker.kill()
-                raise
-            break
+        number = next(self._calls)
+        call = _Call(number, request_id, encode(Request(number, request_id, frame, snapshot)))
+        started = time.perf_counter()
+        self._dispatch(call)
+        try:
+            await call.done.wait()
+        except BaseException:  # cancelled (a second stop signal): no one is left to answer
+            with suppress(ValueError):
+                self._waiting.remove(call)
+            raise
+        answer = call.answer
         command = frame.command.decode("latin-1")
-        if not isinstance(answer, Answer) or answer.call != call:
-            worker.kill()  # its supervisor logs how it ended and starts another
+        if answer is None:
             self.faults[WORKER_FAULT] += 1
             self._status.record(command, time.perf_counter() - started, "41")
             return frame.reply(b"41")
-        worker.held = None
-        self._release(worker)
         if answer.refused:
             self._status.refuse(frame.command)
         else:
@@ -265,84 +261,150 @@ class WorkerPool:
                     view.faults += 1
         return answer.message
 
-    async def _acquire(self) -> _Worker:
-        """A free worker, once there is one (first come, first served)."""
-        while True:
-            if self._free:
-                worker = self._free.popleft()
-            else:
-                waiter = _Waiter(trio.Event())
-                self._waiters.append(waiter)
-                try:
-                    await waiter.event.wait()
-                except BaseException:
-                    if waiter.worker is None:
-                        self._waiters.remove(waiter)
-                    else:  # handed one just as it was cancelled: pass it on
-                        self._release(waiter.worker)
-                    raise
-                assert waiter.worker is not None
-                worker = waiter.worker
-            if not worker.dead:
+    def _pick(self) -> _Worker | None:
+        """A free worker, else the serving worker with the fewest requests under DEPTH, else None."""
+        while self._free:
+            worker = self._free.popleft()
+            if not worker.dead and not worker.reserved:
                 return worker
+        best: _Worker | None = None
+        for busy in self._slots:
+            if busy is None or not busy.ready or busy.dead or busy.reserved or len(busy.pending) >= DEPTH:
+                continue
+            if best is None or len(busy.pending) < len(best.pending):
+                best = busy
+        return best
 
-    def _release(self, worker: _Worker) -> None:
-        """`worker` is free: to a reload waiting for it, else to the first request waiting, else to the free list."""
-        if worker.dead:
+    def _send(self, worker: _Worker, call: _Call) -> bool:
+        """Send `call` to `worker`; False (and the worker killed) if its channel takes no more."""
+        try:
+            worker.sock.send(call.message)
+        except OSError:  # full (never, at DEPTH requests) or broken: either way it is no use
+            worker.kill()
+            return False
+        worker.pending[call.number] = call
+        return True
+
+    def _dispatch(self, call: _Call) -> None:
+        if not self._waiting:
+            while (worker := self._pick()) is not None:
+                if self._send(worker, call):
+                    return
+        self._waiting.append(call)
+
+    def _feed(self) -> None:
+        """Hand the waiting calls to whichever workers can take them."""
+        while self._waiting and (worker := self._pick()) is not None:
+            call = self._waiting.popleft()
+            if not self._send(worker, call):
+                self._waiting.appendleft(call)
+
+    def _refill(self, worker: _Worker) -> None:
+        """`worker` answered a request: give it waiting calls up to DEPTH; once it has nothing,
+        the oldest request another worker has not received, else it is free."""
+        if worker.dead or not worker.ready:
             return
-        if worker.wanted is not None:
-            worker.wanted.set()
-        elif self._waiters:
-            waiter = self._waiters.popleft()
-            waiter.worker = worker
-            waiter.event.set()
-        else:
+        if worker.reserved:
+            if not worker.pending and worker.drained is not None:
+                worker.drained.set()
+            return
+        while self._waiting and len(worker.pending) < DEPTH:
+            call = self._waiting.popleft()
+            if not self._send(worker, call):
+                self._waiting.appendleft(call)
+                return
+        if worker.pending:
+            return
+        for other in self._slots:
+            if other is not None and other is not worker and len(other.pending) >= 2 and not other.dead:
+                taken = self._take_back(other, limit=1)
+                if taken:
+                    if not self._send(worker, taken[0]):
+                        self._waiting.appendleft(taken[0])
+                    return
+        if worker not in self._free:
             self._free.append(worker)
 
-    async def _take(self, worker: _Worker) -> None:
-        """Take this very worker out of service once it is free (or dead)."""
-        if worker in self._free:
-            self._free.remove(worker)
-            return
-        if worker.dead:
-            return
-        wanted = worker.wanted = trio.Event()
-        try:
-            await wanted.wait()
-        except BaseException:
-            worker.wanted = None
-            if wanted.is_set():  # handed over just as it was cancelled: pass it on
-                self._release(worker)
-            raise
-        worker.wanted = None
+    def _take_back(self, worker: _Worker, limit: int | None = None) -> list[_Call]:
+        """Up to `limit` of the requests `worker` has not received, oldest first, out of its channel."""
+        out: list[_Call] = []
+        while (limit is None or len(out) < limit) and worker.queue.fileno() != -1:
+            try:
+                packet = receive_packet(worker.queue, self._buffer, _DONTWAIT)
+            except (BlockingIOError, ChannelError, OSError):
+                break
+            if not packet:
+                break
+            with suppress(ChannelError):
+                if (call := worker.pending.pop(request_call(packet), None)) is not None:
+                    out.append(call)
+        return out
+
+    def _received(self, worker: _Worker, message: Message) -> bool:
+        """Settle what `worker` sent; False (and the worker killed) if it is not what was asked."""
+        if isinstance(message, Answer) and (call := worker.pending.pop(message.call, None)) is not None:
+            call.answer = message
+            call.done.set()
+            return True
+        if isinstance(message, Reloaded) and worker.replied is not None and worker.reply is None:
+            worker.reply = message
+            worker.replied.set()
+            return True
+        log.error("worker sent what was not asked", worker=worker.index, message=type(message).__name__)
+        worker.kill()
+        return False
+
+    async def _read(self, worker: _Worker) -> None:
+        """Settle `worker`'s answers as they come, until its channel closes or breaks."""
+        while not worker.dead:
+            try:
+                packet = receive_packet(worker.sock, self._buffer)
+            except BlockingIOError:
+                try:
+                    await trio.lowlevel.wait_readable(worker.sock)
+                except trio.ClosedResourceError:
+                    return
+                continue
+            except (OSError, ChannelError) as exc:
+                log.error("worker channel broken", worker=worker.index, reason=str(exc) or type(exc).__name__)
+                worker.kill()
+                return
+            worker.decoder.receive_data(packet)
+            try:
+                while (message := worker.decoder.next_message()) is not None:
+                    if not self._received(worker, message):
+                        return
+            except ChannelError as exc:
+                log.error("worker channel broken", worker=worker.index, reason=str(exc))
+                worker.kill()
+                return
+            self._refill(worker)
 
     # --- reload ---
 
     async def reload(self) -> tuple[list[str], int]:
-        """Each worker in turn, once free, loads the plugin directory again (the others keep
-        serving); the commands served now and the files refused. ReloadFailed if a worker could
-        not reload (it serves its previous plugins) or died (its replacement loads the directory)."""
+        """Each worker in turn, once it has answered what it received, loads the plugin directory
+        again (the others keep serving); the commands served now and the files refused. ReloadFailed
+        if a worker could not reload (it serves its previous plugins) or died (its replacement
+        loads the directory)."""
         failures: list[str] = []
         refused = 0
         for index in range(self.size):
             worker = self._slots[index]
             if worker is None or worker.dead:
                 continue  # a worker starting now loads the directory as it is
-            await self._take(worker)
-            if worker.dead:
-                continue
+            await self._reserve(worker)
             try:
-                reply = await worker.call(encode(Reload()))
-            except WorkerLost:
-                reply = None
+                reply = None if worker.dead else await self._reload_one(worker)
             except BaseException:  # cut short (a stop signal): its replacement loads the directory
                 worker.kill()
                 raise
-            if not isinstance(reply, Reloaded):
+            if reply is None:
                 worker.kill()
                 failures.append(f"worker {index} died")
                 continue
-            self._release(worker)
+            worker.reserved = False
+            self._refill(worker)
             if reply.ok:
                 self._set_plugins(reply.plugins)
                 refused = reply.refused
@@ -351,6 +413,36 @@ class WorkerPool:
         if failures:
             raise ReloadFailed("; ".join(failures))
         return sorted(self.plugins), refused
+
+    async def _reserve(self, worker: _Worker) -> None:
+        """Send `worker` nothing more, give what it has not received to the others, and wait until it
+        has answered the rest."""
+        worker.reserved = True
+        with suppress(ValueError):
+            self._free.remove(worker)
+        self._waiting.extendleft(reversed(self._take_back(worker)))
+        self._feed()
+        if worker.pending and not worker.dead:
+            worker.drained = trio.Event()
+            try:
+                await worker.drained.wait()
+            except BaseException:  # cut short before it reloads: it serves on
+                worker.reserved = False
+                self._refill(worker)
+                raise
+            finally:
+                worker.drained = None
+
+    async def _reload_one(self, worker: _Worker) -> Reloaded | None:
+        """Its Reloaded, or None if it died first."""
+        worker.reply, worker.replied = None, trio.Event()
+        try:
+            worker.sock.send(encode(Reload()))
+        except OSError:
+            return None
+        await worker.replied.wait()
+        reply, worker.reply, worker.replied = worker.reply, None, None
+        return reply
 
     def _set_plugins(self, loaded: tuple[LoadedPlugin, ...]) -> None:
         faults = {command: view.faults for command, view in self.plugins.items()}
@@ -361,12 +453,14 @@ class WorkerPool:
 
     # --- the workers' lives ---
 
-    async def _start(self, index: int) -> _Worker:
-        """Start the worker of slot `index` and wait until it has loaded its plugins; WorkerLost if it cannot."""
+    async def _spawn(self, index: int) -> _Worker:
+        """Start the process of slot `index`; WorkerLost if it cannot be."""
         try:
-            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         except OSError as exc:
             raise WorkerLost(f"cannot make its channel: {exc.strerror or exc}") from None
+        for end in (ours, theirs):
+            end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, _CHANNEL_BUFFER)
         try:
             process = await trio.lowlevel.open_process(
                 [sys.executable, "-m", "hsmd.worker", str(theirs.fileno())],
@@ -376,74 +470,106 @@ class WorkerPool:
             )
         except OSError as exc:
             ours.close()
-            raise WorkerLost(f"cannot start a process: {exc.strerror or exc}") from None
-        finally:
             theirs.close()
-        worker = _Worker(index, process, ours)
+            raise WorkerLost(f"cannot start a process: {exc.strerror or exc}") from None
+        worker = _Worker(index, process, ours, theirs)
         self._processes.add(worker)
-        try:
-            ready = await worker.call(encode(Start(index, self._config)))
-            if not isinstance(ready, Ready):
-                raise WorkerLost(f"answered {type(ready).__name__} to Start")
-        except WorkerLost as exc:
-            worker.kill()
-            with trio.CancelScope(shield=True):
-                returncode = await process.wait()
-            self._gone(worker)
-            raise WorkerLost(f"{_how(returncode)} before loading its plugins ({exc})") from None
-        except BaseException:
-            worker.kill()
-            raise
-        worker.ready = True
-        self._slots[index] = worker
-        self._set_plugins(ready.plugins)
-        log.info("worker started", worker=index, pid=ready.pid, plugins=len(ready.plugins), refused=ready.refused)
-        self._release(worker)
         return worker
 
-    def _gone(self, worker: _Worker) -> None:
-        """`worker` has exited (and been reaped)."""
+    async def _run(self, worker: _Worker) -> tuple[int, str]:
+        """Serve with `worker` until its process exits: Start, Ready, then its answers as they come.
+        Its exit code, and what went wrong before Ready if something did."""
+        failure = "its process exited"
+
+        async def serve() -> None:
+            nonlocal failure
+            try:
+                ready = await worker.exchange(encode(Start(worker.index, self._config)), self._buffer)
+                if not isinstance(ready, Ready):
+                    raise WorkerLost(f"answered {type(ready).__name__} to Start")
+            except WorkerLost as exc:
+                failure = str(exc)
+                worker.kill()
+                return
+            self._ready(worker, ready)
+            await self._read(worker)
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(serve)
+            returncode = await worker.process.wait()
+            nursery.cancel_scope.cancel()
+        return returncode, failure
+
+    def _ready(self, worker: _Worker, ready: Ready) -> None:
+        worker.ready = True
+        self._slots[worker.index] = worker
+        self._set_plugins(ready.plugins)
+        log.info("worker started", worker=worker.index, pid=ready.pid, plugins=len(ready.plugins), refused=ready.refused)
+        if self.alive == self.size:
+            self._started.set()
+        self._refill(worker)
+        self._feed()
+
+    def _gone(self, worker: _Worker) -> str | None:
+        """`worker` has exited (and been reaped): settle its calls; the request id it held."""
         worker.dead = True
         self._processes.discard(worker)
-        if worker in self._free:
+        with suppress(ValueError):
             self._free.remove(worker)
-        if worker.wanted is not None:
-            worker.wanted.set()
-        if worker.held is None:  # else the request's task reads the end of the channel, then closes it
-            worker.close_channel()
+        # What it answered before it died is delivered; what it never received goes to the others.
+        with suppress(BlockingIOError, ChannelError, OSError):
+            while packet := receive_packet(worker.sock, self._buffer, _DONTWAIT):
+                worker.decoder.receive_data(packet)
+                while (message := worker.decoder.next_message()) is not None:
+                    if isinstance(message, Answer) and (call := worker.pending.pop(message.call, None)) is not None:
+                        call.answer = message
+                        call.done.set()
+        self._waiting.extendleft(reversed(self._take_back(worker)))
+        held = worker.held
+        for call in worker.pending.values():
+            call.done.set()  # no answer: 41
+        worker.pending.clear()
+        for event in (worker.drained, worker.replied):
+            if event is not None:
+                event.set()
+        worker.close_channel()
+        self._feed()
+        return held
 
     async def _supervise(self, index: int) -> None:
         """Keep slot `index` served by a live worker until the pool closes."""
         delay = _RESTART_DELAY
         while not self._closing:
             try:
-                worker = await self._start(index)
+                worker = await self._spawn(index)
             except WorkerLost as exc:
-                if not self._started.is_set():
-                    self._start_failure = f"worker {index}: {exc}"
-                    self._started.set()
-                    return
-                if self._closing:
-                    return
-                log.error("worker failed to start", worker=index, reason=str(exc), retry_in=delay)
-                await trio.sleep(delay)
-                delay = min(2 * delay, _RESTART_DELAY_MAX)
-                continue
-            delay = _RESTART_DELAY
-            if self.alive == self.size:
+                failure = str(exc)
+            else:
+                returncode, reason = await self._run(worker)
+                held = self._gone(worker)
+                if worker.ready:
+                    delay = _RESTART_DELAY
+                    if self._closing:
+                        return
+                    log.error("worker died", worker=index, pid=worker.process.pid, how=_how(returncode), request_id=held)
+                    self.restarts += 1
+                    continue
+                failure = f"{_how(returncode)} before loading its plugins ({reason})"
+            if not self._started.is_set():
+                self._start_failure = f"worker {index}: {failure}"
                 self._started.set()
-            returncode = await worker.process.wait()
-            self._gone(worker)
+                return
             if self._closing:
                 return
-            log.error("worker died", worker=index, pid=worker.process.pid, how=_how(returncode), request_id=worker.held)
-            self.restarts += 1
+            log.error("worker failed to start", worker=index, reason=failure, retry_in=delay)
+            await trio.sleep(delay)
+            delay = min(2 * delay, _RESTART_DELAY_MAX)
 
     async def _close(self) -> None:
         """Stop every worker: end the channel of a free one (it exits), kill the others; kill what is left after the grace time."""
         self._closing = True
         for worker in list(self._processes):
-            if worker in self._free:
+            if worker.ready and not worker.pending and not worker.reserved:
                 worker.close_channel()
             else:
                 worker.kill()

@@ -13,6 +13,7 @@ import os
 import pickle
 import re
 import signal
+import socket
 import struct
 import sys
 import time
@@ -34,6 +35,7 @@ from hsmd.app import run, serve
 from hsmd.channel import (
     MAIN_TO_WORKER,
     MAX_MESSAGE,
+    PACKET_MAX,
     WORKER_TO_MAIN,
     Answer,
     ChannelDecoder,
@@ -46,6 +48,8 @@ from hsmd.channel import (
     Request,
     Start,
     encode,
+    receive_packet,
+    request_call,
 )
 from hsmd.config import Config, ConfigError, HttpConfig, cpu_count, load_config
 from hsmd.host.status import PortStatus, StatusSnapshot, UnitStatus
@@ -128,6 +132,22 @@ def test_a_worker_refuses_every_message_meant_for_the_main_process(message: Mess
     decoder.receive_data(encode(message))
     with pytest.raises(ChannelError):
         decoder.next_message()
+
+
+def test_the_main_process_reads_the_call_of_a_request_it_takes_back() -> None:
+    assert [request_call(encode(m)) for m in FROM_MAIN if isinstance(m, Request)] == [7, 8, 2**32 - 1]
+    with pytest.raises(ChannelError, match="not a request"):
+        request_call(encode(Reload()))
+
+
+def test_a_packet_longer_than_the_receive_buffer_is_an_error_not_a_short_message() -> None:
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    with ours, theirs:
+        ours.send(encode(FROM_MAIN[1]))
+        ours.send(encode(FROM_MAIN[1]))
+        assert receive_packet(theirs, bytearray(PACKET_MAX)) == encode(FROM_MAIN[1])
+        with pytest.raises(ChannelError, match="over the 8-byte buffer"):
+            receive_packet(theirs, bytearray(8))
 
 
 @pytest.mark.parametrize("length", [0, MAX_MESSAGE + 1])
@@ -386,6 +406,59 @@ async def test_a_request_running_to_its_deadline_holds_only_its_own_worker(worke
                 assert (await pool.handle(frame(b"NC"))).startswith(HEADER + b"ND00")
                 order.append("NC")
     assert order == ["NC"] * 20 + ["ZF L"]
+
+
+@pytest.mark.wasm
+async def test_a_request_waiting_behind_a_slow_one_is_taken_back_by_the_worker_that_runs_out_of_work(worker_plugins: Path) -> None:
+    # Six NC at once while ZF L holds one worker: some are sent to that worker's channel (DEPTH),
+    # the free worker takes them back once it has answered its own, long before ZF L's deadline.
+    config = worker_config(worker_plugins, deadline_ms=5000, fuel=10**13)
+    order: list[str] = []
+    async with open_worker_pool(config, UnitStatus()) as pool:
+
+        async def call(message: bytes, name: str) -> None:
+            answer = await pool.handle(frame(message))
+            assert answer.startswith(HEADER + (b"ZG41" if name == "ZF L" else b"ND00"))
+            order.append(name)
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(call, b"ZFL", "ZF L")
+            await until(lambda: busy(pool) == 1)
+            [slow] = [pid for pid, held in pool.running().items() if held is not None]
+            await looping(slow)
+            started = time.monotonic()
+            with trio.fail_after(2.5):
+                async with trio.open_nursery() as quick:
+                    for _ in range(6):
+                        quick.start_soon(call, b"NC", "NC")
+            quick_seconds = time.monotonic() - started
+    assert order == ["NC"] * 6 + ["ZF L"]
+    assert quick_seconds < 2.5
+
+
+@pytest.mark.wasm
+async def test_requests_a_dead_worker_had_not_received_go_to_another_and_only_its_own_costs_a_41(worker_plugins: Path) -> None:
+    config = worker_config(worker_plugins, 1, deadline_ms=10_000, fuel=10**13)
+    status = UnitStatus()
+    answers: dict[str, bytes] = {}
+    async with open_worker_pool(config, status) as pool:
+
+        async def call(message: bytes, name: str) -> None:
+            answers[name] = await pool.handle(frame(message))
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(call, b"ZFL", "slow")
+            await until(lambda: busy(pool) == 1)
+            [pid] = pool.running()
+            await looping(pid)
+            nursery.start_soon(call, b"B20003one", "one")  # both wait in its channel (DEPTH 3)
+            nursery.start_soon(call, b"B20003two", "two")
+            await trio.sleep(0.1)
+            os.kill(pid, signal.SIGKILL)
+    assert answers == {"slow": HEADER + b"ZG41", "one": HEADER + b"B300one", "two": HEADER + b"B300two"}
+    assert pool.faults == {"worker": 1}
+    assert pool.restarts == 1
+    assert status.answers == {("ZF", "41"): 1, ("B2", "00"): 2}
 
 
 @pytest.mark.wasm
