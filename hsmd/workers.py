@@ -7,18 +7,20 @@
 
 A worker runs one request at a time, in the order its channel delivers them. `handle` sends a
 frame to a free worker if there is one (the free workers in turn), else to a busy one with
-fewer than DEPTH requests (so a worker that answers finds its next request waiting instead of
-sleeping until this process sends it: on a virtual machine each such wake-up costs tens of µs
-of CPU on both sides), else the request waits here, first come, first served. The event loop
-serves every other connection meanwhile; the frames one connection pipelines run on several
-workers at once (hsmd.server keeps their answers in order).
+fewer than DEPTH requests whose current request has run less than STUCK (so a worker that
+answers finds its next request waiting instead of sleeping until this process sends it: on a
+virtual machine each such wake-up costs tens of µs of CPU on both sides), else the request
+waits here, first come, first served. The event loop serves every other connection meanwhile;
+the frames one connection pipelines run on several workers at once (hsmd.server keeps their
+answers in order).
 
-A request waiting in a busy worker's channel is never stuck behind a slow one while another
-worker has nothing to do: the channel is a SOCK_SEQPACKET socket pair and this process keeps
-the worker's end open too, so it can take back a message the worker has not received yet (one
-receive: either this process gets the message or the worker does, never both). A worker that
-runs out of work takes back the oldest such request of another; a reload takes back all of its
-worker's. This process counts each answer in the unit's UnitStatus from what the worker sends
+A request queued in a busy worker's channel does not stay stuck behind a slow one: the channel
+is a SOCK_SEQPACKET socket pair and this process keeps the worker's end open too, so it can
+take back a message the worker has not received yet (one receive: either this process gets the
+message or the worker does, never both). When a worker answers, what is queued behind a worker
+whose request has run STUCK goes to the front of the queue here; a worker that runs out of work
+takes back the oldest request queued at another; a reload takes back all of its worker's.
+This process counts each answer in the unit's UnitStatus from what the worker sends
 back (error code, busy time, refused, fault kind); a status command (NO NI J2 J4 J8 JK) carries
 a StatusSnapshot of it, so it reports the whole unit whichever worker runs it.
 
@@ -41,6 +43,7 @@ killed; any left after 5 s too.
 
 from __future__ import annotations
 
+import errno
 import itertools
 import os
 import pickle
@@ -92,6 +95,10 @@ DEPTH: Final = 3  # sent to one worker, not answered: the one it runs and two ne
 # SO_SNDBUF of each end; the kernel caps it at twice net.core.wmem_max (416 KiB by default):
 # room for the largest message, and for DEPTH requests of a 64 KiB frame each.
 _CHANNEL_BUFFER: Final = 2 * PACKET_MAX
+# A worker whose request has run this long is stuck for now: nothing more is queued behind it,
+# and what is queued already goes to the next worker that answers (the bound on how long a
+# request waits behind a slow one while another worker serves).
+STUCK: Final = 0.002
 _DONTWAIT: Final = int(socket.MSG_DONTWAIT)
 _RESTART_DELAY: Final = 1.0
 _RESTART_DELAY_MAX: Final = 30.0
@@ -156,6 +163,7 @@ class _Worker:
         self.queue = queue
         self.decoder = ChannelDecoder(WORKER_TO_MAIN)
         self.pending: dict[int, _Call] = {}  # sent and not answered, in the order sent: it runs the first
+        self.since = 0.0  # perf_counter() when the first of `pending` started (about: when it was sent or the one before answered)
         self.ready = False  # its plugins are loaded
         self.dead = False  # exited, or being killed: never sent anything again
         self.reserved = False  # a reload has it: it gets no request
@@ -238,7 +246,11 @@ class WorkerPool:
         number = next(self._calls)
         call = _Call(number, request_id, encode(Request(number, request_id, frame, snapshot)))
         started = time.perf_counter()
-        self._dispatch(call)
+        if len(call.message) > PACKET_MAX:  # never: a frame is 64 KiB, a snapshot at most about 100 KiB
+            log.error("request too large for a worker's channel", bytes=len(call.message))
+            call.done.set()
+        else:
+            self._dispatch(call)
         try:
             await call.done.wait()
         except BaseException:  # cancelled (a second stop signal): no one is left to answer
@@ -268,8 +280,9 @@ class WorkerPool:
             if not worker.dead and not worker.reserved:
                 return worker
         best: _Worker | None = None
+        stuck = time.perf_counter() - STUCK
         for busy in self._slots:
-            if busy is None or not busy.ready or busy.dead or busy.reserved or len(busy.pending) >= DEPTH:
+            if busy is None or not busy.ready or busy.dead or busy.reserved or len(busy.pending) >= DEPTH or busy.since < stuck:
                 continue
             if best is None or len(busy.pending) < len(best.pending):
                 best = busy
@@ -279,9 +292,15 @@ class WorkerPool:
         """Send `call` to `worker`; False (and the worker killed) if its channel takes no more."""
         try:
             worker.sock.send(call.message)
-        except OSError:  # full (never, at DEPTH requests) or broken: either way it is no use
-            worker.kill()
+        except OSError as exc:
+            if exc.errno == errno.EMSGSIZE:  # over this system's socket buffer limit: the call fails, not the worker
+                log.error("request too large for a worker's channel", bytes=len(call.message))
+                call.done.set()
+                return True
+            worker.kill()  # full (never, at DEPTH requests) or broken: either way it is no use
             return False
+        if not worker.pending:
+            worker.since = time.perf_counter()
         worker.pending[call.number] = call
         return True
 
@@ -308,6 +327,7 @@ class WorkerPool:
             if not worker.pending and worker.drained is not None:
                 worker.drained.set()
             return
+        self._rescue(worker)
         while self._waiting and len(worker.pending) < DEPTH:
             call = self._waiting.popleft()
             if not self._send(worker, call):
@@ -324,6 +344,14 @@ class WorkerPool:
                     return
         if worker not in self._free:
             self._free.append(worker)
+
+    def _rescue(self, serving: _Worker) -> None:
+        """Take back what waits behind a stuck worker, to the front of the queue: it is older than
+        anything there (first come, first served)."""
+        stuck = time.perf_counter() - STUCK
+        for other in self._slots:
+            if other is not None and other is not serving and len(other.pending) >= 2 and other.since < stuck and not other.dead:
+                self._waiting.extendleft(reversed(self._take_back(other)))
 
     def _take_back(self, worker: _Worker, limit: int | None = None) -> list[_Call]:
         """Up to `limit` of the requests `worker` has not received, oldest first, out of its channel."""
@@ -345,6 +373,7 @@ class WorkerPool:
         if isinstance(message, Answer) and (call := worker.pending.pop(message.call, None)) is not None:
             call.answer = message
             call.done.set()
+            worker.since = time.perf_counter()  # the next one, if any, starts now
             return True
         if isinstance(message, Reloaded) and worker.replied is not None and worker.reply is None:
             worker.reply = message
@@ -533,7 +562,12 @@ class WorkerPool:
             if event is not None:
                 event.set()
         worker.close_channel()
-        self._feed()
+        if self._closing:  # the ports have drained: what is left was cancelled, and no worker takes it
+            for call in self._waiting:
+                call.done.set()
+            self._waiting.clear()
+        else:
+            self._feed()
         return held
 
     async def _supervise(self, index: int) -> None:
@@ -568,8 +602,10 @@ class WorkerPool:
     async def _close(self) -> None:
         """Stop every worker: end the channel of a free one (it exits), kill the others; kill what is left after the grace time."""
         self._closing = True
+        self._free.clear()
         for worker in list(self._processes):
             if worker.ready and not worker.pending and not worker.reserved:
+                worker.dead = True  # never sent anything again
                 worker.close_channel()
             else:
                 worker.kill()

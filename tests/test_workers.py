@@ -52,7 +52,7 @@ from hsmd.channel import (
     request_call,
 )
 from hsmd.config import Config, ConfigError, HttpConfig, cpu_count, load_config
-from hsmd.host.status import PortStatus, StatusSnapshot, UnitStatus
+from hsmd.host.status import SNAPSHOT_CONNECTIONS, OpenConnection, PortStatus, StatusSnapshot, UnitStatus
 from hsmd.logging import REQUEST_ID, configure_logging
 from hsmd.protocol import Frame, parse_message
 from hsmd.protocol import encode as encode_frame
@@ -215,6 +215,18 @@ def test_a_status_snapshot_answers_the_status_functions_as_the_unit_status_it_wa
     assert snapshot.verifications() == status.verifications() == (1, 1)
     assert snapshot.loading() == status.loading()
     assert snapshot.ports == status.ports
+
+
+def test_a_snapshot_lists_no_more_connections_than_ni_can_report_so_it_always_fits_the_channel() -> None:
+    status = UnitStatus()
+    for kind, port in (("tcp", 1500), ("tls", 2500)):
+        status.ports.append(PortStatus(kind, "127.0.0.1", port))  # type: ignore[arg-type]
+        for i in range(2_000):
+            status.ports[-1].open[f"{port}-{i}"] = OpenConnection("192.168.100.200", 50_000 + i, 0.0)
+    snapshot = StatusSnapshot(status)
+    assert [len(p.open) for p in snapshot.ports] == [2_000, SNAPSHOT_CONNECTIONS - 2_000]
+    assert [len(p.open) for p in status.ports] == [2_000, 2_000]  # the live status is left whole
+    assert len(pickle.dumps(snapshot)) < MAX_MESSAGE // 2
 
 
 def test_every_command_whose_logic_reads_the_units_counters_gets_a_snapshot() -> None:
@@ -408,36 +420,86 @@ async def test_a_request_running_to_its_deadline_holds_only_its_own_worker(worke
     assert order == ["NC"] * 20 + ["ZF L"]
 
 
+async def zf_l_running(pool: WorkerPool, monkeypatch: pytest.MonkeyPatch, nursery: trio.Nursery, order: list[str]) -> list[Any]:
+    """Start ZF L (until its 5 s deadline) on one worker; the calls sent to its channel from then on.
+    With STUCK long, `_pick` takes that worker for one more busy worker like any other."""
+    monkeypatch.setattr(hsmd.workers, "STUCK", 60.0)
+
+    async def slow_call() -> None:
+        assert await pool.handle(frame(b"ZFL")) == HEADER + b"ZG41"
+        order.append("ZF L")
+
+    nursery.start_soon(slow_call)
+    await until(lambda: busy(pool) == 1)
+    [slow] = [worker for worker in pool._slots if worker is not None and worker.pending]
+    behind: list[Any] = []
+    send = pool._send
+
+    def spy(worker: Any, call: Any) -> bool:
+        if worker is slow:
+            behind.append(call)
+        return send(worker, call)
+
+    monkeypatch.setattr(pool, "_send", spy)
+    return behind
+
+
 @pytest.mark.wasm
-async def test_a_request_waiting_behind_a_slow_one_is_taken_back_by_the_worker_that_runs_out_of_work(worker_plugins: Path) -> None:
-    # Six NC at once while ZF L holds one worker: some are sent to that worker's channel (DEPTH),
-    # the free worker takes them back once it has answered its own, long before ZF L's deadline.
+async def test_a_request_queued_behind_a_slow_one_is_taken_back_by_the_worker_that_runs_out_of_work(
+    worker_plugins: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     config = worker_config(worker_plugins, deadline_ms=5000, fuel=10**13)
     order: list[str] = []
     async with open_worker_pool(config, UnitStatus()) as pool:
 
-        async def call(message: bytes, name: str) -> None:
-            answer = await pool.handle(frame(message))
-            assert answer.startswith(HEADER + (b"ZG41" if name == "ZF L" else b"ND00"))
-            order.append(name)
+        async def nc() -> None:
+            assert (await pool.handle(frame(b"NC"))).startswith(HEADER + b"ND00")
+            order.append("NC")
 
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(call, b"ZFL", "ZF L")
-            await until(lambda: busy(pool) == 1)
-            [slow] = [pid for pid, held in pool.running().items() if held is not None]
-            await looping(slow)
-            started = time.monotonic()
-            with trio.fail_after(2.5):
-                async with trio.open_nursery() as quick:
-                    for _ in range(6):
-                        quick.start_soon(call, b"NC", "NC")
-            quick_seconds = time.monotonic() - started
+        with trio.fail_after(TIMEOUT):
+            async with trio.open_nursery() as nursery:
+                behind = await zf_l_running(pool, monkeypatch, nursery, order)
+                for _ in range(6):
+                    nursery.start_soon(nc)
+                with trio.fail_after(2.5):  # ZF L runs until 5 s
+                    await until(lambda: order.count("NC") == 6)
+    assert behind, "no NC was sent to ZF L's worker"
     assert order == ["NC"] * 6 + ["ZF L"]
-    assert quick_seconds < 2.5
 
 
 @pytest.mark.wasm
-async def test_requests_a_dead_worker_had_not_received_go_to_another_and_only_its_own_costs_a_41(worker_plugins: Path) -> None:
+async def test_under_load_requests_queued_behind_a_stuck_worker_go_to_the_next_that_answers(
+    worker_plugins: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Twenty tasks keep requests waiting, so the other worker never runs out of work: only the
+    # rule for a stuck worker (its request has run STUCK) gets the two queued behind ZF L out.
+    config = worker_config(worker_plugins, deadline_ms=5000, fuel=10**13)
+    order: list[str] = []
+    stop = trio.Event()
+    async with open_worker_pool(config, UnitStatus()) as pool:
+
+        async def load() -> None:
+            while not stop.is_set():
+                assert await pool.handle(frame(b"B20002ok")) == HEADER + b"B300ok"
+
+        with trio.fail_after(TIMEOUT):
+            async with trio.open_nursery() as nursery:
+                behind = await zf_l_running(pool, monkeypatch, nursery, order)
+                for _ in range(20):
+                    nursery.start_soon(load)
+                await until(lambda: len(behind) == 2 and len(pool._waiting) > 10)
+                monkeypatch.setattr(hsmd.workers, "STUCK", 0.002)
+                with trio.fail_after(2.5):
+                    await until(lambda: all(call.done.is_set() for call in behind))
+                stop.set()
+    assert order == ["ZF L"]
+
+
+@pytest.mark.wasm
+async def test_requests_a_dead_worker_had_not_received_go_to_another_and_only_its_own_costs_a_41(
+    worker_plugins: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(hsmd.workers, "STUCK", 60.0)  # so the two B2 are queued behind ZF L
     config = worker_config(worker_plugins, 1, deadline_ms=10_000, fuel=10**13)
     status = UnitStatus()
     answers: dict[str, bytes] = {}
@@ -446,15 +508,16 @@ async def test_requests_a_dead_worker_had_not_received_go_to_another_and_only_it
         async def call(message: bytes, name: str) -> None:
             answers[name] = await pool.handle(frame(message))
 
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(call, b"ZFL", "slow")
-            await until(lambda: busy(pool) == 1)
-            [pid] = pool.running()
-            await looping(pid)
-            nursery.start_soon(call, b"B20003one", "one")  # both wait in its channel (DEPTH 3)
-            nursery.start_soon(call, b"B20003two", "two")
-            await trio.sleep(0.1)
-            os.kill(pid, signal.SIGKILL)
+        with trio.fail_after(TIMEOUT):
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(call, b"ZFL", "slow")
+                await until(lambda: busy(pool) == 1)
+                [pid] = pool.running()
+                await looping(pid)
+                nursery.start_soon(call, b"B20003one", "one")  # both wait in its channel (DEPTH 3)
+                nursery.start_soon(call, b"B20003two", "two")
+                await until(lambda: pool._slots[0] is not None and len(pool._slots[0].pending) == 3)
+                os.kill(pid, signal.SIGKILL)
     assert answers == {"slow": HEADER + b"ZG41", "one": HEADER + b"B300one", "two": HEADER + b"B300two"}
     assert pool.faults == {"worker": 1}
     assert pool.restarts == 1

@@ -9,10 +9,11 @@ with the process, as a unit's counters start at its boot.
 
 from __future__ import annotations
 
+import itertools
 import time
 from bisect import bisect_left
 from collections import Counter, deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Final, Literal
 
 from hsmd_sdk.hsm import CommandCount, LoadBand
@@ -140,6 +141,22 @@ class UnitStatus:
         return [CommandCount(command, count) for command, count in sorted(self.counts().items())]
 
 
+# NI lists 26 characters per open connection: no more than this many fit a 64 KiB answer. The
+# snapshot stops there, which keeps it (about 40 bytes pickled per connection) well inside a
+# worker channel message (hsmd.channel.MAX_MESSAGE) however many connections are open.
+SNAPSHOT_CONNECTIONS: Final = 2_500
+
+
+def _listable(ports: list[PortStatus]) -> list[PortStatus]:
+    """`ports`, their open connections cut to the first SNAPSHOT_CONNECTIONS in all."""
+    room, out = SNAPSHOT_CONNECTIONS, []
+    for port in ports:
+        kept = dict(itertools.islice(port.open.items(), room))
+        room -= len(kept)
+        out.append(port if len(kept) == len(port.open) else replace(port, open=kept))
+    return out
+
+
 class StatusSnapshot(UnitStatus):
     """What the status commands read of a unit, frozen: the main process makes one from its
     UnitStatus and pickles it with a status command it sends to a worker (hsmd.workers), which
@@ -152,7 +169,7 @@ class StatusSnapshot(UnitStatus):
     def __init__(self, status: UnitStatus) -> None:
         super().__init__(status.serial_number, status.max_connections)
         self.started = status.started
-        self.ports = status.ports
+        self.ports = _listable(status.ports)
         self._counts = status.counts()
         self._loading = status.loading()
         self._verification_counts = status.verifications()
