@@ -352,6 +352,8 @@ class WorkerPool:
         for other in self._slots:
             if other is not None and other is not serving and len(other.pending) >= 2 and other.since < stuck and not other.dead:
                 self._waiting.extendleft(reversed(self._take_back(other)))
+        if self._free:  # one that had received none of what it was sent
+            self._feed()
 
     def _take_back(self, worker: _Worker, limit: int | None = None) -> list[_Call]:
         """Up to `limit` of the requests `worker` has not received, oldest first, out of its channel."""
@@ -366,6 +368,8 @@ class WorkerPool:
             with suppress(ChannelError):
                 if (call := worker.pending.pop(request_call(packet), None)) is not None:
                     out.append(call)
+        if out and not worker.pending and worker.ready and not worker.dead and not worker.reserved:
+            self._free.append(worker)  # it had received none of them: nothing will come back from it to refill it
         return out
 
     def _received(self, worker: _Worker, message: Message) -> bool:

@@ -496,6 +496,44 @@ async def test_under_load_requests_queued_behind_a_stuck_worker_go_to_the_next_t
 
 
 @pytest.mark.wasm
+async def test_a_stopped_worker_loses_its_queue_to_the_other_and_serves_again_once_it_runs(
+    worker_plugins: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SIGSTOP: what is sent to it stays unread, so it looks stuck and everything sent to it is
+    # taken back. It must still be handed requests afterwards (it is free, not forgotten).
+    async with open_worker_pool(worker_config(worker_plugins), UnitStatus()) as pool:
+        stopped = pool._slots[1]
+        assert stopped is not None
+        sent_to: list[int] = []
+        send = pool._send
+
+        def spy(worker: Any, call: Any) -> bool:
+            sent_to.append(worker.index)
+            return send(worker, call)
+
+        os.kill(stopped.process.pid, signal.SIGSTOP)
+        try:
+            with trio.fail_after(TIMEOUT):
+                answers: list[bytes] = []
+                async with trio.open_nursery() as nursery:
+
+                    async def b2(i: int) -> None:
+                        answers.append(await pool.handle(frame(b"B20002%02d" % i)))
+
+                    for i in range(60):
+                        nursery.start_soon(b2, i)
+                    await until(lambda: len(answers) >= 59)
+                    os.kill(stopped.process.pid, signal.SIGCONT)
+            assert sorted(answers) == sorted(HEADER + b"B300%02d" % i for i in range(60))
+            monkeypatch.setattr(pool, "_send", spy)
+            for _ in range(6):
+                assert await pool.handle(frame(b"B20002ok")) == HEADER + b"B300ok"
+        finally:
+            os.kill(stopped.process.pid, signal.SIGCONT)
+    assert sent_to.count(1) >= 2  # the free workers in turn
+
+
+@pytest.mark.wasm
 async def test_requests_a_dead_worker_had_not_received_go_to_another_and_only_its_own_costs_a_41(
     worker_plugins: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
