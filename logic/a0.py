@@ -64,6 +64,7 @@ tests in tests/test_cmd_a0.py.
 from __future__ import annotations
 
 from hsmd_sdk import Fields, Hsm, HsmError
+from hsmd_sdk.fields import printable
 
 COMMAND = "A0"
 VERSION = "1.2.0"
@@ -95,7 +96,7 @@ def block_scheme(fields: Fields, zmk_scheme: str) -> str:
     if zmk_scheme not in ("S", "R"):
         return zmk_scheme
     rest = fields.rest()
-    if not all(0x20 <= b < 0x7F for b in rest):
+    if not printable(rest):
         raise HsmError("15", "key block fields not printable")
     text, version = rest.decode("ascii"), ""
     if len(text) >= 2 and text[-2] == "!":

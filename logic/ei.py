@@ -89,6 +89,7 @@ from __future__ import annotations
 from typing import Final
 
 from hsmd_sdk import Fields, Hsm, HsmError
+from hsmd_sdk.fields import is_hex, printable
 
 from logic.a0 import optional_blocks
 
@@ -125,7 +126,7 @@ def read_block(fields: Fields, *, error: str, what: str) -> str:
     if int(head[2:6]) < 16:
         raise HsmError(error, f"{what}: key block of {int(head[2:6])} characters is shorter than its header")
     raw = fields.fixed(1 + int(head[2:6]), error=error, what=what)
-    if all(0x20 <= b < 0x7F for b in raw):
+    if printable(raw):
         return raw.decode("ascii")
     mac = _MAC_CHARS.get(chr(raw[1]))
     count = raw[13:15]
@@ -134,11 +135,11 @@ def read_block(fields: Fields, *, error: str, what: str) -> str:
     end = 16  # the header, then its optional blocks: id (2), length (2 H, the block's whole length)
     for _ in range(int(count)):
         length = raw[end + 3 : end + 5]
-        if len(length) != 2 or not all(c in b"0123456789ABCDEFabcdef" for c in length) or int(length, 16) < 4:
+        if len(length) != 2 or not is_hex(length) or int(length, 16) < 4:
             raise HsmError(error, f"{what}: optional block malformed")
         end += int(length, 16)
     header, data, authenticator = raw[: 1 + end], raw[1 + end : -mac], raw[-mac:]
-    if not all(0x20 <= b < 0x7F for b in header + authenticator) or not data:
+    if not printable(header + authenticator) or not data:
         raise HsmError(error, f"{what}: key block header or authenticator not text")
     return header.decode("ascii") + data.hex().upper() + authenticator.decode("ascii")
 

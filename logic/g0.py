@@ -75,6 +75,7 @@ from __future__ import annotations
 import hmac
 
 from hsmd_sdk import Fields, Hsm, HsmError, KeyHandle, Reply, answering, keys, pins
+from hsmd_sdk.fields import is_hex
 
 from logic import m0
 
@@ -179,7 +180,7 @@ def read_ksn(fields: Fields, *, after: int, mac: int | None = None) -> str:
     descriptor = fields.hex(3, what="KSN descriptor")
     tail = after if mac is None else mac_tail(fields, after, mac)
     raw = fields.before(tail, what="key serial number")
-    if not KSN_MIN <= len(raw) <= KSN_MAX or not all(c in b"0123456789ABCDEFabcdef" for c in raw):
+    if not KSN_MIN <= len(raw) <= KSN_MAX or not is_hex(raw):
         raise HsmError("15", f"key serial number must be {KSN_MIN}-{KSN_MAX} hex characters")
     ksn = raw.decode("ascii").upper()
     described = sum(int(digit, 16) for digit in descriptor) + COUNTER_DIGITS

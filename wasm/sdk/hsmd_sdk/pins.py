@@ -22,6 +22,8 @@ from hsmd_sdk import keys
 from hsmd_sdk.errors import HsmError
 from hsmd_sdk.fields import Fields
 
+_VALIDATION_CHARS = frozenset("0123456789ABCDEFN")
+
 PLUS = "04"
 ISO4 = "48"  # ISO 9564-1 format 4: AES PIN keys only (the host answers 23 otherwise)
 MAX_PIN_LENGTH = b"12"  # the maximum PIN length field of CA, CC, DA, EA: always 12
@@ -84,7 +86,7 @@ def read_max_pin_length(fields: Fields) -> None:
 
 def validation_data(data: str, account: str) -> str:
     """16 H from the 12-character PIN validation data: `N` becomes the account's last five digits."""
-    if data.count("N") != 1 or not all(c in "0123456789ABCDEFN" for c in data):
+    if data.count("N") != 1 or not _VALIDATION_CHARS.issuperset(data):
         raise HsmError("15", "PIN validation data must be 11 hex characters and one N")
     return data.replace("N", account[-5:])
 
