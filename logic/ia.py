@@ -41,7 +41,12 @@ _LENGTH = {"Z": 8, "U": 16, "X": 16, "T": 24, "Y": 24}
 
 
 def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
-    fields = Fields(request)
+    return generate(Fields(request), hsm, "001")
+
+
+def generate(fields: Fields, hsm: Hsm, key_type: str) -> bytes:
+    """From the ZMK to the end: a new key of `key_type` under the ZMK and under the LMK, and its
+    check value (IA's rules; FI's after its flag)."""
     zmk_field = fields.key(what="ZMK")
     fields.atalla_variant()
     zmk_scheme, lmk_scheme, kcv_type = "Z", "Z", 0
@@ -55,7 +60,7 @@ def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
         raise HsmError("15", f"key schemes {zmk_scheme} and {lmk_scheme} name different key lengths")
 
     zmk = hsm.key_from_lmk("000", zmk_field, lmk_id)
-    zpk = hsm.key_generate("001", lmk_scheme)
-    under_zmk = hsm.key_to_kek(zmk, zpk, zmk_scheme)
-    under_lmk = hsm.key_to_lmk(zpk, lmk_scheme, lmk_id)
-    return (under_zmk + under_lmk).encode("ascii") + check_value(hsm.key_check_value(zpk), kcv_type)
+    key = hsm.key_generate(key_type, lmk_scheme)
+    under_zmk = hsm.key_to_kek(zmk, key, zmk_scheme)
+    under_lmk = hsm.key_to_lmk(key, lmk_scheme, lmk_id)
+    return (under_zmk + under_lmk).encode("ascii") + check_value(hsm.key_check_value(key), kcv_type)
