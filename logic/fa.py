@@ -32,9 +32,14 @@ VERSION = "1.0.0"
 
 
 def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
-    fields = Fields(request)
+    return translate(Fields(request), hsm, "001", "ZPK")
+
+
+def translate(fields: Fields, hsm: Hsm, key_type: str, what: str) -> bytes | Reply:
+    """From the ZMK to the end: the key of `key_type` under the ZMK, now under the LMK, and its
+    check value (FA's rules; FK's after its flag)."""
     zmk_field = fields.key(what="ZMK")
-    zpk_field = fields.key(what="ZPK")
+    zpk_field = fields.key(what=what)
     fields.atalla_variant()
     lmk_scheme, kcv_type = None, 0
     if fields.optional(b";"):
@@ -45,7 +50,7 @@ def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
     fields.end()
 
     zmk = hsm.key_from_lmk("000", zmk_field, lmk_id)
-    zpk = hsm.key_from_kek(zmk, "001", zpk_field)
+    zpk = hsm.key_from_kek(zmk, key_type, zpk_field)
     info = hsm.key_describe(zpk)
     scheme = lmk_scheme or DEFAULT_SCHEME[info.length]
     answer = hsm.key_to_lmk(zpk, scheme, lmk_id).encode("ascii") + check_value(hsm.key_check_value(zpk), kcv_type)
