@@ -1,4 +1,5 @@
-"""Sans-IO codec of the channel between the main process and a worker (hsmd.workers, hsmd.worker).
+"""Sans-IO codec of the channel between the main process and a worker (hsmd.workers, hsmd.worker),
+and the one receive both ends share (`receive_packet`).
 
 The channel is a Unix SOCK_SEQPACKET socket pair: every send is one message, read whole by one
 receive (`receive_packet`), so the main process can take back a request its worker has not
@@ -57,7 +58,7 @@ __all__ = [
     "request_call",
 ]
 
-MAX_MESSAGE: Final = 256 * 1024  # a frame is at most 64 KiB; a status snapshot a few KiB
+MAX_MESSAGE: Final = 256 * 1024  # a frame is at most 64 KiB; a status snapshot about 100 KiB at most (host.status)
 _PREFIX: Final = struct.Struct("!I")
 PACKET_MAX: Final = _PREFIX.size + MAX_MESSAGE  # a receive buffer that holds any message whole
 _MSG_TRUNC: Final = int(socket.MSG_TRUNC)  # plain ints: IntFlag's `|` costs microseconds a call
@@ -161,8 +162,7 @@ def request_call(packet: bytes) -> int:
     """The call id of an encoded Request: the main process reads it off a request it took back."""
     if packet[_PREFIX.size : _PREFIX.size + 1] != b"Q":
         raise ChannelError("not a request")
-    (call,) = struct.unpack_from("!I", packet, _PREFIX.size + 1)
-    return int(call)
+    return int(_REQUEST.unpack_from(packet, _PREFIX.size + 1)[0])
 
 
 def receive_packet(sock: socket.socket, buffer: bytearray, flags: int = 0) -> bytes:

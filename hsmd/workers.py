@@ -141,6 +141,12 @@ def _worker_env() -> dict[str, str]:
     return {key: value for key, value in os.environ.items() if key != "NOTIFY_SOCKET"}
 
 
+def _too_large(call: _Call) -> None:
+    """Settle `call` unsent (answered 41): no worker could read it whole."""
+    log.error("request too large for a worker's channel", bytes=len(call.message))
+    call.done.set()
+
+
 @dataclass(eq=False)
 class _Call:
     number: int  # the call id, echoed in its Answer
@@ -247,8 +253,7 @@ class WorkerPool:
         call = _Call(number, request_id, encode(Request(number, request_id, frame, snapshot)))
         started = time.perf_counter()
         if len(call.message) > PACKET_MAX:  # never: a frame is 64 KiB, a snapshot at most about 100 KiB
-            log.error("request too large for a worker's channel", bytes=len(call.message))
-            call.done.set()
+            _too_large(call)
         else:
             self._dispatch(call)
         try:
@@ -294,8 +299,7 @@ class WorkerPool:
             worker.sock.send(call.message)
         except OSError as exc:
             if exc.errno == errno.EMSGSIZE:  # over this system's socket buffer limit: the call fails, not the worker
-                log.error("request too large for a worker's channel", bytes=len(call.message))
-                call.done.set()
+                _too_large(call)
                 return True
             worker.kill()  # full (never, at DEPTH requests) or broken: either way it is no use
             return False
@@ -345,13 +349,17 @@ class WorkerPool:
         if worker not in self._free:
             self._free.append(worker)
 
+    def _requeue(self, worker: _Worker) -> None:
+        """What `worker` has not received, to the front of the queue: it is older than anything there
+        (first come, first served)."""
+        self._waiting.extendleft(reversed(self._take_back(worker)))
+
     def _rescue(self, serving: _Worker) -> None:
-        """Take back what waits behind a stuck worker, to the front of the queue: it is older than
-        anything there (first come, first served)."""
+        """Requeue what waits behind a stuck worker."""
         stuck = time.perf_counter() - STUCK
         for other in self._slots:
             if other is not None and other is not serving and len(other.pending) >= 2 and other.since < stuck and not other.dead:
-                self._waiting.extendleft(reversed(self._take_back(other)))
+                self._requeue(other)
         if self._free:  # one that had received none of what it was sent
             self._feed()
 
@@ -387,6 +395,14 @@ class WorkerPool:
         worker.kill()
         return False
 
+    def _settle(self, worker: _Worker, packet: bytes) -> bool:
+        """Settle the messages of one packet from `worker`; False once it sent what was not asked."""
+        worker.decoder.receive_data(packet)
+        while (message := worker.decoder.next_message()) is not None:
+            if not self._received(worker, message):
+                return False
+        return True
+
     async def _read(self, worker: _Worker) -> None:
         """Settle `worker`'s answers as they come, until its channel closes or breaks."""
         while not worker.dead:
@@ -402,11 +418,9 @@ class WorkerPool:
                 log.error("worker channel broken", worker=worker.index, reason=str(exc) or type(exc).__name__)
                 worker.kill()
                 return
-            worker.decoder.receive_data(packet)
             try:
-                while (message := worker.decoder.next_message()) is not None:
-                    if not self._received(worker, message):
-                        return
+                if not self._settle(worker, packet):
+                    return
             except ChannelError as exc:
                 log.error("worker channel broken", worker=worker.index, reason=str(exc))
                 worker.kill()
@@ -453,7 +467,7 @@ class WorkerPool:
         worker.reserved = True
         with suppress(ValueError):
             self._free.remove(worker)
-        self._waiting.extendleft(reversed(self._take_back(worker)))
+        self._requeue(worker)
         self._feed()
         if worker.pending and not worker.dead:
             worker.drained = trio.Event()
@@ -541,7 +555,6 @@ class WorkerPool:
         if self.alive == self.size:
             self._started.set()
         self._refill(worker)
-        self._feed()
 
     def _gone(self, worker: _Worker) -> str | None:
         """`worker` has exited (and been reaped): settle its calls; the request id it held."""
@@ -551,13 +564,9 @@ class WorkerPool:
             self._free.remove(worker)
         # What it answered before it died is delivered; what it never received goes to the others.
         with suppress(BlockingIOError, ChannelError, OSError):
-            while packet := receive_packet(worker.sock, self._buffer, _DONTWAIT):
-                worker.decoder.receive_data(packet)
-                while (message := worker.decoder.next_message()) is not None:
-                    if isinstance(message, Answer) and (call := worker.pending.pop(message.call, None)) is not None:
-                        call.answer = message
-                        call.done.set()
-        self._waiting.extendleft(reversed(self._take_back(worker)))
+            while (packet := receive_packet(worker.sock, self._buffer, _DONTWAIT)) and self._settle(worker, packet):
+                pass
+        self._requeue(worker)
         held = worker.held
         for call in worker.pending.values():
             call.done.set()  # no answer: 41

@@ -34,12 +34,18 @@ from logic.ia import generate
 COMMAND = "FI"
 VERSION = "1.0.0"
 
-KEY_TYPES = {"0": "00A", "1": "008"}  # flag -> ZEK, ZAK
+KEY_TYPES = {"0": ("00A", "ZEK"), "1": ("008", "ZAK")}  # flag -> key type, name
+
+
+def read_flag(fields: Fields) -> tuple[str, str]:
+    """The ZEK/ZAK flag of FI and FK: the key type and name it selects (15 for another flag)."""
+    flag = fields.text(1, what="flag")
+    if flag not in KEY_TYPES:
+        raise HsmError("15", f"flag {flag!r} not 0 (ZEK) or 1 (ZAK)")
+    return KEY_TYPES[flag]
 
 
 def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
     fields = Fields(request)
-    flag = fields.text(1, what="flag")
-    if flag not in KEY_TYPES:
-        raise HsmError("15", f"flag {flag!r} not 0 (ZEK) or 1 (ZAK)")
-    return generate(fields, hsm, KEY_TYPES[flag])
+    key_type, _ = read_flag(fields)
+    return generate(fields, hsm, key_type)

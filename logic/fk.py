@@ -26,10 +26,10 @@ tests/test_cmd_fk.py), and its test that FK gives back what FI generated.
 
 from __future__ import annotations
 
-from hsmd_sdk import Fields, Hsm, HsmError, Reply
+from hsmd_sdk import Fields, Hsm, Reply
 
 from logic.fa import translate
-from logic.fi import KEY_TYPES
+from logic.fi import read_flag
 
 COMMAND = "FK"
 VERSION = "1.0.0"
@@ -37,7 +37,5 @@ VERSION = "1.0.0"
 
 def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
     fields = Fields(request)
-    flag = fields.text(1, what="flag")
-    if flag not in KEY_TYPES:
-        raise HsmError("15", f"flag {flag!r} not 0 (ZEK) or 1 (ZAK)")
-    return translate(fields, hsm, KEY_TYPES[flag], "ZEK" if flag == "0" else "ZAK")
+    key_type, name = read_flag(fields)
+    return translate(fields, hsm, key_type, name)
