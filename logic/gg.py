@@ -47,27 +47,37 @@ _HEX = b"0123456789ABCDEFabcdef"
 _BARE_SCHEME = {16: "Z", 32: "X"}  # bare component width -> scheme the ZMK keeps by default
 
 
-def _components(fields: Fields) -> tuple[list[str], str]:
-    """The three component fields and the scheme they share (the default output scheme)."""
+def _components(fields: Fields, count: int) -> tuple[list[str], str]:
+    """The `count` component fields and the scheme they share ("" for bare 16 H or 32 H)."""
     if fields.peek(1).upper() in (b"U", b"X", b"T", b"Y"):
         first = fields.key(what="component 1")
-        return [first] + [fields.key(what=f"component {i + 1}") for i in range(1, COMPONENTS)], first[0]
+        return [first] + [fields.key(what=f"component {i + 1}") for i in range(1, count)], first[0]
     rest = fields.peek(fields.remaining)  # bare components: their width follows from the run of hex digits
     run = len(rest) - len(rest.lstrip(_HEX))
-    width = run // COMPONENTS
-    if run % COMPONENTS or width not in _BARE_SCHEME:
-        raise HsmError("15", f"{run} hex digits are not three 16 H or three 32 H components")
-    return [fields.hex(width, what=f"component {i + 1}") for i in range(COMPONENTS)], _BARE_SCHEME[width]
+    width = run // count
+    if run % count or width not in _BARE_SCHEME:
+        raise HsmError("15", f"{run} hex digits are not {count} 16 H or {count} 32 H components")
+    return [fields.hex(width, what=f"component {i + 1}") for i in range(count)], ""
 
 
 def execute(request: bytes, hsm: Hsm) -> bytes:
-    fields = Fields(request)
-    components, scheme = _components(fields)
+    return form(Fields(request), hsm, COMPONENTS, bare_stays_bare=False)
+
+
+def form(fields: Fields, hsm: Hsm, count: int, *, bare_stays_bare: bool) -> bytes:
+    """The ZMK the `count` components in `fields` combine to, under the LMK, and its check value (GG, GY).
+
+    Bare components without the `;` block give a ZMK in scheme Z or X, or, with
+    `bare_stays_bare`, one as bare as they were (the scheme letter dropped)."""
+    components, scheme = _components(fields, count)
+    bare = not scheme
+    scheme = scheme or _BARE_SCHEME[len(components[0])]
     kcv_type = 0
     if fields.optional(b";"):
         fields.key_scheme(allowed="0", what="key scheme ZMK")
         scheme = fields.key_scheme(what="key scheme LMK")
         kcv_type = fields.kcv_type()
+        bare = False
     lmk_id = fields.lmk_id()
     fields.end()
 
@@ -76,4 +86,7 @@ def execute(request: bytes, hsm: Hsm) -> bytes:
     with answering("11", instead_of="10"):  # the manual: 10 for the first component, 11 for the others
         parts += [hsm.key_from_lmk(ZMK, component, lmk_id) for component in others]
     zmk = hsm.key_combine(ZMK, parts)
-    return hsm.key_to_lmk(zmk, scheme, lmk_id).encode("ascii") + check_value(hsm.key_check_value(zmk), kcv_type)
+    under_lmk = hsm.key_to_lmk(zmk, scheme, lmk_id)
+    if bare and bare_stays_bare and scheme == "X":
+        under_lmk = under_lmk[1:]  # scheme X under the LMK is the bare legacy form with a letter
+    return under_lmk.encode("ascii") + check_value(hsm.key_check_value(zmk), kcv_type)

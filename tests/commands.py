@@ -8,7 +8,8 @@ from types import ModuleType
 
 from hsmd_sdk import HsmError, respond
 
-from hsmd.host import Host, RequestScope
+from hsmd.host import TEST_LMK, Host, LmkSet, RequestScope
+from hsmd.host.key_types import KeyTypeTable
 from hsmd.host.native import NativeHsm
 from hsmd.runtime import GuestError, Plugin, Runtime
 
@@ -26,6 +27,11 @@ def in_component(runtime: Runtime, plugin: Plugin, request: bytes) -> bytes:
         return runtime.execute(plugin, request, RequestScope("wasm"))
     except GuestError as exc:
         return exc.code.encode()
+
+
+def pci_host() -> Host:
+    """A host with the test LMK in PCI HSM compliance mode (TMKs as key type 80D under 36-37)."""
+    return Host(LmkSet({0: TEST_LMK}), "0007-E000", KeyTypeTable("pci"))
 
 
 def key_block(host: Host, lmk: str, header: str) -> tuple[str, bytes]:

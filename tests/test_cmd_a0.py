@@ -21,7 +21,7 @@ from hsmd.host import Host
 from hsmd.runtime import Runtime
 from logic import a0
 from tests import kb_oracle, oracle
-from tests.commands import in_component, native
+from tests.commands import in_component, native, pci_host
 from tests.conftest import make_runtime
 from tests.tcp import exchange
 
@@ -173,10 +173,7 @@ async def test_a0_over_tcp(built_plugins: Path) -> None:
 
 
 def test_in_pci_mode_the_tmk_flag_means_key_type_80d() -> None:
-    from hsmd.host import TEST_LMK, LmkSet
-    from hsmd.host.key_types import KeyTypeTable
-
-    pci = Host(LmkSet({0: TEST_LMK}), "0007-E000", KeyTypeTable("pci"))
+    pci = pci_host()
     tmk_clear = "D3DCC7EA9BCB755D254620B376B3D007"
     tmk_80d = oracle.to_lmk("80D", "U", bytes.fromhex(tmk_clear))
     # In PCI mode a TPK is 70D; the TMK (80D) carries it, read with the TMK flag of the ; layout.

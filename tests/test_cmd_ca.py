@@ -16,12 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from hsmd.host import TEST_LMK, Host, LmkSet
-from hsmd.host.key_types import KeyTypeTable
+from hsmd.host import Host
 from hsmd.runtime import Runtime
 from logic import ca
 from tests import oracle
-from tests.commands import in_component, key_block, native
+from tests.commands import in_component, key_block, native, pci_host
 from tests.tcp import exchange
 
 TPK_Z = "0406FBB23A5214DF"  # clear 0B681FC20E62C734
@@ -160,10 +159,6 @@ def test_broken_ibm_3624_and_docutel_blocks(host: Host) -> None:
     assert native(ca, host, f"{TPK_U}{ZPK_U}12{short}0301{ACCOUNT}".encode()) == b"24"
     not_decimal = oracle.pinblock_encrypt(TPK, TPK_U, "41234A0000000000")
     assert native(ca, host, f"{TPK_U}{ZPK_U}12{not_decimal}0201{ACCOUNT}".encode()) == b"20"
-
-
-def pci_host() -> Host:
-    return Host(LmkSet({0: TEST_LMK}), "0007-E000", KeyTypeTable("pci"))
 
 
 def test_in_pci_mode_a_pin_from_iso_0_or_3_leaves_only_in_iso_0_or_3() -> None:

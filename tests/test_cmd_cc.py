@@ -16,12 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from hsmd.host import TEST_LMK, Host, LmkSet
-from hsmd.host.key_types import KeyTypeTable
+from hsmd.host import Host
 from hsmd.runtime import Runtime
 from logic import cc
 from tests import oracle
-from tests.commands import in_component, native
+from tests.commands import in_component, native, pci_host
 from tests.tcp import exchange
 
 ZPK_Z = "BAB32D775A38E4AB"  # clear 13F10E5D868A529E
@@ -137,7 +136,7 @@ def test_every_format_translates_to_every_format(host: Host, source_format: str,
 
 def test_in_pci_mode_a_pin_from_iso_0_or_3_leaves_only_in_iso_0_or_3() -> None:
     # krestfield/docs ezsign/payshield_error_codes.md, 23: a PCI HSM disallowed PIN block format.
-    host = Host(LmkSet({0: TEST_LMK}), "0007-E000", KeyTypeTable("pci"))
+    host = pci_host()
     iso3 = _under_zpk_u(oracle.pinblock_encode("47", "1234", ACCOUNT))
     assert native(cc, host, f"{ZPK_U}{ZPK_Z}12{ISO0}0101{ACCOUNT}".encode()) == b"0004E98FFDA17099AF5501"
     assert native(cc, host, f"{ZPK_U}{ZPK_Z}12{iso3}4701{ACCOUNT}".encode()) == b"0004E98FFDA17099AF5501"

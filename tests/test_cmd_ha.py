@@ -23,7 +23,7 @@ from hsmd.host import Host
 from hsmd.runtime import Runtime
 from logic import ha
 from tests import oracle
-from tests.commands import in_component, native
+from tests.commands import in_component, native, pci_host
 from tests.tcp import exchange
 
 TMK = "U8463435FC4B4DAA0C49025272C29B12C"
@@ -125,13 +125,6 @@ async def test_ha_over_tcp(built_plugins: Path) -> None:
     assert answers[0][:2] == b"HB"
     check_generated(answers[0][2:], TMK_CLEAR, "U", "U")
     assert answers[1] == b"HB10"
-
-
-def pci_host() -> Host:
-    from hsmd.host import TEST_LMK, LmkSet
-    from hsmd.host.key_types import KeyTypeTable
-
-    return Host(LmkSet({0: TEST_LMK}), "0007-E000", KeyTypeTable("pci"))
 
 
 def test_in_pci_mode_ha_reads_its_tmk_as_key_type_80d() -> None:
