@@ -121,6 +121,8 @@ class LmkConfig:
     # Built-in public test LMKs ("variant", "keyblock-3des", "keyblock-aes"), numbered after the files.
     # With no files and no test LMKs named, the variant test LMK is LMK 00.
     test_lmks: tuple[str, ...] = ()
+    # Key change storage: key_change[n] is the file of LMK nn's old LMK (None: none), read by BW and BG.
+    key_change: tuple[Path | None, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,17 +266,21 @@ def _path_rule(*, empty_means_none: bool = False) -> _Rule:
     return _Rule(must, parse)
 
 
-def _path_list_rule() -> _Rule:
-    """A list of paths; from the environment or a flag, comma-separated text ("" = none)."""
+def _path_list_rule(*, gaps: bool = False) -> _Rule:
+    """A list of paths (with `gaps`, "" entries stand for none); from the environment or a flag,
+    comma-separated text ("" = an empty list)."""
 
     def parse(raw: object, text: bool) -> object:
         if text and isinstance(raw, str):
             raw = [part.strip() for part in raw.split(",")] if raw.strip() else []
-        if not isinstance(raw, (list, tuple)) or not all(isinstance(p, (str, Path)) and str(p) and "\0" not in str(p) for p in raw):
+        if not isinstance(raw, (list, tuple)) or not all(isinstance(p, (str, Path)) and "\0" not in str(p) for p in raw):
             raise _Invalid
-        return tuple(Path(p) for p in raw)
+        if not gaps and not all(str(p) for p in raw):
+            raise _Invalid
+        return tuple(Path(p) if str(p) else None for p in raw)
 
-    return _Rule("a list of paths (comma-separated in the environment)", parse)
+    must = 'a list of paths or "" for none' if gaps else "a list of paths"
+    return _Rule(must + " (comma-separated in the environment)", parse)
 
 
 def _choice_list_rule(*choices: str) -> _Rule:
@@ -362,6 +368,7 @@ _RULES: dict[str, dict[str, _Rule]] = {
         "files": _path_list_rule(),
         "default": _int_rule(0, 99),
         "test_lmks": _choice_list_rule("variant", "keyblock-3des", "keyblock-aes"),
+        "key_change": _path_list_rule(gaps=True),
     },
     "plugins": {
         "dir": _path_rule(),

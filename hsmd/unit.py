@@ -8,7 +8,7 @@ from __future__ import annotations
 from hsmd.config import Config
 from hsmd.host import Host, LmkSet
 from hsmd.host.key_types import KeyTypeTable
-from hsmd.host.lmk import AnyLmk
+from hsmd.host.lmk import AnyLmk, Lmk
 from hsmd.host.lmk_file import TEST_LMKS, LmkFileError, load_lmk_file
 from hsmd.host.services import PinSettings
 from hsmd.host.status import UnitStatus
@@ -36,7 +36,25 @@ def load_lmks(config: Config) -> LmkSet:
         raise StartupError(f"lmk: {len(lmks)} LMKs, identifiers run from 00 to 99")
     if config.lmk.default not in lmks:
         raise StartupError(f"lmk.default: LMK {config.lmk.default:02d} is not loaded ({len(lmks)} LMK(s): 00-{len(lmks) - 1:02d})")
-    return LmkSet(lmks, default=config.lmk.default)
+    return LmkSet(lmks, default=config.lmk.default, key_change=_key_change(config, len(lmks)))
+
+
+def _key_change(config: Config, loaded: int) -> dict[int, Lmk]:
+    """The old LMKs of config.lmk.key_change, by the identifier of the LMK each migrates to."""
+    if len(config.lmk.key_change) > loaded:
+        raise StartupError(f"lmk.key_change: {len(config.lmk.key_change)} entries for {loaded} LMK(s)")
+    old: dict[int, Lmk] = {}
+    for lmk_id, path in enumerate(config.lmk.key_change):
+        if path is None:
+            continue
+        try:
+            lmk = load_lmk_file(path)
+        except LmkFileError as exc:
+            raise StartupError(f"lmk.key_change: {exc}") from exc
+        if not isinstance(lmk, Lmk):
+            raise StartupError(f"lmk.key_change: {path}: key change storage holds a variant LMK, this is a key-block LMK")
+        old[lmk_id] = lmk
+    return old
 
 
 def build_host(config: Config) -> Host:

@@ -15,7 +15,7 @@ written out again from shared/reference/payshield.md, "Variant LMK":
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import psec
 import pyemv
@@ -44,9 +44,9 @@ SCHEME_VARIANTS = {"U": (0xA6, 0x5A), "T": (0x6A, 0xDE, 0x2B)}
 LENGTHS = {"Z": 8, "U": 16, "X": 16, "T": 24, "Y": 24}  # bytes of key a scheme holds
 
 
-def lmk(key_type: str) -> bytes:
-    """The LMK pair keys of `key_type` (variant digit + pair code) are encrypted under."""
-    pair = bytes.fromhex(TEST_LMK_PAIRS[key_type[1:]])
+def lmk(key_type: str, pairs: Mapping[str, str] = TEST_LMK_PAIRS) -> bytes:
+    """The LMK pair keys of `key_type` (variant digit + pair code) are encrypted under (the test LMK's, or `pairs`)."""
+    pair = bytes.fromhex(pairs[key_type[1:]])
     variant = int(key_type[0])
     return pair if variant == 0 else bytes([pair[0] ^ TYPE_VARIANTS[variant - 1]]) + pair[1:]
 
@@ -80,14 +80,14 @@ def decrypt(kek: bytes, field: str) -> bytes:
     return b"".join(psec.des.decrypt_tdes_ecb(k, b) for k, b in zip(keys, blocks, strict=True))
 
 
-def to_lmk(key_type: str, scheme: str, clear: bytes) -> str:
-    """`clear` under the test LMK as a key of `key_type`, as a key field."""
-    return encrypt(lmk(key_type), scheme, clear)
+def to_lmk(key_type: str, scheme: str, clear: bytes, pairs: Mapping[str, str] = TEST_LMK_PAIRS) -> str:
+    """`clear` under the test LMK (or the LMK of `pairs`) as a key of `key_type`, as a key field."""
+    return encrypt(lmk(key_type, pairs), scheme, clear)
 
 
-def from_lmk(key_type: str, field: str) -> bytes:
-    """The clear key of a key field under the test LMK for `key_type`."""
-    return decrypt(lmk(key_type), field)
+def from_lmk(key_type: str, field: str, pairs: Mapping[str, str] = TEST_LMK_PAIRS) -> bytes:
+    """The clear key of a key field under the test LMK (or the LMK of `pairs`) for `key_type`."""
+    return decrypt(lmk(key_type, pairs), field)
 
 
 def kcv(clear: bytes, digits: int = 16) -> str:

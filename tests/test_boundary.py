@@ -20,7 +20,8 @@ from typing import Any
 import psec
 import pytest
 
-from hsmd.host import TEST_LMK, Host, RequestScope, keys
+from hsmd.host import TEST_LMK, Host, LmkSet, RequestScope, keys
+from hsmd.host.services import PinSettings
 from hsmd.runtime import GuestError, Runtime
 from tests import guest_memory, oracle
 from tests.conftest import copy_plugin
@@ -45,6 +46,12 @@ REQUESTS = {
     "FC": [f"{ZMK}XF7D53991678347EFB3026882F724E6EE;XU1"],
     "FE": [f"{ZMK}{TPK};XX1"],
     "N0": ["008"],
+    "AE": [f"{TPK}U28DDAEC83617D2F6E2302928B28A54D0"],
+    "AG": [f"{TPK}U19D25F349FD03CC3556BB05F65283CA1"],
+    "FI": [f"0{ZMK};UU1", f"1{ZMK};XU0"],
+    "FK": ["14ED06495741C280CXFF85E926874B18C660410136CE46BD48;ZU0"],  # under a single-length ZMK
+    "FM": ["14ED06495741C280CUE84C6E8F364BB594D2F59F6E8A6BBBF5", f"1{ZMK}UE84C6E8F364BB594D2F59F6E8A6BBBF5"],
+    "GY": ["3" + "2EC8A0412B5D0E86E3C1E5ABFA19B3F5FF43378ED5D85B1BC465BF000335FBF1A235EDF4C58A2CB0C84641D07319CF21"],
 }
 KNOWN_CLEAR_KEYS = [
     "851A0D9D0B2A1602622AD0B0E9E6B070",  # the ZMK
@@ -53,6 +60,10 @@ KNOWN_CLEAR_KEYS = [
     "0B681FC20E62C734",  # TPK under 14-15
     "4358A82A0DCD23A86EC8FBD09D437592",  # GG/A4 ZMK
     "C7152C20BC2C830EA7EC9E8334ABE3FE",  # BU ZPK
+    "DF58979E94580B7985AE4A5D8954BAD9",  # AE's stored key
+    "7962D9ECE03D1ACD4C76089DCE131543",  # AG's TAK
+    "C226AB6E8A4C941F91CEBCE96BF7C498",  # FM's ZAK
+    "92382661F8DF9DA87A31EFC88A917545",  # FK's ZAK
 ]
 
 
@@ -408,3 +419,33 @@ def test_no_clear_aes_key_derived_key_or_pin_reaches_the_plugins(
                     needles[form] = name
         assert answered >= 10 and len(seen) >= 10, (answered, len(seen))
         assert guest_memory.find({name: form for form, name in needles.items()}) == []
+
+
+def test_no_clear_key_pin_or_lmk_of_a_migration_reaches_the_bw_and_bg_plugins(built_plugins: Path, tmp_path: Path) -> None:
+    # BW and BG read under the old LMK in key change storage and write under the new one: neither LMK,
+    # nor a migrated key, nor the PIN crosses into the plugin.
+    from tests.conftest import make_runtime
+    from tests.migration import NEW_LMK, migrating_host
+
+    hsm = migrating_host(authorised=True)
+    scope = RequestScope("setup")
+    tpk = oracle.with_odd_parity(secrets.token_bytes(16))
+    pin = "739158264713"
+    old_host = Host(LmkSet({0: TEST_LMK}), "0007-E000", pin_settings=PinSettings(authorised=True))
+    pin_old = old_host.pin_to_lmk(scope, old_host.pin_from_clear(scope, pin), "400000123456", None)
+    requests = {"BW": [f"021{oracle.to_lmk('002', 'U', tpk)}", f"001{ZMK};0X0"], "BG": [f"400000123456{pin_old}"]}
+    for command in requests:
+        copy_plugin(built_plugins / f"{command}.wasm", tmp_path, f"{command}.wasm")
+    with make_runtime(hsm) as runtime:
+        plugins, refused = runtime.load_dir(tmp_path)
+        assert refused == []
+        for command, command_requests in requests.items():
+            for request in command_requests:
+                assert runtime.execute(plugins[command], request.encode(), RequestScope(command))[:2] == b"00", (command, request)
+        needles: dict[str, bytes] = {"PIN": pin.encode()}
+        for name, lmk in (("old", TEST_LMK), ("new", NEW_LMK)):
+            for i, pair in enumerate(lmk.pairs):
+                needles |= forms(f"{name} LMK pair {2 * i:02d}-{2 * i + 1:02d}", pair)
+        needles |= forms("TPK", tpk) | forms("ZMK", bytes.fromhex("851A0D9D0B2A1602622AD0B0E9E6B070"))
+        needles = {name: n for name, n in needles.items() if len(set(n)) > 2}
+        assert guest_memory.find(needles) == []

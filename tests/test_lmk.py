@@ -10,7 +10,7 @@ import pytest
 from hsmd.app import StartupError, load_lmks
 from hsmd.cli import main
 from hsmd.config import Config
-from hsmd.host import TEST_LMK, Host, RequestScope
+from hsmd.host import TEST_LMK, Host, HostError, RequestScope
 from hsmd.host.lmk import TEST_LMK_PAIRS, Lmk
 from hsmd.host.lmk_file import LmkFileError, generate_lmk, load_lmk_file, write_lmk_file
 
@@ -118,3 +118,58 @@ def test_lmk_generate_prints_the_check_value_and_never_overwrites(tmp_path: Path
     assert capsys.readouterr().out == f"{target}: LMK check value {check_value}\n"
     assert main(["lmk", "generate", str(target)]) == 1
     assert capsys.readouterr().err == f"hsmd: cannot create {target}: File exists\n"
+
+
+def with_key_change(config: Config, key_change: tuple[Path | None, ...]) -> Config:
+    return replace(config, lmk=replace(config.lmk, key_change=key_change))
+
+
+def test_key_change_storage_holds_the_old_lmk_of_each_lmk_named(tmp_path: Path) -> None:
+    # LMK 00 (a new one) migrates from the test LMK; LMK 01 has no old LMK.
+    new = generate_lmk()
+    write_lmk_file(tmp_path / "new.lmk", new)
+    write_lmk_file(tmp_path / "other.lmk", generate_lmk())
+    old = lmk_file(tmp_path, "old.lmk", list(TEST_LMK_PAIRS))
+    lmks = load_lmks(with_key_change(config_with((tmp_path / "new.lmk", tmp_path / "other.lmk")), (old, None)))
+    assert lmks.old(None).pairs == TEST_LMK.pairs
+    assert lmks.old(0).pairs == TEST_LMK.pairs
+    with pytest.raises(HostError) as empty:
+        lmks.old(1)
+    assert empty.value.code == "33"
+    with pytest.raises(HostError) as unknown:
+        lmks.old(2)
+    assert unknown.value.code == "13"
+
+
+def test_key_change_storage_is_read_never_written(tmp_path: Path) -> None:
+    # A key under the old (test) LMK comes out under the new one; nothing takes the old LMK for writing.
+    write_lmk_file(tmp_path / "new.lmk", generate_lmk())
+    old = lmk_file(tmp_path, "old.lmk", list(TEST_LMK_PAIRS))
+    host = Host(load_lmks(with_key_change(config_with((tmp_path / "new.lmk",)), (old,))), "0007-E000")
+    scope = RequestScope("t")
+    tpk_old = host.key_from_old_lmk(scope, "002", "0406FBB23A5214DF", None)  # a TPK under the test LMK
+    assert host.key_check_value(scope, tpk_old) == host.key_check_value(
+        scope, host.key_from_lmk(scope, "002", host.key_to_lmk(scope, tpk_old, "Z", None), None)
+    )
+    assert not hasattr(host, "key_to_old_lmk") and not hasattr(host, "pin_to_old_lmk")
+
+
+@pytest.mark.parametrize(
+    ("entries", "message"),
+    [
+        (2, r"^lmk\.key_change: 2 entries for 1 LMK\(s\)$"),
+        ("keyblock", r"^lmk\.key_change: .*kb\.lmk: key change storage holds a variant LMK, this is a key-block LMK$"),
+        ("open", r"^lmk\.key_change: .*open\.lmk"),
+    ],
+)
+def test_unusable_key_change_storage_stops_start_up(tmp_path: Path, entries: object, message: str) -> None:
+    write_lmk_file(tmp_path / "new.lmk", generate_lmk())
+    if entries == 2:
+        key_change: tuple[Path | None, ...] = (None, None)
+    elif entries == "keyblock":
+        write_lmk_file(tmp_path / "kb.lmk", generate_lmk("keyblock-3des"))
+        key_change = (tmp_path / "kb.lmk",)
+    else:
+        key_change = (lmk_file(tmp_path, "open.lmk", list(TEST_LMK_PAIRS), mode=0o644),)
+    with pytest.raises(StartupError, match=message):
+        load_lmks(with_key_change(config_with((tmp_path / "new.lmk",)), key_change))

@@ -68,15 +68,21 @@ TEST_LMK = Lmk.from_hex(TEST_LMK_PAIRS, is_test=True)
 
 AnyLmk = Lmk | KeyBlockLmk
 
+KEY_CHANGE_STORAGE = "33"  # the payShield error "LMK key change storage" (empty, here)
+
 
 class LmkSet:
     """The LMKs loaded in this unit, addressed by the two-digit `%nn` identifier: variant and key-block alike."""
 
-    def __init__(self, lmks: Mapping[int, AnyLmk], default: int = 0) -> None:
+    def __init__(self, lmks: Mapping[int, AnyLmk], default: int = 0, key_change: Mapping[int, Lmk] | None = None) -> None:
         if default not in lmks:
             raise ValueError(f"default LMK {default:02d} is not loaded")
         self._lmks = dict(lmks)
         self._default = default
+        # Key change storage: the old LMK each LMK migrates from (BW, BG); read, never written.
+        self._key_change = dict(key_change or {})
+        if not self._key_change.keys() <= self._lmks.keys():
+            raise ValueError("key change storage for an LMK that is not loaded")
         # Check values are fixed per LMK: compute them once, not per NC.
         self._check_values = {i: lmk.check_value for i, lmk in self._lmks.items()}
 
@@ -104,6 +110,13 @@ class LmkSet:
         if not isinstance(lmk, KeyBlockLmk):
             raise HostError(INCOMPATIBLE_LMK, f"LMK {self.resolve(lmk_id):02d} is a variant LMK: key blocks need a key-block LMK")
         return lmk
+
+    def old(self, lmk_id: int | None) -> Lmk:
+        """The old LMK in the key change storage of the LMK a request selects (33 if there is none)."""
+        resolved = self.resolve(lmk_id)
+        if resolved not in self._key_change:
+            raise HostError(KEY_CHANGE_STORAGE, f"LMK {resolved:02d} has no old LMK in key change storage")
+        return self._key_change[resolved]
 
     def check_value(self, lmk_id: int | None) -> str:
         return self._check_values[self.resolve(lmk_id)]

@@ -252,3 +252,9 @@ class NativeHsm:
 
     def public_key_from_block(self, block: str, purpose: str, lmk_id: int | None = None) -> KeyHandle:
         return KeyHandle(_call(self._host.public_key_from_block, self._scope, block, purpose, lmk_id))
+
+    def key_from_old_lmk(self, key_type: str, key: str, lmk_id: int | None = None) -> KeyHandle:
+        return KeyHandle(_call(self._host.key_from_old_lmk, self._scope, key_type, key, lmk_id))
+
+    def pin_from_old_lmk(self, pin: str, account: str, lmk_id: int | None = None) -> PinHandle:
+        return PinHandle(_call(self._host.pin_from_old_lmk, self._scope, pin, account, lmk_id))

@@ -205,8 +205,10 @@ class Host:
     # --- keys: every clear key stays in here, behind a handle ---
 
     def _lmk_pair(self, key_type: KeyType, lmk_id: int | None) -> bytes:
-        """The LMK pair protecting `key_type`, with its variant applied (fixed per LMK: computed once)."""
-        lmk = self._lmks.select(lmk_id)
+        return self._variant_pair(self._lmks.select(lmk_id), key_type)
+
+    def _variant_pair(self, lmk: Lmk, key_type: KeyType) -> bytes:
+        """The pair of `lmk` protecting `key_type`, with its variant applied (fixed per LMK: computed once)."""
         slot = (id(lmk), key_type.pair, key_type.variant)
         pair = self._variant_pairs.get(slot)
         if pair is None:
@@ -222,8 +224,18 @@ class Host:
         """
         if isinstance(self._lmks.get(lmk_id), KeyBlockLmk) or key[:1] == keyblock.THALES_TAG:
             return self._key_from_keyblock_lmk(scope, key_type, key, lmk_id)
+        return self._key_from_variant_lmk(scope, self._lmks.select(lmk_id), key_type, key)
+
+    def key_from_old_lmk(self, scope: RequestScope, key_type: str, key: str, lmk_id: int | None) -> int:
+        """key_from_lmk under the old LMK in key change storage (33 if none; a key block: A1)."""
+        old = self._lmks.old(lmk_id)
+        if key[:1] == keyblock.THALES_TAG:
+            raise HostError(keyblock.INCOMPATIBLE_LMK, "key change storage holds a variant LMK: no key blocks")
+        return self._key_from_variant_lmk(scope, old, key_type, key)
+
+    def _key_from_variant_lmk(self, scope: RequestScope, lmk: Lmk, key_type: str, key: str) -> int:
         kt = self.key_types.get(key_type)
-        clear = keys.decrypt(self._lmk_pair(kt, lmk_id), keys.EncodedKey.parse(key), lmk_key=True)
+        clear = keys.decrypt(self._variant_pair(lmk, kt), keys.EncodedKey.parse(key), lmk_key=True)
         if not keys.odd_parity(clear):
             raise HostError("10", f"{kt.name} under the LMK fails the parity check")
         return scope.issue(HeldKey(clear, kt, odd_parity=True))
@@ -399,6 +411,12 @@ class Host:
         """A PIN encrypted under LMK pair 02-03 (n + 1 digits, bound to the account; 14 if invalid)."""
         simulator = self.pin_settings.pin_under_lmk == "simulator"
         return scope.issue(HeldPin(pins.from_lmk(self._pin_pair(lmk_id), pin, account, simulator=simulator)))
+
+    def pin_from_old_lmk(self, scope: RequestScope, pin: str, account: str, lmk_id: int | None) -> int:
+        """pin_from_lmk under the old LMK in key change storage (33 if none)."""
+        simulator = self.pin_settings.pin_under_lmk == "simulator"
+        old_pair = self._lmks.old(lmk_id).pairs[PIN_LMK_PAIR]
+        return scope.issue(HeldPin(pins.from_lmk(old_pair, pin, account, simulator=simulator)))
 
     def pin_to_lmk(self, scope: RequestScope, pin: int, account: str, lmk_id: int | None) -> str:
         simulator = self.pin_settings.pin_under_lmk == "simulator"

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Final
 
 # Must equal the package version in wasm/wit/plugin.wit (a test pins it).
-CONTRACT_VERSION: Final = "1.8.0"
+CONTRACT_VERSION: Final = "1.9.0"
 CONTRACT_MAJOR: Final = int(CONTRACT_VERSION.split(".")[0])
 PACKAGE: Final = "hsmd:plugin"
 REQUIRED_EXPORTS: Final = frozenset({"metadata", "init", "execute", "cleanup"})

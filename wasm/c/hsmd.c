@@ -665,3 +665,10 @@ bool hsmd_public_key_import_block(hsmd_str_t encoding, hsmd_str_t key_and_auth, 
 bool hsmd_public_key_from_block(hsmd_str_t block, hsmd_str_t purpose, int32_t lmk_id, hsmd_key_t *out) {
     HSMD__HOST(hsmd_host_public_key_from_block(block, purpose, hsmd__lmk(lmk_id), out, &err_));
 }
+
+bool hsmd_key_from_old_lmk(hsmd_str_t key_type, hsmd_str_t key, int32_t lmk_id, hsmd_key_t *out) {
+    HSMD__HOST(hsmd_host_key_from_old_lmk(key_type, key, hsmd__lmk(lmk_id), out, &err_));
+}
+bool hsmd_pin_from_old_lmk(hsmd_str_t pin, hsmd_str_t account, int32_t lmk_id, hsmd_pin_t *out) {
+    HSMD__HOST(hsmd_host_pin_from_old_lmk(pin, account, hsmd__lmk(lmk_id), out, &err_));
+}

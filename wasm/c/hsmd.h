@@ -289,6 +289,9 @@ bool hsmd_key_from_public_key_block(hsmd_key_t private_key, hsmd_str_t key_type,
 /* public keys under key-block LMKs (contract 1.7.0) */
 bool hsmd_public_key_import_block(hsmd_str_t encoding, hsmd_str_t key_and_auth, hsmd_str_t header, int32_t lmk_id, hsmd_str_t *out);
 bool hsmd_public_key_from_block(hsmd_str_t block, hsmd_str_t purpose, int32_t lmk_id, hsmd_key_t *out);
+/* key change storage (contract 1.9.0): decrypt under the old LMK of the LMK `lmk_id` selects (33 if none) */
+bool hsmd_key_from_old_lmk(hsmd_str_t key_type, hsmd_str_t key, int32_t lmk_id, hsmd_key_t *out);
+bool hsmd_pin_from_old_lmk(hsmd_str_t pin, hsmd_str_t account, int32_t lmk_id, hsmd_pin_t *out);
 
 #ifdef __cplusplus
 }
