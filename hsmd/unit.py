@@ -36,13 +36,13 @@ def load_lmks(config: Config) -> LmkSet:
         raise StartupError(f"lmk: {len(lmks)} LMKs, identifiers run from 00 to 99")
     if config.lmk.default not in lmks:
         raise StartupError(f"lmk.default: LMK {config.lmk.default:02d} is not loaded ({len(lmks)} LMK(s): 00-{len(lmks) - 1:02d})")
-    return LmkSet(lmks, default=config.lmk.default, key_change=_key_change(config, len(lmks)))
+    return LmkSet(lmks, default=config.lmk.default, key_change=_key_change(config, lmks))
 
 
-def _key_change(config: Config, loaded: int) -> dict[int, Lmk]:
-    """The old LMKs of config.lmk.key_change, by the identifier of the LMK each migrates to."""
-    if len(config.lmk.key_change) > loaded:
-        raise StartupError(f"lmk.key_change: {len(config.lmk.key_change)} entries for {loaded} LMK(s)")
+def _key_change(config: Config, lmks: dict[int, AnyLmk]) -> dict[int, Lmk]:
+    """The old LMKs of config.lmk.key_change, by the identifier of the (variant) LMK each migrates to."""
+    if len(config.lmk.key_change) > len(lmks):
+        raise StartupError(f"lmk.key_change: {len(config.lmk.key_change)} entries for {len(lmks)} LMK(s)")
     old: dict[int, Lmk] = {}
     for lmk_id, path in enumerate(config.lmk.key_change):
         if path is None:
@@ -53,6 +53,8 @@ def _key_change(config: Config, loaded: int) -> dict[int, Lmk]:
             raise StartupError(f"lmk.key_change: {exc}") from exc
         if not isinstance(lmk, Lmk):
             raise StartupError(f"lmk.key_change: {path}: key change storage holds a variant LMK, this is a key-block LMK")
+        if not isinstance(lmks[lmk_id], Lmk):
+            raise StartupError(f"lmk.key_change: {path}: LMK {lmk_id:02d} is a key-block LMK, key change storage is for variant LMKs")
         old[lmk_id] = lmk
     return old
 

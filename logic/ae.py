@@ -15,9 +15,13 @@ scheme it has under the LMK (bare 16 H stays bare), as GC does. With it, the
 key scheme must fit the stored key's length (27 otherwise); U and T need a
 double- or triple-length current key (26 otherwise).
 
+In PCI HSM compliance mode, where 002 is a PVK only (TPKs 70D, TMKs 80D),
+AE still reads both keys as 002 and answers 29: a PVK carries no keys. AG
+reads its TMK by role (80D there).
+
 Errors: 10 current key parity · 11 stored key parity · 13 LMK identifier
 · 15 malformed field or a reserved option not 0 · 26 key scheme · 27 scheme
-and key length differ.
+and key length differ · 29 in PCI HSM compliance mode (above).
 
 Sources: payShield host command reference, "Translate a TMK, TPK or PVK from
 LMK to Another TMK, TPK or PVK" (field layout, both reserved options "must be

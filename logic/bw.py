@@ -9,13 +9,14 @@ Request:  BW · key type code (2 H: the LMK pair code after the variant digit,
             0A ZEK 30-31, 10 variant 1 of 04-05, 42 variant 4 of 14-15;
             FF: the key type follows the first `;`)
           · key length flag (1 N: 0 single, 1 double, 2 or 3 triple)
-          · key under the old LMK (16 H, or U/X + 32 H, or T/Y + 48 H)
+          · key under the old LMK (16 H, or 32 H, or U/X + 32 H, or T/Y + 48 H)
           · [; key type (3 H)]
           · [; reserved (1 A: 0) · key scheme LMK (1 A) · reserved (1 A: 0)]
           · [%nn LMK identifier]
 Response: BX 00 · the key under the new LMK · key check value (6 H)
 
-Without a key scheme the key keeps the scheme it had (bare 16 H stays bare).
+Without a key scheme the key keeps the scheme it had (bare 16 H and bare
+32 H, the legacy X9.17 form, stay bare).
 A key type after the `;` other than the one the code names asks for a key
 type migration (the PCI HSM "002 separation"), which hsmd does not do: no
 host function changes a key's type. The 6 H check value follows the key as
@@ -57,31 +58,44 @@ def _key_type_of(code: str) -> str:
 def execute(request: bytes, hsm: Hsm) -> bytes:
     fields = Fields(request)
     code = fields.text(2, what="key type code").upper()
+    key_type = None if code == _MIGRATE else _key_type_of(code)
     flag = fields.text(1, what="key length flag")
     if flag not in _LENGTH_FLAGS:
         raise HsmError("05", f"key length flag {flag!r} not 0, 1, 2 or 3")
-    key_field = fields.key(what="key")
+    bare = flag == "1" and _is_hex(fields.peek(32))  # the legacy double-length form: no scheme letter
+    key_field = fields.hex(32, what="key") if bare else fields.key(what="key")
     if len(key_field.lstrip("UXTY")) != _LENGTH_FLAGS[flag]:
         raise HsmError("15", f"key of {len(key_field)} characters does not have the length flag {flag} names")
-    key_type = None if code == _MIGRATE else _key_type_of(code)
-    scheme = key_field[0] if len(key_field) > 16 else "Z"
+    scheme = "X" if bare else key_field[0] if len(key_field) > 16 else "Z"
     if fields.optional(b";"):
-        if fields.peek(3).isalnum() and _HEX.issuperset(fields.peek(3).decode("ascii").upper()):
-            named = fields.hex(3, what="key type").upper()
+        if not _is_scheme_block(fields.peek(3)):
+            named = fields.hex(3, error="04", what="key type").upper()
             if key_type is not None and named != key_type:
                 raise HsmError("44", f"migrating key type {key_type} to {named} is not allowed")
             key_type = named
             if fields.optional(b";"):
-                scheme = _read_scheme_block(fields)
+                scheme, bare = _read_scheme_block(fields), False
         else:
-            scheme = _read_scheme_block(fields)
+            scheme, bare = _read_scheme_block(fields), False
     if key_type is None:
         raise HsmError("15", "key type code FF needs the key type after ;")
     lmk_id = fields.lmk_id()
     fields.end()
 
     key = hsm.key_from_old_lmk(key_type, key_field, lmk_id)
-    return hsm.key_to_lmk(key, scheme, lmk_id).encode("ascii") + hsm.key_check_value(key)[:6].encode("ascii")
+    under_new = hsm.key_to_lmk(key, scheme, lmk_id)
+    if bare:
+        under_new = under_new[1:]  # scheme X under the LMK is the bare legacy form with a letter
+    return under_new.encode("ascii") + hsm.key_check_value(key)[:6].encode("ascii")
+
+
+def _is_hex(data: bytes) -> bool:
+    return len(data) > 0 and _HEX.issuperset(data.decode("latin-1").upper())
+
+
+def _is_scheme_block(data: bytes) -> bool:
+    """Reserved · key scheme · reserved after `;`, not a 3 H key type: its second character is no hex digit."""
+    return len(data) >= 2 and not _is_hex(data[1:2])
 
 
 def _read_scheme_block(fields: Fields) -> str:

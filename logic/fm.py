@@ -13,6 +13,7 @@ Request:  FM · flag (1 N: 0 ZEK, 1 ZAK)
           · [%nn LMK identifier]
 Response: FN 00 · the key under the ZMK · key check value (16 H; 6 H with check value type 1)
 
+After the flag the fields, the checks and the errors are GC's (gc.export).
 Without the `;` block the key goes under the ZMK in the scheme for its
 length: Z for a single-length key; for a double- or triple-length one U or T
 under a double- or triple-length ZMK, and X or Y (ANSI X9.17, each block
@@ -36,10 +37,10 @@ that single-length ZMK instead, which hsmd refuses as GC and FE do).
 
 from __future__ import annotations
 
-from hsmd_sdk import Fields, Hsm, answering
-from hsmd_sdk.keys import check_value
+from hsmd_sdk import Fields, Hsm, HsmError
 
 from logic.fi import read_flag
+from logic.gc import export
 
 COMMAND = "FM"
 VERSION = "1.0.0"
@@ -51,20 +52,15 @@ _UNDER_LONGER_ZMK = {8: "Z", 16: "U", 24: "T"}
 def execute(request: bytes, hsm: Hsm) -> bytes:
     fields = Fields(request)
     key_type, name = read_flag(fields)
-    zmk_field = fields.key(what="ZMK")
-    key_field = fields.key(what=name)
-    fields.atalla_variant()
-    zmk_scheme, kcv_type = None, 0
-    if fields.optional(b";"):
-        zmk_scheme = fields.key_scheme(what="key scheme ZMK")
-        fields.key_scheme(allowed="0ZUTXY", error="15", what="reserved")
-        kcv_type = fields.kcv_type()
-    lmk_id = fields.lmk_id()
-    fields.end()
+    return export(fields, hsm, key_type, name, default_scheme=scheme_for_length)
 
-    zmk = hsm.key_from_lmk("000", zmk_field, lmk_id)
-    with answering("11", instead_of="10"):  # parity of the ZEK or ZAK, not of the ZMK
-        key = hsm.key_from_lmk(key_type, key_field, lmk_id)
-    defaults = _UNDER_SINGLE_ZMK if hsm.key_describe(zmk).length == 8 else _UNDER_LONGER_ZMK
-    scheme = zmk_scheme or defaults[hsm.key_describe(key).length]
-    return hsm.key_to_kek(zmk, key, scheme).encode("ascii") + check_value(hsm.key_check_value(key), kcv_type)
+
+def scheme_for_length(key_field: str, zmk_length: int, key_length: int) -> str:
+    """FM's default: the scheme for the key's length, X9.17 (X, Y) under a single-length ZMK; a key
+    block (under a key-block LMK) stays a key block, as GC keeps it."""
+    if key_field[:1] == "S":
+        return "S"
+    scheme = (_UNDER_SINGLE_ZMK if zmk_length == 8 else _UNDER_LONGER_ZMK).get(key_length)
+    if scheme is None:
+        raise HsmError("27", f"no key scheme under a ZMK for a key of {key_length} bytes")
+    return scheme

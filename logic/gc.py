@@ -29,6 +29,8 @@ Atalla variant is accepted by analogy with FA/FE, whose manual pages list it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from hsmd_sdk import Fields, Hsm, Reply, answering
 from hsmd_sdk.keys import check_value
 
@@ -37,9 +39,20 @@ VERSION = "1.0.0"
 
 
 def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
-    fields = Fields(request)
+    return export(Fields(request), hsm, "001", "ZPK", default_scheme=kept_scheme)
+
+
+def kept_scheme(key_field: str, zmk_length: int, key_length: int) -> str:
+    """GC's default: the scheme the key has under the LMK (bare 16 H stays bare)."""
+    return key_field[0] if len(key_field) > 16 else "Z"
+
+
+def export(fields: Fields, hsm: Hsm, key_type: str, what: str, *, default_scheme: Callable[[str, int, int], str]) -> bytes:
+    """The key of `key_type` under the LMK, encrypted under the ZMK, and its check value (GC, FM).
+
+    Without the `;` block its scheme is `default_scheme(key field, ZMK length, key length)`."""
     zmk_field = fields.key(what="ZMK")
-    zpk_field = fields.key(what="ZPK")
+    key_field = fields.key(what=what)
     fields.atalla_variant()
     zmk_scheme, kcv_type = None, 0
     if fields.optional(b";"):
@@ -50,7 +63,7 @@ def execute(request: bytes, hsm: Hsm) -> bytes | Reply:
     fields.end()
 
     zmk = hsm.key_from_lmk("000", zmk_field, lmk_id)
-    with answering("11", instead_of="10"):  # parity of the ZPK, not of the ZMK
-        zpk = hsm.key_from_lmk("001", zpk_field, lmk_id)
-    scheme = zmk_scheme or (zpk_field[0] if len(zpk_field) > 16 else "Z")
-    return hsm.key_to_kek(zmk, zpk, scheme).encode("ascii") + check_value(hsm.key_check_value(zpk), kcv_type)
+    with answering("11", instead_of="10"):  # parity of the exported key, not of the ZMK
+        key = hsm.key_from_lmk(key_type, key_field, lmk_id)
+    scheme = zmk_scheme or default_scheme(key_field, hsm.key_describe(zmk).length, hsm.key_describe(key).length)
+    return hsm.key_to_kek(zmk, key, scheme).encode("ascii") + check_value(hsm.key_check_value(key), kcv_type)

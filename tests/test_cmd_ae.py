@@ -20,7 +20,7 @@ from hsmd.host import Host
 from hsmd.runtime import Runtime
 from logic import ae
 from tests import oracle
-from tests.commands import in_component, native
+from tests.commands import in_component, native, pci_host
 from tests.tcp import exchange
 
 TMK = "7BB126F2BE631486"
@@ -114,3 +114,8 @@ async def test_ae_over_tcp(built_plugins: Path) -> None:
         b"AF00A341A0CC5F71B229",
         b"AF11",
     ]
+
+
+def test_in_pci_mode_ae_answers_29_as_002_is_a_pvk() -> None:
+    # PCI HSM compliance mode: 002 is a PVK only, and a PVK carries no keys.
+    assert native(ae, pci_host(), f"{TMK}{KEY}".encode()) == b"29"

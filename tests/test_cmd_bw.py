@@ -42,9 +42,13 @@ ZEK = oracle.to_lmk("00A", "T", TRIPLE_CLEAR)  # 30-31
 EVEN_TPK = oracle.to_lmk("002", "Z", bytes.fromhex("0B681FC20E62C735"))  # last byte even parity
 
 
-def answer(key_type: str, scheme: str, clear: bytes) -> bytes:
-    """The key under the new LMK and its 6 H check value."""
-    return f"00{oracle.to_lmk(key_type, scheme, clear, NEW_ORACLE_PAIRS)}{oracle.kcv(clear, 6)}".encode()
+BARE_ZMK = oracle.to_lmk("000", "X", ZMK_CLEAR)[1:]  # the legacy double-length form: X9.17, no letter
+
+
+def answer(key_type: str, scheme: str, clear: bytes, *, letter: bool = True) -> bytes:
+    """The key under the new LMK (without its scheme letter, for the bare form) and its 6 H check value."""
+    under_new = oracle.to_lmk(key_type, scheme, clear, NEW_ORACLE_PAIRS)
+    return f"00{under_new if letter else under_new[1:]}{oracle.kcv(clear, 6)}".encode()
 
 
 CASES = [
@@ -58,8 +62,16 @@ CASES = [
     (f"0A2{ZEK}", answer("00A", "T", TRIPLE_CLEAR)),
     (f"0a3{ZEK};0Y0", answer("00A", "Y", TRIPLE_CLEAR)),  # the manual's triple-length flag 3
     (f"FF0{TPK};002", answer("002", "Z", TPK_CLEAR)),
+    (f"001{BARE_ZMK}", answer("000", "X", ZMK_CLEAR, letter=False)),  # bare 32 H stays bare
+    (f"001{BARE_ZMK};0U0", answer("000", "U", ZMK_CLEAR)),
+    (f"0a1{ZEK[:33]};00a", b"15"),  # a triple-length key under the double-length flag
+    (f"0A2{ZEK};00a;0t0", answer("00A", "T", TRIPLE_CLEAR)),  # lower case
     # Errors.
     (f"ZZ0{TPK}", b"04"),  # key type code not hex
+    (f"ZZ7{TPK}", b"04"),  # the key type code is checked first
+    (f"020{TPK};G02", b"04"),  # key type not hex
+    (f"FF1{ZMK};0U0", b"15"),  # FF with a scheme block but no key type
+    (f"001S{'0' * 31}", b"15"),  # a key block: no key-block LMK in key change storage
     (f"0F0{TPK}", b"04"),  # no key type 00F
     (f"FF0{TPK};0FF", b"04"),
     (f"027{TPK}", b"05"),  # no length flag 7

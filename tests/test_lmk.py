@@ -13,6 +13,7 @@ from hsmd.config import Config
 from hsmd.host import TEST_LMK, Host, HostError, RequestScope
 from hsmd.host.lmk import TEST_LMK_PAIRS, Lmk
 from hsmd.host.lmk_file import LmkFileError, generate_lmk, load_lmk_file, write_lmk_file
+from tests import oracle
 
 
 def lmk_file(directory: Path, name: str, pairs: list[str], mode: int = 0o600) -> Path:
@@ -148,9 +149,10 @@ def test_key_change_storage_is_read_never_written(tmp_path: Path) -> None:
     host = Host(load_lmks(with_key_change(config_with((tmp_path / "new.lmk",)), (old,))), "0007-E000")
     scope = RequestScope("t")
     tpk_old = host.key_from_old_lmk(scope, "002", "0406FBB23A5214DF", None)  # a TPK under the test LMK
-    assert host.key_check_value(scope, tpk_old) == host.key_check_value(
-        scope, host.key_from_lmk(scope, "002", host.key_to_lmk(scope, tpk_old, "Z", None), None)
-    )
+    under_new = host.key_to_lmk(scope, tpk_old, "Z", None)
+    tpk_kcv = oracle.kcv(bytes.fromhex("0B681FC20E62C734"))  # the TPK's clear value (ThalesSim's tests)
+    assert host.key_check_value(scope, tpk_old) == tpk_kcv
+    assert host.key_check_value(scope, host.key_from_lmk(scope, "002", under_new, None)) == tpk_kcv
     assert not hasattr(host, "key_to_old_lmk") and not hasattr(host, "pin_to_old_lmk")
 
 
@@ -160,6 +162,7 @@ def test_key_change_storage_is_read_never_written(tmp_path: Path) -> None:
         (2, r"^lmk\.key_change: 2 entries for 1 LMK\(s\)$"),
         ("keyblock", r"^lmk\.key_change: .*kb\.lmk: key change storage holds a variant LMK, this is a key-block LMK$"),
         ("open", r"^lmk\.key_change: .*open\.lmk"),
+        ("for a key-block LMK", r"^lmk\.key_change: .*old\.lmk: LMK 01 is a key-block LMK, key change storage is for variant LMKs$"),
     ],
 )
 def test_unusable_key_change_storage_stops_start_up(tmp_path: Path, entries: object, message: str) -> None:
@@ -169,7 +172,13 @@ def test_unusable_key_change_storage_stops_start_up(tmp_path: Path, entries: obj
     elif entries == "keyblock":
         write_lmk_file(tmp_path / "kb.lmk", generate_lmk("keyblock-3des"))
         key_change = (tmp_path / "kb.lmk",)
-    else:
+    elif entries == "open":
         key_change = (lmk_file(tmp_path, "open.lmk", list(TEST_LMK_PAIRS), mode=0o644),)
+    else:  # an old LMK for LMK 01, a key-block LMK
+        write_lmk_file(tmp_path / "kb.lmk", generate_lmk("keyblock-aes"))
+        old = lmk_file(tmp_path, "old.lmk", list(TEST_LMK_PAIRS))
+        with pytest.raises(StartupError, match=message):
+            load_lmks(with_key_change(config_with((tmp_path / "new.lmk", tmp_path / "kb.lmk")), (None, old)))
+        return
     with pytest.raises(StartupError, match=message):
         load_lmks(with_key_change(config_with((tmp_path / "new.lmk",)), key_change))

@@ -83,6 +83,8 @@ class LmkSet:
         self._key_change = dict(key_change or {})
         if not self._key_change.keys() <= self._lmks.keys():
             raise ValueError("key change storage for an LMK that is not loaded")
+        if not all(isinstance(lmk, Lmk) for lmk in [*self._key_change.values(), *(self._lmks[i] for i in self._key_change)]):
+            raise ValueError("key change storage is for variant LMKs, holding variant LMKs")
         # Check values are fixed per LMK: compute them once, not per NC.
         self._check_values = {i: lmk.check_value for i, lmk in self._lmks.items()}
 
