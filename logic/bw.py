@@ -39,18 +39,18 @@ ut-codec-payshield `messages.json` and its tests (a client's frames
 from __future__ import annotations
 
 from hsmd_sdk import Fields, Hsm, HsmError
+from hsmd_sdk.fields import is_hex
 
 COMMAND = "BW"
 VERSION = "1.0.0"
 
 _MIGRATE = "FF"  # key type code: the key type follows the first `;`
 _LENGTH_FLAGS = {"0": 16, "1": 32, "2": 48, "3": 48}  # hex digits of key each length flag means
-_HEX = frozenset("0123456789ABCDEF")
 
 
 def _key_type_of(code: str) -> str:
     """The key type (variant digit, pair code) a two-character key type code names."""
-    if len(code) != 2 or not _HEX.issuperset(code):
+    if not is_hex(code.encode("ascii")):
         raise HsmError("04", f"key type code {code!r} is not 2 hex digits")
     return code[0] + "0" + code[1]
 
@@ -62,7 +62,7 @@ def execute(request: bytes, hsm: Hsm) -> bytes:
     flag = fields.text(1, what="key length flag")
     if flag not in _LENGTH_FLAGS:
         raise HsmError("05", f"key length flag {flag!r} not 0, 1, 2 or 3")
-    bare = flag == "1" and _is_hex(fields.peek(32))  # the legacy double-length form: no scheme letter
+    bare = flag == "1" and len(fields.peek(32)) == 32 and is_hex(fields.peek(32))  # the legacy double-length form: no scheme letter
     key_field = fields.hex(32, what="key") if bare else fields.key(what="key")
     if len(key_field.lstrip("UXTY")) != _LENGTH_FLAGS[flag]:
         raise HsmError("15", f"key of {len(key_field)} characters does not have the length flag {flag} names")
@@ -89,13 +89,9 @@ def execute(request: bytes, hsm: Hsm) -> bytes:
     return under_new.encode("ascii") + hsm.key_check_value(key)[:6].encode("ascii")
 
 
-def _is_hex(data: bytes) -> bool:
-    return len(data) > 0 and _HEX.issuperset(data.decode("latin-1").upper())
-
-
 def _is_scheme_block(data: bytes) -> bool:
     """Reserved · key scheme · reserved after `;`, not a 3 H key type: its second character is no hex digit."""
-    return len(data) >= 2 and not _is_hex(data[1:2])
+    return len(data) >= 2 and not is_hex(data[1:2])
 
 
 def _read_scheme_block(fields: Fields) -> str:

@@ -409,14 +409,15 @@ class Host:
 
     def pin_from_lmk(self, scope: RequestScope, pin: str, account: str, lmk_id: int | None) -> int:
         """A PIN encrypted under LMK pair 02-03 (n + 1 digits, bound to the account; 14 if invalid)."""
-        simulator = self.pin_settings.pin_under_lmk == "simulator"
-        return scope.issue(HeldPin(pins.from_lmk(self._pin_pair(lmk_id), pin, account, simulator=simulator)))
+        return self._pin_under(scope, self._pin_pair(lmk_id), pin, account)
 
     def pin_from_old_lmk(self, scope: RequestScope, pin: str, account: str, lmk_id: int | None) -> int:
         """pin_from_lmk under the old LMK in key change storage (33 if none)."""
+        return self._pin_under(scope, self._lmks.old(lmk_id).pairs[PIN_LMK_PAIR], pin, account)
+
+    def _pin_under(self, scope: RequestScope, pair: bytes, pin: str, account: str) -> int:
         simulator = self.pin_settings.pin_under_lmk == "simulator"
-        old_pair = self._lmks.old(lmk_id).pairs[PIN_LMK_PAIR]
-        return scope.issue(HeldPin(pins.from_lmk(old_pair, pin, account, simulator=simulator)))
+        return scope.issue(HeldPin(pins.from_lmk(pair, pin, account, simulator=simulator)))
 
     def pin_to_lmk(self, scope: RequestScope, pin: int, account: str, lmk_id: int | None) -> str:
         simulator = self.pin_settings.pin_under_lmk == "simulator"
