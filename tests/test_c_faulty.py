@@ -181,6 +181,7 @@ def test_a_failing_host_function_traps_the_guest_and_answers_41(
         ("minor", {}, "1.99.0", f"built against contract 1.99.0, newer than this host's {CONTRACT_VERSION}"),
         ("init-error", {"ZC_INIT": "1"}, CONTRACT_VERSION, "failed to start: 41: init refuses"),
         ("init-host", {"ZC_INIT": "2"}, CONTRACT_VERSION, "failed to start: trap: host function random-hex failed"),
+        ("init-fixed", {"ZC_INIT": "3"}, CONTRACT_VERSION, "failed to start: trap: host function firmware-number failed"),
         ("long-metadata", {"ZC_LONG_META": "1"}, CONTRACT_VERSION, "failed to start: string of 5000 bytes exceeds 4096"),
     ],
 )

@@ -17,10 +17,11 @@ from typing import Any
 import pytest
 import structlog
 
-from hsmd.host import Host, RequestScope
+from hsmd.host import TEST_LMK, Host, LmkSet, RequestScope
 from hsmd.runtime import GuestError, Limits, PluginFault, Runtime, fastcall, memory
 from plugingen import build
 from tests.conftest import CACHE
+from tests.migration import NEW_LMK
 from tests.test_c_faulty import _compile
 
 pytestmark = pytest.mark.wasm
@@ -108,6 +109,49 @@ def test_a_plugin_built_before_execute_frame_answers_the_same_either_way(runtime
     assert got == outcome(slow, before, requests)
     assert got[0] == ("answer", (b"00" + bytes(range(256))).hex())
     assert [o[1] for o in got if o[0] == "fault"] == ["unreachable", "malformed", "malformed"]
+
+
+# --- fixed answers: given by the native step without entering Python ---
+
+
+def test_fixed_answers_are_given_natively_and_anything_else_is_asked_of_the_host(
+    built_plugins: Path, built_library: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two LMKs, the default 01: NC without %nn, with each loaded one, with one not loaded (13) and a malformed one.
+    host = Host(LmkSet({0: TEST_LMK, 1: NEW_LMK}, default=1), "1234-5678")
+    requests = [b"", b"%00", b"%01", b"%02", b"%0X"]
+    asked: list[str] = []
+
+    def counting(name: str) -> Any:
+        method = getattr(host, name)
+
+        def counted(*args: Any) -> Any:
+            asked.append(name)
+            return method(*args)
+
+        return counted
+
+    for name in ("lmk_check_value", "firmware_number"):
+        monkeypatch.setattr(host, name, counting(name))
+    with Runtime(host, Limits(), CACHE) as fast, Runtime(host, Limits(), CACHE, fast_calls=False) as slow:
+        got = outcome(fast, built_plugins / "NC.wasm", requests)
+        natively_asked, asked[:] = list(asked), []
+        assert got == outcome(slow, built_plugins / "NC.wasm", requests)
+    new_lmk = NEW_LMK.check_value
+    assert got[:3] == [("answer", f"00{answer}1234-5678".encode().hex()) for answer in (new_lmk, TEST_LMK.check_value, new_lmk)]
+    assert got[3][:2] == ("error", "13")
+    assert got[4][:2] == ("error", "13")  # the SDK refuses it before asking the host
+    assert natively_asked == ["lmk_check_value"]  # only LMK 02, which the table does not hold
+    assert asked == ["lmk_check_value", "firmware_number"] * 3 + ["lmk_check_value"]
+
+
+def test_a_fixed_answer_of_a_shape_the_native_step_cannot_give_is_refused_at_start(built_library: Path) -> None:
+    class Misdeclared(Host):
+        def fixed_answers(self) -> dict[str, dict[int | None, str]]:
+            return {**super().fixed_answers(), "random-hex": {8: "00" * 8}}  # takes a u32, not an option<u32>
+
+    with pytest.raises(TypeError, match="host function random-hex: a fixed answer needs"):
+        Runtime(Misdeclared(LmkSet({0: TEST_LMK}), "1234-5678"), Limits(), CACHE)
 
 
 # --- loading: only a library that passes the compile cache's checks ---

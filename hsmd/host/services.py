@@ -202,6 +202,19 @@ class Host:
     def firmware_number(self, scope: RequestScope) -> str:
         return self._firmware_number
 
+    def fixed_answers(self) -> dict[str, dict[int | None, str]]:
+        """The host functions whose answer cannot change in this host's life (its LMKs and firmware
+        number are set at construction), by WIT name: argument (None: none given) -> answer.
+
+        The runtime's native call step answers these from this table without
+        entering Python (hsmd/runtime/fastcall.c); an argument the table does not
+        hold is asked of the method above, which gives the error.
+        """
+        check_values: dict[int | None, str] = {None: self._lmks.check_value(None)}
+        for lmk_id, check_value in self._lmks.check_values().items():
+            check_values[lmk_id] = check_value
+        return {"lmk-check-value": check_values, "firmware-number": {None: self._firmware_number}}
+
     # --- keys: every clear key stays in here, behind a handle ---
 
     def _lmk_pair(self, key_type: KeyType, lmk_id: int | None) -> bytes:

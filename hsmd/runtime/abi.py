@@ -32,6 +32,7 @@ __all__ = [
     "ABI_WASMTIME_VERSION",
     "TRAP_KINDS",
     "HostFunc",
+    "NativeFront",
     "RawFunc",
     "TrapError",
     "Val",
@@ -412,14 +413,26 @@ def _finalize_nothing(_data: Any) -> None:
 _no_finalizer = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(_finalize_nothing)
 
 
+# A native host function put in front of the Python one: given the address of the Python
+# trampoline (where it sends the calls it does not answer), its callback's and its data's addresses.
+NativeFront = Callable[[int], tuple[int, int]]
+
+
 def define_host_func(
-    linker_instance: Any, name: str, body: HostFunc, on_failure: Callable[[BaseException], None], keepalive: list[object]
+    linker_instance: Any,
+    name: str,
+    body: HostFunc,
+    on_failure: Callable[[BaseException], None],
+    keepalive: list[object],
+    native: NativeFront | None = None,
 ) -> None:
     """Register `body` as the import `name`: the one wrapper at the boundary.
 
     Any exception out of `body` (BaseException included: a host bug must not
     let the guest run on with garbage) is handed to `on_failure`, which keeps
     it so the host can re-raise it, and turned into a trap for the guest.
+    With `native`, its callback is what wasmtime calls, and it hands to this
+    trampoline every call it does not answer itself.
     """
 
     def trampoline(_data: Any, _context: Any, _ty: Any, args: Any, _nargs: int, results: Any, _nresults: int) -> int:
@@ -434,7 +447,11 @@ def define_host_func(
     callback = _CALLBACK(trampoline)
     keepalive.append(callback)  # the C side holds a raw pointer to it
     encoded = name.encode()
+    data = None
+    if native is not None:
+        address, data = native(ctypes.cast(callback, ctypes.c_void_p).value or 0)
+        callback = ctypes.cast(address, _CALLBACK)
     as_wasmtime = ctypes.cast(callback, ffi.wasmtime_component_func_callback_t)
-    err = ffi.wasmtime_component_linker_instance_add_func(linker_instance.ptr(), encoded, len(encoded), as_wasmtime, None, _no_finalizer)
+    err = ffi.wasmtime_component_linker_instance_add_func(linker_instance.ptr(), encoded, len(encoded), as_wasmtime, data, _no_finalizer)
     if err:
         raise wasmtime.WasmtimeError._from_ptr(err)

@@ -19,6 +19,13 @@
  * After an answer read here it also asks memory.py's question (is the byte at
  * the instance's high-water mark accessible?) the way memory.py asks it: by
  * writing that byte to a pipe, which fails with EFAULT where it is not.
+ *
+ * It also answers the host functions whose answer is fixed for the host's
+ * life (Host.fixed_answers: the firmware number, the LMK check values) from a
+ * table, without entering Python, while an execute made here is running
+ * (then the runtime has opened the request's scope). Anything else goes to the
+ * Python trampoline the table names: a call from init, from abi.call's path,
+ * or with an argument the table does not hold (an LMK not loaded: error 13).
  */
 #include <errno.h>
 #include <stddef.h>
@@ -35,6 +42,7 @@ typedef struct val {
         uint32_t u32;
         struct { size_t size; uint8_t *data; } string;
         struct { uint8_t is_ok; struct val *val; } result;
+        struct val *option; /* NULL: none */
         uint8_t bytes[24];
     } of;
 } val_t;
@@ -42,7 +50,7 @@ typedef struct val {
 _Static_assert(sizeof(val_t) == 32, "wasmtime_component_val_t is 32 bytes in wasmtime 50");
 _Static_assert(offsetof(val_t, of) == 8, "its payload starts at 8");
 
-enum { K_U8 = 2, K_U32 = 6, K_STRING = 12, K_LIST = 13, K_RESULT = 19 };
+enum { K_U8 = 2, K_U32 = 6, K_STRING = 12, K_LIST = 13, K_OPTION = 18, K_RESULT = 19 };
 
 /* The wasmtime functions used, as fastcall.py's Api struct lists them. */
 typedef struct {
@@ -79,6 +87,9 @@ enum {
     POSTED = 3,   /* bytes read, but post-return failed: *error holds why */
     UNARMED = 4,  /* setting the fuel failed: *error holds why */
 };
+
+/* 1 while this thread runs an execute made by hsmd_execute: the request's scope is open. */
+static _Thread_local int32_t executing;
 
 static int32_t reaches(const call_t *call) {
     if (call->mark == NULL) return -1;
@@ -127,7 +138,9 @@ int hsmd_execute(call_t *call, const uint8_t *request, size_t size, uint8_t *out
         }
     }
     *result = (val_t){0};
+    executing = 1;
     failed = api->func_call(call->func, call->context, &argument, 1, result, 1);
+    executing = 0;
     api->val_delete(&argument);
     if (failed) {
         *error = failed;
@@ -202,4 +215,47 @@ void hsmd_lower_ok_string(const api_t *api, val_t *val, const uint8_t *text, siz
 void hsmd_lower_ok_u32(const api_t *api, val_t *val, uint32_t number) {
     val_t inner = {.kind = K_U32, .of.u32 = number};
     ok(api, val, &inner);
+}
+
+/* A host function answered from a table (fastcall.py's Fixed and Entry structs). */
+typedef void *(*callback_t)(void *data, void *context, void *type, val_t *args, size_t nargs, val_t *results, size_t nresults);
+
+typedef struct {
+    uint32_t key;
+    uint32_t size;
+    const uint8_t *text;
+} entry_t;
+
+typedef struct {
+    const api_t *api;
+    callback_t python;      /* the ctypes trampoline: every call not answered here */
+    int32_t boxed;          /* 1: result<string, hsm-error>; 0: string */
+    int32_t keyed;          /* 1: one option<u32> argument picks the entry; 0: no argument */
+    const entry_t *none;    /* the answer without an argument, or to `none`; NULL: ask Python */
+    const entry_t *entries; /* by key, for `some(key)` */
+    uint32_t count;
+} fixed_t;
+
+void *hsmd_fixed_answer(void *data, void *context, void *type, val_t *args, size_t nargs, val_t *results, size_t nresults) {
+    const fixed_t *fixed = data;
+    const entry_t *answer = NULL;
+    if (executing && nresults == 1) {
+        if (!fixed->keyed && nargs == 0) {
+            answer = fixed->none;
+        } else if (fixed->keyed && nargs == 1 && args[0].kind == K_OPTION) {
+            const val_t *some = args[0].of.option;
+            if (some == NULL) {
+                answer = fixed->none;
+            } else if (some->kind == K_U32) {
+                for (uint32_t i = 0; i < fixed->count; i++)
+                    if (fixed->entries[i].key == some->of.u32) answer = &fixed->entries[i];
+            }
+        }
+    }
+    if (answer == NULL) return fixed->python(NULL, context, type, args, nargs, results, nresults);
+    if (fixed->boxed)
+        hsmd_lower_ok_string(fixed->api, results, answer->text, answer->size);
+    else
+        hsmd_lower_string(fixed->api, results, answer->text, answer->size);
+    return NULL;
 }

@@ -24,7 +24,7 @@ import os
 import platform
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Final
@@ -148,6 +148,26 @@ class Call(ctypes.Structure):
     ]
 
 
+class Entry(ctypes.Structure):
+    """fastcall.c's entry_t: one fixed answer."""
+
+    _fields_ = [("key", ctypes.c_uint32), ("size", ctypes.c_uint32), ("text", ctypes.c_char_p)]
+
+
+class Fixed(ctypes.Structure):
+    """fastcall.c's fixed_t: a host function answered from a table."""
+
+    _fields_ = [
+        ("api", ctypes.c_void_p),
+        ("python", ctypes.c_void_p),
+        ("boxed", ctypes.c_int32),
+        ("keyed", ctypes.c_int32),
+        ("none", ctypes.POINTER(Entry)),
+        ("entries", ctypes.POINTER(Entry)),
+        ("count", ctypes.c_uint32),
+    ]
+
+
 def _function(function: Any, *argtypes: Any) -> Any:
     function.restype = None
     function.argtypes = list(argtypes)
@@ -184,6 +204,7 @@ class Library:
         self._lower_ok_string = _function(dll.hsmd_lower_ok_string, c_void_p, c_void_p, ctypes.c_char_p, c_size_t)
         self._lower_ok_u32 = _function(dll.hsmd_lower_ok_u32, c_void_p, c_void_p, ctypes.c_uint32)
         self._api_ref = api
+        self._fixed_answer = _address(dll.hsmd_fixed_answer)
 
     # Host function answers written into a raw result slot (a pointer to the first result value).
 
@@ -195,6 +216,25 @@ class Library:
 
     def lower_ok_u32(self, results: Any, number: int) -> None:
         self._lower_ok_u32(self._api_ref, results, number)
+
+    def fixed(self, answers: Mapping[int | None, str], *, keyed: bool, boxed: bool, keepalive: list[object]) -> abi.NativeFront:
+        """A native host function answering from `answers` (argument -> text; None: no argument or
+        `none`) while a native execute runs; `keepalive` holds the table as long as wasmtime may call it."""
+        none = answers.get(None)
+        keys = sorted(key for key in answers if key is not None)
+        texts = [answers[key].encode() for key in keys]
+        entries = (Entry * max(1, len(keys)))(*(Entry(key, len(text), text) for key, text in zip(keys, texts, strict=True)))
+        fallback = None if none is None else Entry(0, len(none.encode()), none.encode())
+        keepalive.extend((entries, fallback, texts))
+
+        def front(python: int) -> tuple[int, int]:
+            table = Fixed(ctypes.addressof(self.api), python, int(boxed), int(keyed), None, entries, len(keys))
+            if fallback is not None:
+                table.none = ctypes.pointer(fallback)
+            keepalive.append(table)
+            return self._fixed_answer, ctypes.addressof(table)
+
+        return front
 
     def caller(self, func: abi.RawFunc, frames: bool, fuel: int, ticks: int, capacity: int, mark: int | None) -> Caller:
         return Caller(self, func, frames, fuel, ticks, capacity, mark)

@@ -185,3 +185,18 @@ def bind(host: Host, state: CallState, fast: fastcall.Library | None = None) -> 
     for func in wit.host_functions():
         bound[func.name] = special.get(func.name) or bound_function(host, func, state, records, fast)
     return bound
+
+
+def native_fronts(host: Host, fast: fastcall.Library, keepalive: list[object]) -> dict[str, abi.NativeFront]:
+    """name -> native front, for the host's fixed answers (Host.fixed_answers) whose WIT shape the
+    library answers: no argument or one option<u32>, and a string or result<string, hsm-error>."""
+    functions = {func.name: func for func in wit.host_functions()}
+    fronts: dict[str, abi.NativeFront] = {}
+    for name, answers in host.fixed_answers().items():
+        func = functions[name]
+        kind = func.ok_type or func.result
+        keyed = [param for _, param in func.params] == ["option<u32>"]
+        if kind != "string" or not (keyed or not func.params):
+            raise TypeError(f"host function {name}: a fixed answer needs no argument or one option<u32>, and a string result")
+        fronts[name] = fast.fixed(answers, keyed=keyed, boxed=func.ok_type is not None, keepalive=keepalive)
+    return fronts

@@ -22,7 +22,7 @@ from wasmtime.component import Linker
 from hsmd.host import GuestFailure, Host, RequestScope
 from hsmd.runtime import abi, cache, contract, fastcall, signature
 from hsmd.runtime.epoch import EpochClock
-from hsmd.runtime.imports import CallState, bind
+from hsmd.runtime.imports import CallState, bind, native_fronts
 from hsmd.runtime.plugin import GuestError, Instance, Limits, Plugin, PluginFault
 
 log = structlog.get_logger("hsmd.runtime")
@@ -88,8 +88,9 @@ class Runtime:
         self._keepalive: list[object] = []
         self.linker = Linker(self.engine)
         with self.linker.root() as root, root.add_instance(contract.HOST_INTERFACE) as iface:
+            fronts = {} if self.fast is None else native_fronts(host, self.fast, self._keepalive)
             for name, func in bind(host, self._state, self.fast).items():
-                abi.define_host_func(iface, name, func, self._record_host_failure, self._keepalive)
+                abi.define_host_func(iface, name, func, self._record_host_failure, self._keepalive, fronts.get(name))
         self.clock = EpochClock(self.engine, limits.deadline_ms)
         self._closed = False
 

@@ -27,7 +27,8 @@
  *
  * Build-time variants: ZC_COMMAND (metadata's code), ZC_CONTRACT (the host interface version
  * imported, with a WIT of that version), ZC_INIT (0 ok, 1 init answers err 41, 2 init calls the
- * host, which it may not), ZC_LONG_META (a metadata description longer than the host reads).
+ * host, which it may not, 3 the same through a host function the native step answers itself:
+ * firmware-number), ZC_LONG_META (a metadata description longer than the host reads).
  */
 
 #include <stddef.h>
@@ -53,6 +54,8 @@ typedef struct { const char *ptr; size_t len; } str_t;
 
 __attribute__((import_module("hsmd:plugin/host@" ZC_CONTRACT), import_name("random-hex")))
 extern void host_random_hex(uint32_t n, void *ret);
+__attribute__((import_module("hsmd:plugin/host@" ZC_CONTRACT), import_name("firmware-number")))
+extern void host_firmware_number(void *ret);
 __attribute__((import_module("hsmd:plugin/host@" ZC_CONTRACT), import_name("fail")))
 extern void host_fail(const char *reason, size_t len);
 
@@ -118,6 +121,10 @@ EXPORT("init") void *init(void) {
     if (ZC_INIT == 2) {
         static struct { uint8_t tag; str_t a; str_t b; } ret;
         host_random_hex(8, &ret); /* no request in progress: the host traps this */
+    }
+    if (ZC_INIT == 3) {
+        static str_t ret;
+        host_firmware_number(&ret); /* a fixed answer, still not given outside a request */
     }
     result_area.tag = 0;
     return &result_area;
