@@ -154,6 +154,23 @@ def test_a_fixed_answer_of_a_shape_the_native_step_cannot_give_is_refused_at_sta
         Runtime(Misdeclared(LmkSet({0: TEST_LMK}), "1234-5678"), Limits(), CACHE)
 
 
+def test_a_subclass_that_answers_a_fixed_function_its_own_way_is_asked(built_plugins: Path, built_library: Path) -> None:
+    class Relabelled(Host):
+        def firmware_number(self, scope: RequestScope) -> str:
+            return "9999-0000"
+
+    host = Relabelled(LmkSet({0: TEST_LMK}), "1234-5678")
+    with Runtime(host, Limits(), CACHE) as fast:
+        assert outcome(fast, built_plugins / "NC.wasm", [b""])[0] == ("answer", f"00{TEST_LMK.check_value}9999-0000".encode().hex())
+
+
+def test_a_request_whose_scope_is_closed_is_refused(runtime: Runtime, built_plugins: Path) -> None:
+    scope = RequestScope("ended")
+    scope.close()
+    with pytest.raises(ValueError, match="request ended: its scope is closed"):
+        runtime.execute(runtime.load(built_plugins / "NC.wasm"), b"", scope)
+
+
 # --- loading: only a library that passes the compile cache's checks ---
 
 

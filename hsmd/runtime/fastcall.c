@@ -138,9 +138,10 @@ int hsmd_execute(call_t *call, const uint8_t *request, size_t size, uint8_t *out
         }
     }
     *result = (val_t){0};
+    int32_t was = executing; /* restored, not cleared: correct even if an execute ever ran nested */
     executing = 1;
     failed = api->func_call(call->func, call->context, &argument, 1, result, 1);
-    executing = 0;
+    executing = was;
     api->val_delete(&argument);
     if (failed) {
         *error = failed;

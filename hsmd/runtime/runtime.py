@@ -210,8 +210,12 @@ class Runtime:
     def execute(self, plugin: Plugin, request: bytes, scope: RequestScope) -> bytes:
         """The bytes after the response code: error code (+ fields).
 
-        An error answer raises GuestError (code + reason), a failed call PluginFault.
+        An error answer raises GuestError (code + reason), a failed call PluginFault;
+        a closed `scope` ValueError (its handles are gone, and the native step
+        would give fixed answers to a request that has ended).
         """
+        if scope.closed:
+            raise ValueError(f"request {scope.request_id}: its scope is closed")
         self._state.host_failure = None
         try:
             # A first request, or the first after a recycle, makes the instance and runs its init
