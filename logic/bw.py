@@ -62,7 +62,8 @@ def execute(request: bytes, hsm: Hsm) -> bytes:
     flag = fields.text(1, what="key length flag")
     if flag not in _LENGTH_FLAGS:
         raise HsmError("05", f"key length flag {flag!r} not 0, 1, 2 or 3")
-    bare = flag == "1" and len(fields.peek(32)) == 32 and is_hex(fields.peek(32))  # the legacy double-length form: no scheme letter
+    ahead = fields.peek(32)
+    bare = flag == "1" and len(ahead) == 32 and is_hex(ahead)  # the legacy double-length form: no scheme letter
     key_field = fields.hex(32, what="key") if bare else fields.key(what="key")
     if len(key_field.lstrip("UXTY")) != _LENGTH_FLAGS[flag]:
         raise HsmError("15", f"key of {len(key_field)} characters does not have the length flag {flag} names")

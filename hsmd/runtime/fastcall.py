@@ -220,17 +220,17 @@ class Library:
     def fixed(self, answers: Mapping[int | None, str], *, keyed: bool, boxed: bool, keepalive: list[object]) -> abi.NativeFront:
         """A native host function answering from `answers` (argument -> text; None: no argument or
         `none`) while a native execute runs; `keepalive` holds the table as long as wasmtime may call it."""
-        none = answers.get(None)
-        keys = sorted(key for key in answers if key is not None)
-        texts = [answers[key].encode() for key in keys]
-        entries = (Entry * max(1, len(keys)))(*(Entry(key, len(text), text) for key, text in zip(keys, texts, strict=True)))
-        fallback = None if none is None else Entry(0, len(none.encode()), none.encode())
-        keepalive.extend((entries, fallback, texts))
+        encoded = {key: text.encode() for key, text in answers.items()}
+        keys = sorted(key for key in encoded if key is not None)
+        entries = (Entry * max(1, len(keys)))(*(Entry(key, len(encoded[key]), encoded[key]) for key in keys))
+        none = encoded.get(None)
+        none_entry = None if none is None else Entry(0, len(none), none)
+        keepalive.extend((entries, none_entry, encoded))
 
         def front(python: int) -> tuple[int, int]:
             table = Fixed(ctypes.addressof(self.api), python, int(boxed), int(keyed), None, entries, len(keys))
-            if fallback is not None:
-                table.none = ctypes.pointer(fallback)
+            if none_entry is not None:
+                table.none = ctypes.pointer(none_entry)
             keepalive.append(table)
             return self._fixed_answer, ctypes.addressof(table)
 
