@@ -17,7 +17,9 @@ order.  One cancel scope per round covers the write and the receive after it; th
 clock starts when the last answer is written (within a millisecond).
 Each frame logs one ``request`` line with ``request_id`` (set while it is dispatched, so
 the dispatcher's and plugins' lines carry it too), ``conn_id`` and ``peer`` (bound once
-per connection) and ``duration_us`` (wall clock, dispatch only).
+per connection) and ``duration_us`` (wall clock, dispatch only); the lines of a batch are
+written, in request order, once its answers are (or once writing them failed or timed out, or
+the batch was cancelled), so the client does not wait for them.
 
 TLS (a listener that is a ``trio.SSLListener``): the listener only accepts; the handshake
 runs first thing in the connection's own task under ``handshake_timeout``, so a client
@@ -71,6 +73,30 @@ _ACCEPT_RETRY_ERRNOS: Final = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOME
 _ACCEPT_RETRY_DELAY: Final = 0.1
 # Per-process connection ids: request ids are f"{conn_id}-{seq}", unique per process.
 _conn_ids = itertools.count(1)
+
+# A "request" line waiting for its batch to be written: the frame's number on its connection,
+# command (None for a frame too short to have one), the answer's error code, dispatch time in µs.
+_RequestLine = tuple[int, bytes | None, bytes, int]
+
+
+def _log_requests(log: structlog.typing.FilteringBoundLogger, id_prefix: str, lines: list[_RequestLine]) -> None:
+    """Log the batch's "request" lines in request order, each under its own request id, and empty `lines`.
+
+    Written after the batch's answers, not before: a line costs tens of µs, which a client
+    waiting for its answer would otherwise wait for too."""
+    token = REQUEST_ID.set(None)
+    try:
+        for seq, command, code, duration_us in sorted(lines):
+            REQUEST_ID.set(id_prefix + str(seq))
+            log.info(
+                "request",
+                command=None if command is None else command.decode("ascii", "replace"),
+                error_code=code.decode("ascii", "replace"),
+                duration_us=duration_us,
+            )
+    finally:
+        REQUEST_ID.reset(token)
+        lines.clear()
 
 
 def new_conn_id() -> str:
@@ -359,15 +385,21 @@ class Server:
         return None
 
     async def _answer_concurrently(
-        self, pending: list[tuple[int, Frame, str]], answers: list[bytes], log: structlog.typing.FilteringBoundLogger, log_requests: bool
+        self,
+        pending: list[tuple[int, Frame, int]],
+        answers: list[bytes],
+        log: structlog.typing.FilteringBoundLogger,
+        id_prefix: str,
+        lines: list[_RequestLine] | None,
     ) -> None:
         """Dispatch a batch's frames at once (a worker pool runs them side by side), each in its
         own task with its request id, and put each encoded answer at its index in `answers`:
         they still leave in request order. As the sequential loop: 41 for a dispatcher bug, one
-        "request" line per frame."""
+        "request" line per frame, kept in `lines` (None: not logged) until the batch is sent.
+        `pending` holds each frame's answer index and number on the connection."""
         error_at = self._header_len + 2
 
-        async def answer(index: int, frame: Frame) -> None:
+        async def answer(index: int, frame: Frame, seq: int) -> None:
             started = time.perf_counter_ns()
             try:
                 message = await self._dispatcher.handle(frame)
@@ -376,24 +408,19 @@ class Server:
             except Exception:  # logged with traceback
                 log.exception("dispatcher failed", command=frame.command.decode("ascii", "replace"))
                 message = frame.reply(b"41")
-            if log_requests:
-                log.info(
-                    "request",
-                    command=frame.command.decode("ascii", "replace"),
-                    error_code=message[error_at : error_at + 2].decode("ascii", "replace"),
-                    duration_us=(time.perf_counter_ns() - started) // 1000,
-                )
+            if lines is not None:
+                lines.append((seq, frame.command, message[error_at : error_at + 2], (time.perf_counter_ns() - started) // 1000))
             answers[index] = encode(message)
 
         if len(pending) == 1:
-            index, frame, request_id = pending[0]
-            REQUEST_ID.set(request_id)  # the caller resets it with the batch's first token
-            await answer(index, frame)
+            index, frame, seq = pending[0]
+            REQUEST_ID.set(id_prefix + str(seq))  # the caller resets it with the batch's first token
+            await answer(index, frame, seq)
             return
         async with trio.open_nursery() as nursery:
-            for index, frame, request_id in pending:
-                REQUEST_ID.set(request_id)  # the task started next copies the context as it is now
-                nursery.start_soon(answer, index, frame)
+            for index, frame, seq in pending:
+                REQUEST_ID.set(id_prefix + str(seq))  # the task started next copies the context as it is now
+                nursery.start_soon(answer, index, frame, seq)
 
     async def _serve_connection(self, conn: _Connection, log: structlog.typing.FilteringBoundLogger) -> str:
         """The connection loop (see the module docstring); returns why it ended."""
@@ -405,119 +432,123 @@ class Server:
         max_in_flight = limits.max_in_flight
         error_at = self._header_len + 2
         log_requests = log.is_enabled_for(logging.INFO)
+        lines: list[_RequestLine] | None = [] if log_requests else None
         decoder = FrameDecoder(self._header_len, max_frame_len=limits.max_frame_len)
         id_prefix = f"{conn.id}-"
         seq = 0
         started = 0
         frame_deadline: float | None = None  # set while a partial frame is buffered
-        while True:
-            # Answer up to max_in_flight buffered frames, in order, without any I/O.
-            answers: list[bytes] = []
-            pending: list[tuple[int, Frame, str]] = []  # concurrent: (answer index, frame, request id)
-            ended: str | None = None
-            unbind: contextvars.Token[Any] | None = None
+        try:
             while True:
-                try:
-                    event = decoder.next_event()
-                except FrameTooLarge as exc:
-                    log.warning("frame too large", length=exc.length, limit=exc.limit)
-                    ended = "frame too large"
-                    break
-                if event is NEED_DATA:
-                    break
-                frame_deadline = None
-                conn.in_flight += 1
-                status.frames_received += 1
-                seq += 1
-                # Overwritten by the next frame; the batch's first token unbinds it after.
-                if unbind is None:
-                    unbind = REQUEST_ID.set(id_prefix + str(seq))
-                else:
-                    REQUEST_ID.set(id_prefix + str(seq))
-                if log_requests:
-                    started = time.perf_counter_ns()
-                if isinstance(event, ShortFrame):
-                    self.port_status.malformed += 1  # answered ZZ51/ZZ15, as on the UDP port
-                    command = None
-                    message = event.message
-                elif self._concurrent:
-                    # Dispatched with the rest of the batch, all at once, below.
-                    pending.append((len(answers), event, id_prefix + str(seq)))
-                    answers.append(b"")
+                # Answer up to max_in_flight buffered frames, in order, without any I/O.
+                answers: list[bytes] = []
+                pending: list[tuple[int, Frame, int]] = []  # concurrent: (answer index, frame, its number)
+                ended: str | None = None
+                unbind: contextvars.Token[Any] | None = None
+                while True:
+                    try:
+                        event = decoder.next_event()
+                    except FrameTooLarge as exc:
+                        log.warning("frame too large", length=exc.length, limit=exc.limit)
+                        ended = "frame too large"
+                        break
+                    if event is NEED_DATA:
+                        break
+                    frame_deadline = None
+                    conn.in_flight += 1
+                    status.frames_received += 1
+                    seq += 1
+                    # Overwritten by the next frame; the batch's first token unbinds it after.
+                    if unbind is None:
+                        unbind = REQUEST_ID.set(id_prefix + str(seq))
+                    else:
+                        REQUEST_ID.set(id_prefix + str(seq))
+                    if log_requests:
+                        started = time.perf_counter_ns()
+                    if isinstance(event, ShortFrame):
+                        self.port_status.malformed += 1  # answered ZZ51/ZZ15, as on the UDP port
+                        command = None
+                        message = event.message
+                    elif self._concurrent:
+                        # Dispatched with the rest of the batch, all at once, below.
+                        pending.append((len(answers), event, seq))
+                        answers.append(b"")
+                        if len(answers) == max_in_flight:
+                            break
+                        continue
+                    else:
+                        try:
+                            message = await dispatcher.handle(event)
+                            if len(message) > MAX_FRAME_LEN:
+                                raise FrameTooLarge(len(message), MAX_FRAME_LEN)
+                        except Exception:  # logged with traceback
+                            # A dispatcher bug costs one request (error 41), not the connection.
+                            log.exception("dispatcher failed", command=event.command.decode("ascii", "replace"))
+                            message = event.reply(b"41")
+                        command = event.command
+                    if lines is not None:
+                        duration_us = (time.perf_counter_ns() - started) // 1000
+                        lines.append((seq, command, message[error_at : error_at + 2], duration_us))
+                    answers.append(encode(message))
                     if len(answers) == max_in_flight:
                         break
-                    continue
-                else:
-                    try:
-                        message = await dispatcher.handle(event)
-                        if len(message) > MAX_FRAME_LEN:
-                            raise FrameTooLarge(len(message), MAX_FRAME_LEN)
-                    except Exception:  # logged with traceback
-                        # A dispatcher bug costs one request (error 41), not the connection.
-                        log.exception("dispatcher failed", command=event.command.decode("ascii", "replace"))
-                        message = event.reply(b"41")
-                    command = event.command.decode("ascii", "replace") if log_requests else None
-                if log_requests:
-                    log.info(
-                        "request",
-                        command=command,
-                        error_code=message[error_at : error_at + 2].decode("ascii", "replace"),
-                        duration_us=(time.perf_counter_ns() - started) // 1000,
-                    )
-                answers.append(encode(message))
-                if len(answers) == max_in_flight:
-                    break
-            if pending:
-                await self._answer_concurrently(pending, answers, log, log_requests)
-            if unbind is not None:
-                REQUEST_ID.reset(unbind)
+                if pending:
+                    await self._answer_concurrently(pending, answers, log, id_prefix, lines)
+                if unbind is not None:
+                    REQUEST_ID.reset(unbind)
 
-            # One cancel scope per round: it bounds the write of the answers (deadline
-            # idle_timeout: "peer not reading") and then the next receive (idle_timeout, or
-            # frame_timeout while a frame is partial).  shutdown() cancels it only while
-            # receiving.  A write that waited for the peer restarts the idle clock after it.
-            writing = in_frame = False
-            with trio.CancelScope(relative_deadline=idle_timeout) as scope:
-                if answers:
-                    writing = True
+                # One cancel scope per round: it bounds the write of the answers (deadline
+                # idle_timeout: "peer not reading") and then the next receive (idle_timeout, or
+                # frame_timeout while a frame is partial).  shutdown() cancels it only while
+                # receiving.  A write that waited for the peer restarts the idle clock after it.
+                writing = in_frame = False
+                with trio.CancelScope(relative_deadline=idle_timeout) as scope:
+                    if answers:
+                        writing = True
+                        try:
+                            payload = answers[0] if len(answers) == 1 else b"".join(answers)
+                            await stream.send_all(payload)
+                            status.bytes_sent += len(payload)
+                            status.frames_sent += len(answers)
+                        except (trio.BrokenResourceError, trio.ClosedResourceError):
+                            return "connection lost"
+                        finally:
+                            if lines:
+                                _log_requests(log, id_prefix, lines)
+                        writing = False
+                        conn.in_flight = 0
+                        if ended is None and len(answers) == max_in_flight:
+                            continue  # more complete frames may be buffered: answer them first
+                    if ended is not None:
+                        return ended
+                    if self._shutting_down:
+                        return "shutdown"
+                    in_frame = decoder.in_frame  # exact here: every complete frame is answered
+                    if in_frame:
+                        if frame_deadline is None:
+                            frame_deadline = trio.current_time() + limits.frame_timeout
+                        scope.deadline = frame_deadline
+                    elif answers:
+                        now = trio.current_time()
+                        if now + idle_timeout - scope.deadline > _WRITE_SLACK:
+                            scope.deadline = now + idle_timeout
+                    conn.receive_scope = scope
                     try:
-                        payload = answers[0] if len(answers) == 1 else b"".join(answers)
-                        await stream.send_all(payload)
-                        status.bytes_sent += len(payload)
-                        status.frames_sent += len(answers)
+                        data = await stream.receive_some(_RECEIVE_SIZE)
+                        status.bytes_received += len(data)
                     except (trio.BrokenResourceError, trio.ClosedResourceError):
                         return "connection lost"
-                    writing = False
-                    conn.in_flight = 0
-                    if ended is None and len(answers) == max_in_flight:
-                        continue  # more complete frames may be buffered: answer them first
-                if ended is not None:
-                    return ended
-                if self._shutting_down:
-                    return "shutdown"
-                in_frame = decoder.in_frame  # exact here: every complete frame is answered
-                if in_frame:
-                    if frame_deadline is None:
-                        frame_deadline = trio.current_time() + limits.frame_timeout
-                    scope.deadline = frame_deadline
-                elif answers:
-                    now = trio.current_time()
-                    if now + idle_timeout - scope.deadline > _WRITE_SLACK:
-                        scope.deadline = now + idle_timeout
-                conn.receive_scope = scope
-                try:
-                    data = await stream.receive_some(_RECEIVE_SIZE)
-                    status.bytes_received += len(data)
-                except (trio.BrokenResourceError, trio.ClosedResourceError):
-                    return "connection lost"
-                finally:
-                    conn.receive_scope = None
-            if scope.cancelled_caught:
-                if writing:
-                    return "peer not reading"
-                if self._shutting_down:
-                    return "shutdown"
-                return "frame timeout" if in_frame else "idle timeout"
-            if not data:
-                return "peer closed mid-frame" if in_frame else "peer closed"
-            decoder.receive_data(data)
+                    finally:
+                        conn.receive_scope = None
+                if scope.cancelled_caught:
+                    if writing:
+                        return "peer not reading"
+                    if self._shutting_down:
+                        return "shutdown"
+                    return "frame timeout" if in_frame else "idle timeout"
+                if not data:
+                    return "peer closed mid-frame" if in_frame else "peer closed"
+                decoder.receive_data(data)
+        finally:
+            if lines:  # a batch cut short before its answers were written (cancelled): its requests ran
+                _log_requests(log, id_prefix, lines)

@@ -55,10 +55,12 @@ class MemoryListener(trio.abc.Listener[trio.abc.Stream]):
     def __init__(self) -> None:
         self._send, self._receive = trio.open_memory_channel[trio.abc.Stream](math.inf)
         self.closed = False
+        self.server_sides: list[trio.abc.Stream] = []  # the server's end of each connection, in order
 
     def connect(self, *, lockstep: bool = False) -> trio.abc.Stream:
         pair = trio.testing.lockstep_stream_pair() if lockstep else trio.testing.memory_stream_pair()
         client, server_side = pair
+        self.server_sides.append(server_side)
         self._send.send_nowait(server_side)
         return client
 
@@ -279,6 +281,33 @@ async def test_logs_one_line_per_request_with_ids_and_no_body(logs: list[EventDi
     assert close_reasons(logs) == ["peer closed"]
     assert "request_id" not in events(logs, "connection closed")[0]  # cleared after each batch
     assert "SECRETBODY" not in repr(logs)
+
+
+@pytest.mark.parametrize("concurrent", [False, True], ids=["in order", "concurrent"])
+async def test_a_batchs_request_lines_are_logged_after_its_answers_are_written(logs: list[EventDict], concurrent: bool) -> None:
+    """A client waiting for its answers does not wait for their log lines too; each line still
+    carries its own request id."""
+    async with serving(FakeDispatcher(), concurrent=concurrent) as (_, listener):
+        client = listener.connect()
+        server_side = listener.server_sides[0]
+        assert isinstance(server_side, trio.StapledStream) and isinstance(server_side.send_stream, trio.testing.MemorySendStream)
+        send_stream = server_side.send_stream
+        pump = send_stream.send_all_hook
+        assert pump is not None
+
+        async def written() -> None:
+            logs.append({"event": "answers written"})
+            await pump()
+
+        send_stream.send_all_hook = written
+        await client.send_all(NC + NC)
+        await read_answers(client, 2)
+        await client.send_all(NC)
+        await read_answers(client, 1)
+    order = [entry["event"] for entry in logs if entry["event"] in ("answers written", "request")]
+    assert order == ["answers written", "request", "request", "answers written", "request"]
+    conn_id = events(logs, "request")[0]["conn_id"]
+    assert [entry["request_id"] for entry in events(logs, "request")] == [f"{conn_id}-{n}" for n in (1, 2, 3)]
 
 
 async def test_the_dispatcher_logs_with_the_request_id(logs: list[EventDict]) -> None:

@@ -420,6 +420,77 @@ async def test_a_request_running_to_its_deadline_holds_only_its_own_worker(worke
     assert order == ["NC"] * 20 + ["ZF L"]
 
 
+def record_polls(monkeypatch: pytest.MonkeyPatch, poll: float) -> list[bool]:
+    """Poll for a lone request's answer for up to `poll` seconds; what each poll that ran found:
+    True (the answer was there), False (it gave up)."""
+    monkeypatch.setattr(hsmd.workers, "ALONE_POLL", poll)
+    found: list[bool] = []
+    original = WorkerPool.poll_lone_answer
+
+    def recording(pool: WorkerPool, limit: float) -> bool | None:
+        result = original(pool, limit)
+        if result is not None:
+            found.append(result)
+        return result
+
+    monkeypatch.setattr(WorkerPool, "poll_lone_answer", recording)
+    return found
+
+
+async def test_the_answer_to_a_request_the_pool_holds_alone_is_polled_for_before_the_event_loop_sleeps(
+    worker_plugins: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A poll long enough for any machine: it ends as soon as the answer is there.
+    found = record_polls(monkeypatch, TIMEOUT)
+    async with open_worker_pool(worker_config(worker_plugins), UnitStatus()) as pool:
+        for _ in range(3):
+            assert (await pool.handle(frame(b"NC"))).startswith(HEADER + b"ND00")
+            assert (await pool.handle(frame(b"B20005hello"))) == HEADER + b"B300hello"
+    assert found == [True] * 6
+
+
+async def test_the_poll_is_only_for_a_lone_request_and_gives_up_in_time(worker_plugins: Path) -> None:
+    # Fuel to spare: ZF L runs until its deadline (1 s).
+    config = worker_config(worker_plugins, fuel=10**13)
+    async with open_worker_pool(config, UnitStatus()) as pool, trio.open_nursery() as nursery:
+
+        async def slow() -> None:
+            assert await pool.handle(frame(b"ZFL")) == HEADER + b"ZG41"
+
+        assert pool.poll_lone_answer(TIMEOUT) is None  # nothing in flight
+        nursery.start_soon(slow)
+        await until(lambda: busy(pool) == 1)
+        assert pool.poll_lone_answer(0.01) is False  # alone, and not answered within 10 ms
+        nursery.start_soon(slow)
+        await until(lambda: busy(pool) == 2)
+        assert pool.poll_lone_answer(TIMEOUT) is None  # two in flight: no poll
+
+
+async def test_frames_of_one_batch_are_all_in_flight_before_any_poll(worker_plugins: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The poll runs only when every task has run: both NCs are sent to a worker before it.
+    sent: list[int] = []
+    monkeypatch.setattr(hsmd.workers, "ALONE_POLL", TIMEOUT)
+    original = WorkerPool.poll_lone_answer
+
+    def recording(pool: WorkerPool, limit: float) -> bool | None:
+        sent.append(sum(len(w.pending) for w in pool._slots if w is not None))
+        return original(pool, limit)
+
+    monkeypatch.setattr(WorkerPool, "poll_lone_answer", recording)
+    async with open_worker_pool(worker_config(worker_plugins), UnitStatus()) as pool:
+        sent.clear()
+        answers: list[bytes] = []
+
+        async def nc() -> None:
+            answers.append(await pool.handle(frame(b"NC")))
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(nc)
+            nursery.start_soon(nc)
+    assert len(answers) == 2 and all(a.startswith(HEADER + b"ND00") for a in answers)
+    assert sent[0] == 2
+
+
 async def zf_l_running(pool: WorkerPool, monkeypatch: pytest.MonkeyPatch, nursery: trio.Nursery, order: list[str]) -> list[Any]:
     """Start ZF L (until its 5 s deadline) on one worker; the calls sent to its channel from then on.
     With STUCK long, `_pick` takes that worker for one more busy worker like any other."""
