@@ -79,6 +79,10 @@ _conn_ids = itertools.count(1)
 _RequestLine = tuple[int, bytes | None, bytes, int]
 
 
+def _frame_number(line: _RequestLine) -> int:
+    return line[0]
+
+
 def _log_requests(log: structlog.typing.FilteringBoundLogger, id_prefix: str, lines: list[_RequestLine]) -> None:
     """Log the batch's "request" lines in request order, each under its own request id, and empty `lines`.
 
@@ -86,7 +90,7 @@ def _log_requests(log: structlog.typing.FilteringBoundLogger, id_prefix: str, li
     waiting for its answer would otherwise wait for too."""
     token = REQUEST_ID.set(None)
     try:
-        for seq, command, code, duration_us in sorted(lines):
+        for seq, command, code, duration_us in sorted(lines, key=_frame_number):
             REQUEST_ID.set(id_prefix + str(seq))
             log.info(
                 "request",

@@ -16,10 +16,11 @@ answers in order).
 
 When the pool holds one request only and the event loop is about to sleep (every task has run),
 it polls that request's worker channel until the answer is there, for up to ALONE_POLL (0.3 ms;
-not with one CPU), then sleeps as usual: on a virtual machine the wake-up that ends such a sleep
-costs more than the poll, and a client sending one request at a time, as most test rigs do,
-waits for it (NC one at a time: p50 about 25% lower). With more than one request in the pool,
-or anything else to run, there is no poll; other sockets wait at most ALONE_POLL.
+not with one CPU, and not for a request that has run longer than that), then sleeps as usual:
+on a virtual machine the wake-up that ends such a sleep costs more than the poll, and a client
+sending one request at a time, as most test rigs do, waits for it (NC one at a time: p50 about
+20% lower). With more than one request in the pool, or a task to run, there is no poll; what
+arrives on other sockets meanwhile waits at most ALONE_POLL.
 
 A request queued in a busy worker's channel does not stay stuck behind a slow one: the channel
 is a SOCK_SEQPACKET socket pair and this process keeps the worker's end open too, so it can
@@ -85,7 +86,7 @@ from hsmd.channel import (
     receive_packet,
     request_call,
 )
-from hsmd.config import Config
+from hsmd.config import Config, cpu_count
 from hsmd.host.status import StatusSnapshot, UnitStatus
 from hsmd.logging import current_request_id
 from hsmd.protocol import Frame
@@ -305,7 +306,8 @@ class WorkerPool:
         """If the pool holds exactly one request, poll its worker's channel for up to `limit`
         seconds until the answer is there to read (it is left there: the reader task takes it).
         True once it is there, False if the time ran out, None if the pool does not hold one
-        request only (or its worker's channel is closed)."""
+        request only, or that request has run longer than ALONE_POLL already, or its worker's
+        channel is closed."""
         if self._waiting:
             return None
         holder = None
@@ -314,10 +316,11 @@ class WorkerPool:
                 if holder is not None or len(worker.pending) > 1:
                     return None
                 holder = worker
-        if holder is None or holder.dead:
-            return None
+        now = time.perf_counter()
+        if holder is None or holder.dead or now - holder.since > ALONE_POLL:
+            return None  # (a request that has run longer than a poll is slow: not polled for again)
         sock = holder.sock
-        deadline = time.perf_counter() + limit
+        deadline = now + limit
         while time.perf_counter() < deadline:
             try:
                 sock.recv(1, _PEEK)
@@ -453,11 +456,11 @@ class WorkerPool:
                 return False
         return True
 
-    def _deliver(self, worker: _Worker, flags: int = 0) -> bool:
+    def _deliver(self, worker: _Worker) -> bool:
         """Receive and settle one packet from `worker`, then refill it; False if none was waiting.
         A broken channel, or a message that was not asked for, kills the worker."""
         try:
-            packet = receive_packet(worker.sock, self._buffer, flags)
+            packet = receive_packet(worker.sock, self._buffer)
         except BlockingIOError:
             return False
         except (OSError, ChannelError) as exc:
@@ -696,7 +699,7 @@ async def open_worker_pool(config: Config, status: UnitStatus) -> AsyncIterator[
     pool = WorkerPool(config, status)
     error: Exception | None = None
     # With one CPU the poll would only keep the worker it waits for from running.
-    poll = _LoneAnswerPoll(pool) if len(os.sched_getaffinity(0)) > 1 else None
+    poll = _LoneAnswerPoll(pool) if cpu_count() > 1 else None
     async with trio.open_nursery() as nursery:
         for index in range(pool.size):
             nursery.start_soon(pool._supervise, index)

@@ -300,14 +300,20 @@ async def test_a_batchs_request_lines_are_logged_after_its_answers_are_written(l
             await pump()
 
         send_stream.send_all_hook = written
-        await client.send_all(NC + NC)
+        # The first frame answers last when dispatched concurrently: its line still comes first.
+        await client.send_all(encode(b"HEADSL0.01") + NC)
         await read_answers(client, 2)
         await client.send_all(NC)
         await read_answers(client, 1)
     order = [entry["event"] for entry in logs if entry["event"] in ("answers written", "request")]
     assert order == ["answers written", "request", "request", "answers written", "request"]
     conn_id = events(logs, "request")[0]["conn_id"]
-    assert [entry["request_id"] for entry in events(logs, "request")] == [f"{conn_id}-{n}" for n in (1, 2, 3)]
+    requests = events(logs, "request")
+    assert [(entry["request_id"], entry["command"]) for entry in requests] == [
+        (f"{conn_id}-1", "SL"),
+        (f"{conn_id}-2", "NC"),
+        (f"{conn_id}-3", "NC"),
+    ]
 
 
 async def test_the_dispatcher_logs_with_the_request_id(logs: list[EventDict]) -> None:

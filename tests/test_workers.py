@@ -421,8 +421,9 @@ async def test_a_request_running_to_its_deadline_holds_only_its_own_worker(worke
 
 
 def record_polls(monkeypatch: pytest.MonkeyPatch, poll: float) -> list[bool]:
-    """Poll for a lone request's answer for up to `poll` seconds; what each poll that ran found:
-    True (the answer was there), False (it gave up)."""
+    """Poll for a lone request's answer for up to `poll` seconds, as on a machine with 2 CPUs;
+    what each poll that ran found: True (the answer was there), False (it gave up)."""
+    monkeypatch.setattr(hsmd.workers, "cpu_count", lambda: 2)
     monkeypatch.setattr(hsmd.workers, "ALONE_POLL", poll)
     found: list[bool] = []
     original = WorkerPool.poll_lone_answer
@@ -437,58 +438,82 @@ def record_polls(monkeypatch: pytest.MonkeyPatch, poll: float) -> list[bool]:
     return found
 
 
+@pytest.mark.wasm
 async def test_the_answer_to_a_request_the_pool_holds_alone_is_polled_for_before_the_event_loop_sleeps(
     worker_plugins: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A poll long enough for any machine: it ends as soon as the answer is there.
+    # A poll long enough for any machine (the deadline bounds it): it ends once the answer is there.
     found = record_polls(monkeypatch, TIMEOUT)
-    async with open_worker_pool(worker_config(worker_plugins), UnitStatus()) as pool:
-        for _ in range(3):
-            assert (await pool.handle(frame(b"NC"))).startswith(HEADER + b"ND00")
-            assert (await pool.handle(frame(b"B20005hello"))) == HEADER + b"B300hello"
+    with trio.fail_after(TIMEOUT):
+        async with open_worker_pool(worker_config(worker_plugins), UnitStatus()) as pool:
+            for _ in range(3):
+                assert (await pool.handle(frame(b"NC"))).startswith(HEADER + b"ND00")
+                assert (await pool.handle(frame(b"B20005hello"))) == HEADER + b"B300hello"
     assert found == [True] * 6
 
 
-async def test_the_poll_is_only_for_a_lone_request_and_gives_up_in_time(worker_plugins: Path) -> None:
+@pytest.mark.wasm
+async def test_with_one_cpu_nothing_is_polled_for(worker_plugins: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    found = record_polls(monkeypatch, TIMEOUT)
+    monkeypatch.setattr(hsmd.workers, "cpu_count", lambda: 1)
+    with trio.fail_after(TIMEOUT):
+        async with open_worker_pool(worker_config(worker_plugins), UnitStatus()) as pool:
+            assert (await pool.handle(frame(b"NC"))).startswith(HEADER + b"ND00")
+    assert found == []
+
+
+@pytest.mark.wasm
+async def test_the_poll_is_only_for_a_lone_request_not_yet_slow_and_gives_up_in_time(
+    worker_plugins: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(hsmd.workers, "cpu_count", lambda: 1)  # no poll but those asked for here
+    monkeypatch.setattr(hsmd.workers, "ALONE_POLL", TIMEOUT)
     # Fuel to spare: ZF L runs until its deadline (1 s).
     config = worker_config(worker_plugins, fuel=10**13)
-    async with open_worker_pool(config, UnitStatus()) as pool, trio.open_nursery() as nursery:
+    with trio.fail_after(TIMEOUT):
+        async with open_worker_pool(config, UnitStatus()) as pool, trio.open_nursery() as nursery:
 
-        async def slow() -> None:
-            assert await pool.handle(frame(b"ZFL")) == HEADER + b"ZG41"
+            async def slow() -> None:
+                assert await pool.handle(frame(b"ZFL")) == HEADER + b"ZG41"
 
-        assert pool.poll_lone_answer(TIMEOUT) is None  # nothing in flight
-        nursery.start_soon(slow)
-        await until(lambda: busy(pool) == 1)
-        assert pool.poll_lone_answer(0.01) is False  # alone, and not answered within 10 ms
-        nursery.start_soon(slow)
-        await until(lambda: busy(pool) == 2)
-        assert pool.poll_lone_answer(TIMEOUT) is None  # two in flight: no poll
+            assert pool.poll_lone_answer(TIMEOUT) is None  # nothing in flight
+            nursery.start_soon(slow)
+            await until(lambda: busy(pool) == 1)
+            assert pool.poll_lone_answer(0.01) is False  # alone, and not answered within 10 ms
+            await trio.sleep(0.002)
+            monkeypatch.setattr(hsmd.workers, "ALONE_POLL", 0.001)
+            assert pool.poll_lone_answer(TIMEOUT) is None  # it has run longer than a poll: slow, not polled for
+            monkeypatch.setattr(hsmd.workers, "ALONE_POLL", TIMEOUT)
+            nursery.start_soon(slow)
+            await until(lambda: busy(pool) == 2)
+            assert pool.poll_lone_answer(TIMEOUT) is None  # two in flight: no poll
 
 
+@pytest.mark.wasm
 async def test_frames_of_one_batch_are_all_in_flight_before_any_poll(worker_plugins: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # The poll runs only when every task has run: both NCs are sent to a worker before it.
-    sent: list[int] = []
-    monkeypatch.setattr(hsmd.workers, "ALONE_POLL", TIMEOUT)
-    original = WorkerPool.poll_lone_answer
+    # The poll runs only once every task has run: both NCs are sent to a worker before it.
+    record_polls(monkeypatch, TIMEOUT)
+    held: list[int] = []
+    polling = WorkerPool.poll_lone_answer
 
     def recording(pool: WorkerPool, limit: float) -> bool | None:
-        sent.append(sum(len(w.pending) for w in pool._slots if w is not None))
-        return original(pool, limit)
+        held.append(sum(len(w.pending) for w in pool._slots if w is not None))
+        return polling(pool, limit)
 
     monkeypatch.setattr(WorkerPool, "poll_lone_answer", recording)
-    async with open_worker_pool(worker_config(worker_plugins), UnitStatus()) as pool:
-        sent.clear()
-        answers: list[bytes] = []
+    answers: list[bytes] = []
+    with trio.fail_after(TIMEOUT):
+        async with open_worker_pool(worker_config(worker_plugins), UnitStatus()) as pool:
+            held.clear()
 
-        async def nc() -> None:
-            answers.append(await pool.handle(frame(b"NC")))
+            async def nc() -> None:
+                answers.append(await pool.handle(frame(b"NC")))
 
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(nc)
-            nursery.start_soon(nc)
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(nc)
+                nursery.start_soon(nc)
     assert len(answers) == 2 and all(a.startswith(HEADER + b"ND00") for a in answers)
-    assert sent[0] == 2
+    assert held[0] == 2
 
 
 async def zf_l_running(pool: WorkerPool, monkeypatch: pytest.MonkeyPatch, nursery: trio.Nursery, order: list[str]) -> list[Any]:
