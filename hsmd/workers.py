@@ -15,12 +15,12 @@ the frames one connection pipelines run on several workers at once (hsmd.server 
 answers in order).
 
 When the pool holds one request only and the event loop is about to sleep (every task has run),
-it polls that request's worker channel until the answer is there, for up to ALONE_POLL (0.3 ms;
-not with one CPU, and not for a request that has run longer than that), then sleeps as usual:
-on a virtual machine the wake-up that ends such a sleep costs more than the poll, and a client
-sending one request at a time, as most test rigs do, waits for it (NC one at a time: p50 about
-20% lower). With more than one request in the pool, or a task to run, there is no poll; what
-arrives on other sockets meanwhile waits at most ALONE_POLL.
+it polls that request's worker channel until the answer is there, for up to ALONE_POLL (0.3 ms),
+then sleeps as usual: on a virtual machine the wake-up that ends such a sleep costs more than
+the poll, and a client sending one request at a time, as most test rigs do, waits for it (NC
+one at a time: p50 about 20% lower). There is no poll with more than one request in the pool,
+a task to run, more than one host connection open (another client's request must not wait
+for this one's answer), one CPU, or for a request that has run longer than a poll already.
 
 A request queued in a busy worker's channel does not stay stuck behind a slow one: the channel
 is a SOCK_SEQPACKET socket pair and this process keeps the worker's end open too, so it can
@@ -306,10 +306,10 @@ class WorkerPool:
         """If the pool holds exactly one request, poll its worker's channel for up to `limit`
         seconds until the answer is there to read (it is left there: the reader task takes it).
         True once it is there, False if the time ran out, None if the pool does not hold one
-        request only, or that request has run longer than ALONE_POLL already, or its worker's
-        channel is closed."""
-        if self._waiting:
-            return None
+        request only, or that request has run longer than ALONE_POLL already, or more than one
+        host connection is open, or its worker's channel is closed."""
+        if self._waiting or sum(port.connections for port in self._status.ports) > 1:
+            return None  # another connection's request may be waiting to be read: it must not wait for this one
         holder = None
         for worker in self._slots:
             if worker is not None and worker.pending:

@@ -470,8 +470,11 @@ async def test_the_poll_is_only_for_a_lone_request_not_yet_slow_and_gives_up_in_
     monkeypatch.setattr(hsmd.workers, "ALONE_POLL", TIMEOUT)
     # Fuel to spare: ZF L runs until its deadline (1 s).
     config = worker_config(worker_plugins, fuel=10**13)
+    status = UnitStatus()
+    port = PortStatus("tcp", "127.0.0.1", 1500, connections=1)
+    status.ports.append(port)
     with trio.fail_after(TIMEOUT):
-        async with open_worker_pool(config, UnitStatus()) as pool, trio.open_nursery() as nursery:
+        async with open_worker_pool(config, status) as pool, trio.open_nursery() as nursery:
 
             async def slow() -> None:
                 assert await pool.handle(frame(b"ZFL")) == HEADER + b"ZG41"
@@ -480,6 +483,9 @@ async def test_the_poll_is_only_for_a_lone_request_not_yet_slow_and_gives_up_in_
             nursery.start_soon(slow)
             await until(lambda: busy(pool) == 1)
             assert pool.poll_lone_answer(0.01) is False  # alone, and not answered within 10 ms
+            port.connections = 2
+            assert pool.poll_lone_answer(TIMEOUT) is None  # another client could be waiting for its turn
+            port.connections = 1
             await trio.sleep(0.002)
             monkeypatch.setattr(hsmd.workers, "ALONE_POLL", 0.001)
             assert pool.poll_lone_answer(TIMEOUT) is None  # it has run longer than a poll: slow, not polled for
