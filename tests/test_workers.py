@@ -715,6 +715,37 @@ async def test_a_worker_killed_while_free_costs_no_request(worker_plugins: Path)
 
 
 @pytest.mark.wasm
+async def test_closing_the_pool_with_cancelled_requests_queued_behind_a_busy_worker_settles_them_all(worker_plugins: Path) -> None:
+    # One worker, busy with ZF L (fuel to spare: it runs to its 3 s deadline); six NCs behind it.
+    # Their callers are cancelled, then the pool is closed while ZF L still runs: the worker is
+    # killed, nothing is left queued, nothing hangs.
+    config = worker_config(worker_plugins, workers=1, deadline_ms=3000, fuel=10**13)
+    cancelled = 0
+    with trio.fail_after(TIMEOUT):
+        async with open_worker_pool(config, UnitStatus()) as pool, trio.open_nursery() as nursery:
+
+            async def nc(scope: trio.CancelScope) -> None:
+                nonlocal cancelled
+                with scope:
+                    await pool.handle(frame(b"NC"))
+                cancelled += scope.cancelled_caught
+
+            nursery.start_soon(pool.handle, frame(b"ZFL"))
+            await until(lambda: busy(pool) == 1)
+            scopes = [trio.CancelScope() for _ in range(6)]
+            for scope in scopes:
+                nursery.start_soon(nc, scope)
+            await until(lambda: len(pool._waiting) + sum(len(w.pending) for w in pool._slots if w is not None) == 7)
+            for scope in scopes:
+                scope.cancel()
+            await until(lambda: cancelled == 6)
+            assert not pool._waiting  # a cancelled caller takes its request out of the queue
+            nursery.cancel_scope.cancel()  # ZF L's caller too; its worker is killed when the pool closes
+        assert not pool._waiting
+        assert all(worker is None or worker.dead for worker in pool._slots)
+
+
+@pytest.mark.wasm
 async def test_a_reload_reaches_every_worker_while_the_others_serve(worker_plugins: Path, tmp_path: Path) -> None:
     directory = tmp_path / "plugins"
     directory.mkdir()
