@@ -339,16 +339,19 @@ class Server:
         # Resolved once per connection, not per request (a lazy proxy re-resolves per call).
         log = self._log.bind()
         log.info("connection open")
+        unlogged: list[_RequestLine] = []
         try:
             if isinstance(conn.stream, trio.SSLStream):
                 conn.reason = await self._handshake(conn.stream, conn, log)
             if conn.reason is None:
-                conn.reason = await self._serve_connection(conn, log)
+                conn.reason = await self._serve_connection(conn, log, unlogged)
         except Exception:  # logged with traceback, see below
             # A bug in this module must cost one connection, not the server.
             conn.reason = "internal error"
             log.exception("connection failed")
         finally:
+            if unlogged:  # a batch cut short before its answers were written (cancelled, a bug): its requests ran
+                _log_requests(log, f"{conn.id}-", unlogged)
             structlog.contextvars.unbind_contextvars("request_id")
             self._connections.discard(conn)
             self.port_status.connections -= 1
@@ -426,8 +429,9 @@ class Server:
                 REQUEST_ID.set(id_prefix + str(seq))  # the task started next copies the context as it is now
                 nursery.start_soon(answer, index, frame, seq)
 
-    async def _serve_connection(self, conn: _Connection, log: structlog.typing.FilteringBoundLogger) -> str:
-        """The connection loop (see the module docstring); returns why it ended."""
+    async def _serve_connection(self, conn: _Connection, log: structlog.typing.FilteringBoundLogger, unlogged: list[_RequestLine]) -> str:
+        """The connection loop (see the module docstring); returns why it ended. The request lines
+        of a batch are kept in `unlogged` until its answers are written."""
         stream = conn.stream
         dispatcher = self._dispatcher
         limits = self._limits
@@ -436,123 +440,119 @@ class Server:
         max_in_flight = limits.max_in_flight
         error_at = self._header_len + 2
         log_requests = log.is_enabled_for(logging.INFO)
-        lines: list[_RequestLine] | None = [] if log_requests else None
+        lines = unlogged if log_requests else None
         decoder = FrameDecoder(self._header_len, max_frame_len=limits.max_frame_len)
         id_prefix = f"{conn.id}-"
         seq = 0
         started = 0
         frame_deadline: float | None = None  # set while a partial frame is buffered
-        try:
+        while True:
+            # Answer up to max_in_flight buffered frames, in order, without any I/O.
+            answers: list[bytes] = []
+            pending: list[tuple[int, Frame, int]] = []  # concurrent: (answer index, frame, its number)
+            ended: str | None = None
+            unbind: contextvars.Token[Any] | None = None
             while True:
-                # Answer up to max_in_flight buffered frames, in order, without any I/O.
-                answers: list[bytes] = []
-                pending: list[tuple[int, Frame, int]] = []  # concurrent: (answer index, frame, its number)
-                ended: str | None = None
-                unbind: contextvars.Token[Any] | None = None
-                while True:
-                    try:
-                        event = decoder.next_event()
-                    except FrameTooLarge as exc:
-                        log.warning("frame too large", length=exc.length, limit=exc.limit)
-                        ended = "frame too large"
-                        break
-                    if event is NEED_DATA:
-                        break
-                    frame_deadline = None
-                    conn.in_flight += 1
-                    status.frames_received += 1
-                    seq += 1
-                    # Overwritten by the next frame; the batch's first token unbinds it after.
-                    if unbind is None:
-                        unbind = REQUEST_ID.set(id_prefix + str(seq))
-                    else:
-                        REQUEST_ID.set(id_prefix + str(seq))
-                    if log_requests:
-                        started = time.perf_counter_ns()
-                    if isinstance(event, ShortFrame):
-                        self.port_status.malformed += 1  # answered ZZ51/ZZ15, as on the UDP port
-                        command = None
-                        message = event.message
-                    elif self._concurrent:
-                        # Dispatched with the rest of the batch, all at once, below.
-                        pending.append((len(answers), event, seq))
-                        answers.append(b"")
-                        if len(answers) == max_in_flight:
-                            break
-                        continue
-                    else:
-                        try:
-                            message = await dispatcher.handle(event)
-                            if len(message) > MAX_FRAME_LEN:
-                                raise FrameTooLarge(len(message), MAX_FRAME_LEN)
-                        except Exception:  # logged with traceback
-                            # A dispatcher bug costs one request (error 41), not the connection.
-                            log.exception("dispatcher failed", command=event.command.decode("ascii", "replace"))
-                            message = event.reply(b"41")
-                        command = event.command
-                    if lines is not None:
-                        duration_us = (time.perf_counter_ns() - started) // 1000
-                        lines.append((seq, command, message[error_at : error_at + 2], duration_us))
-                    answers.append(encode(message))
+                try:
+                    event = decoder.next_event()
+                except FrameTooLarge as exc:
+                    log.warning("frame too large", length=exc.length, limit=exc.limit)
+                    ended = "frame too large"
+                    break
+                if event is NEED_DATA:
+                    break
+                frame_deadline = None
+                conn.in_flight += 1
+                status.frames_received += 1
+                seq += 1
+                # Overwritten by the next frame; the batch's first token unbinds it after.
+                if unbind is None:
+                    unbind = REQUEST_ID.set(id_prefix + str(seq))
+                else:
+                    REQUEST_ID.set(id_prefix + str(seq))
+                if log_requests:
+                    started = time.perf_counter_ns()
+                if isinstance(event, ShortFrame):
+                    self.port_status.malformed += 1  # answered ZZ51/ZZ15, as on the UDP port
+                    command = None
+                    message = event.message
+                elif self._concurrent:
+                    # Dispatched with the rest of the batch, all at once, below.
+                    pending.append((len(answers), event, seq))
+                    answers.append(b"")
                     if len(answers) == max_in_flight:
                         break
-                if pending:
-                    await self._answer_concurrently(pending, answers, log, id_prefix, lines)
-                if unbind is not None:
-                    REQUEST_ID.reset(unbind)
-
-                # One cancel scope per round: it bounds the write of the answers (deadline
-                # idle_timeout: "peer not reading") and then the next receive (idle_timeout, or
-                # frame_timeout while a frame is partial).  shutdown() cancels it only while
-                # receiving.  A write that waited for the peer restarts the idle clock after it.
-                writing = in_frame = False
-                with trio.CancelScope(relative_deadline=idle_timeout) as scope:
-                    if answers:
-                        writing = True
-                        try:
-                            payload = answers[0] if len(answers) == 1 else b"".join(answers)
-                            await stream.send_all(payload)
-                            status.bytes_sent += len(payload)
-                            status.frames_sent += len(answers)
-                        except (trio.BrokenResourceError, trio.ClosedResourceError):
-                            return "connection lost"
-                        finally:
-                            if lines:
-                                _log_requests(log, id_prefix, lines)
-                        writing = False
-                        conn.in_flight = 0
-                        if ended is None and len(answers) == max_in_flight:
-                            continue  # more complete frames may be buffered: answer them first
-                    if ended is not None:
-                        return ended
-                    if self._shutting_down:
-                        return "shutdown"
-                    in_frame = decoder.in_frame  # exact here: every complete frame is answered
-                    if in_frame:
-                        if frame_deadline is None:
-                            frame_deadline = trio.current_time() + limits.frame_timeout
-                        scope.deadline = frame_deadline
-                    elif answers:
-                        now = trio.current_time()
-                        if now + idle_timeout - scope.deadline > _WRITE_SLACK:
-                            scope.deadline = now + idle_timeout
-                    conn.receive_scope = scope
+                    continue
+                else:
                     try:
-                        data = await stream.receive_some(_RECEIVE_SIZE)
-                        status.bytes_received += len(data)
+                        message = await dispatcher.handle(event)
+                        if len(message) > MAX_FRAME_LEN:
+                            raise FrameTooLarge(len(message), MAX_FRAME_LEN)
+                    except Exception:  # logged with traceback
+                        # A dispatcher bug costs one request (error 41), not the connection.
+                        log.exception("dispatcher failed", command=event.command.decode("ascii", "replace"))
+                        message = event.reply(b"41")
+                    command = event.command
+                if lines is not None:
+                    duration_us = (time.perf_counter_ns() - started) // 1000
+                    lines.append((seq, command, message[error_at : error_at + 2], duration_us))
+                answers.append(encode(message))
+                if len(answers) == max_in_flight:
+                    break
+            if pending:
+                await self._answer_concurrently(pending, answers, log, id_prefix, lines)
+            if unbind is not None:
+                REQUEST_ID.reset(unbind)
+
+            # One cancel scope per round: it bounds the write of the answers (deadline
+            # idle_timeout: "peer not reading") and then the next receive (idle_timeout, or
+            # frame_timeout while a frame is partial).  shutdown() cancels it only while
+            # receiving.  A write that waited for the peer restarts the idle clock after it.
+            writing = in_frame = False
+            with trio.CancelScope(relative_deadline=idle_timeout) as scope:
+                if answers:
+                    writing = True
+                    try:
+                        payload = answers[0] if len(answers) == 1 else b"".join(answers)
+                        await stream.send_all(payload)
+                        status.bytes_sent += len(payload)
+                        status.frames_sent += len(answers)
                     except (trio.BrokenResourceError, trio.ClosedResourceError):
                         return "connection lost"
                     finally:
-                        conn.receive_scope = None
-                if scope.cancelled_caught:
-                    if writing:
-                        return "peer not reading"
-                    if self._shutting_down:
-                        return "shutdown"
-                    return "frame timeout" if in_frame else "idle timeout"
-                if not data:
-                    return "peer closed mid-frame" if in_frame else "peer closed"
-                decoder.receive_data(data)
-        finally:
-            if lines:  # a batch cut short before its answers were written (cancelled): its requests ran
-                _log_requests(log, id_prefix, lines)
+                        if lines:
+                            _log_requests(log, id_prefix, lines)
+                    writing = False
+                    conn.in_flight = 0
+                    if ended is None and len(answers) == max_in_flight:
+                        continue  # more complete frames may be buffered: answer them first
+                if ended is not None:
+                    return ended
+                if self._shutting_down:
+                    return "shutdown"
+                in_frame = decoder.in_frame  # exact here: every complete frame is answered
+                if in_frame:
+                    if frame_deadline is None:
+                        frame_deadline = trio.current_time() + limits.frame_timeout
+                    scope.deadline = frame_deadline
+                elif answers:
+                    now = trio.current_time()
+                    if now + idle_timeout - scope.deadline > _WRITE_SLACK:
+                        scope.deadline = now + idle_timeout
+                conn.receive_scope = scope
+                try:
+                    data = await stream.receive_some(_RECEIVE_SIZE)
+                    status.bytes_received += len(data)
+                except (trio.BrokenResourceError, trio.ClosedResourceError):
+                    return "connection lost"
+                finally:
+                    conn.receive_scope = None
+            if scope.cancelled_caught:
+                if writing:
+                    return "peer not reading"
+                if self._shutting_down:
+                    return "shutdown"
+                return "frame timeout" if in_frame else "idle timeout"
+            if not data:
+                return "peer closed mid-frame" if in_frame else "peer closed"
+            decoder.receive_data(data)

@@ -456,35 +456,29 @@ class WorkerPool:
                 return False
         return True
 
-    def _deliver(self, worker: _Worker) -> bool:
-        """Receive and settle one packet from `worker`, then refill it; False if none was waiting.
-        A broken channel, or a message that was not asked for, kills the worker."""
-        try:
-            packet = receive_packet(worker.sock, self._buffer)
-        except BlockingIOError:
-            return False
-        except (OSError, ChannelError) as exc:
-            log.error("worker channel broken", worker=worker.index, reason=str(exc) or type(exc).__name__)
-            worker.kill()
-            return True
-        try:
-            settled = self._settle(worker, packet)
-        except ChannelError as exc:
-            log.error("worker channel broken", worker=worker.index, reason=str(exc))
-            worker.kill()
-            return True
-        if settled:
-            self._refill(worker)
-        return True
-
     async def _read(self, worker: _Worker) -> None:
         """Settle `worker`'s answers as they come, until its channel closes or breaks."""
         while not worker.dead:
-            if not self._deliver(worker):
+            try:
+                packet = receive_packet(worker.sock, self._buffer)
+            except BlockingIOError:
                 try:
                     await trio.lowlevel.wait_readable(worker.sock)
                 except trio.ClosedResourceError:
                     return
+                continue
+            except (OSError, ChannelError) as exc:
+                log.error("worker channel broken", worker=worker.index, reason=str(exc) or type(exc).__name__)
+                worker.kill()
+                return
+            try:
+                if not self._settle(worker, packet):
+                    return
+            except ChannelError as exc:
+                log.error("worker channel broken", worker=worker.index, reason=str(exc))
+                worker.kill()
+                return
+            self._refill(worker)
 
     # --- reload ---
 

@@ -316,6 +316,24 @@ async def test_a_batchs_request_lines_are_logged_after_its_answers_are_written(l
     ]
 
 
+async def test_a_batch_cut_short_still_logs_the_requests_it_answered(logs: list[EventDict]) -> None:
+    """The server is cancelled while the second frame of a batch is dispatched: the first was
+    answered (it ran), so its line is logged."""
+    dispatcher = FakeDispatcher()
+    dispatcher.gates[b"GT"] = trio.Event()  # never set
+    with trio.CancelScope() as cancel:
+        async with serving(dispatcher) as (_, listener):
+            client = listener.connect()
+            await client.send_all(encode(b"HEADB2ok") + encode(b"HEADGT"))
+            await trio.testing.wait_all_tasks_blocked()
+            assert [frame.command for frame in dispatcher.calls] == [b"B2", b"GT"]
+            cancel.cancel()
+    requests = events(logs, "request")
+    assert [(entry["request_id"], entry["command"], entry["error_code"]) for entry in requests] == [
+        (f"{requests[0]['conn_id']}-1", "B2", "00")
+    ]
+
+
 async def test_the_dispatcher_logs_with_the_request_id(logs: list[EventDict]) -> None:
     """The request id is bound while the dispatcher runs, so its own lines carry it (and
     the connection's ids), each frame's its own."""
