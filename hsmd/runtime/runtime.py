@@ -17,13 +17,13 @@ from pathlib import Path
 
 import structlog
 import wasmtime
-from wasmtime.component import Linker
+from wasmtime.component import Component, Linker
 
 from hsmd.host import GuestFailure, Host, RequestScope
 from hsmd.runtime import abi, cache, contract, fastcall, signature
 from hsmd.runtime.epoch import EpochClock
 from hsmd.runtime.imports import CallState, bind, native_fronts
-from hsmd.runtime.plugin import GuestError, Instance, Limits, Plugin, PluginFault
+from hsmd.runtime.plugin import GuestError, Instance, Limits, Metadata, Plugin, PluginFault
 
 log = structlog.get_logger("hsmd.runtime")
 
@@ -152,11 +152,7 @@ class Runtime:
             return Instance(self.engine, self.linker, component, self.limits, self.clock, fast=self.fast)
 
         try:
-            # Outside any request (the scope is set only inside `execute`): init sees no RequestScope.
-            probe = Instance(self.engine, self.linker, component, self.limits, self.clock, track_memory=False)
-            meta = probe.metadata()
-            probe.init()  # a plugin that cannot start is refused now, not at its first request
-            probe.cleanup()
+            meta = self._probe(component, path)
         except abi.TrapError as exc:
             failure, self._state.host_failure = self._state.host_failure, None
             why = f"fail: {failure.reason}" if isinstance(failure, GuestFailure) else f"{exc.kind}: {exc.reason}"
@@ -175,6 +171,29 @@ class Runtime:
             memory_limit=self.limits.memory_bytes,
             guest_failure=self._guest_failure,
         )
+
+    def _probe(self, component: Component, path: Path) -> Metadata:
+        """Start one instance, read its metadata and run init, outside any request (init sees no RequestScope).
+
+        A plugin that cannot start is refused now, not at its first request. One that meets its
+        deadline gets a second try: a stalled VM (over a second, seen on CI machines) must not
+        refuse a healthy plugin until the next reload; a looping init fails both.
+        """
+        try:
+            return self._start_once(component)
+        except (abi.TrapError, wasmtime.WasmtimeError) as exc:  # WasmtimeError: a trap while instantiating
+            trap = exc if isinstance(exc, abi.TrapError) else abi.TrapError(str(exc))
+            if trap.kind != "deadline":
+                raise
+            log.warning("plugin start met its deadline, trying once more", path=str(path))
+        return self._start_once(component)
+
+    def _start_once(self, component: Component) -> Metadata:
+        probe = Instance(self.engine, self.linker, component, self.limits, self.clock, track_memory=False)
+        meta = probe.metadata()
+        probe.init()
+        probe.cleanup()
+        return meta
 
     def load_dir(self, directory: Path, *, reuse: Mapping[str, Plugin] | None = None) -> tuple[dict[str, Plugin], list[Refusal]]:
         """Load every component in `directory`; a plugin in `reuse` whose file is unchanged is kept as it is.

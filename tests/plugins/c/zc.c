@@ -28,7 +28,8 @@
  * Build-time variants: ZC_COMMAND (metadata's code), ZC_CONTRACT (the host interface version
  * imported, with a WIT of that version), ZC_INIT (0 ok, 1 init answers err 41, 2 init calls the
  * host, which it may not, 3 the same through a host function the native step answers itself:
- * firmware-number), ZC_LONG_META (a metadata description longer than the host reads).
+ * firmware-number, 4 init loops until its deadline), ZC_LONG_META (a metadata description longer
+ * than the host reads).
  */
 
 #include <stddef.h>
@@ -125,6 +126,9 @@ EXPORT("init") void *init(void) {
     if (ZC_INIT == 3) {
         static str_t ret;
         host_firmware_number(&ret); /* a fixed answer, still not given outside a request */
+    }
+    if (ZC_INIT == 4) {
+        for (volatile uint32_t spin = 0;; spin++) {}
     }
     result_area.tag = 0;
     return &result_area;
