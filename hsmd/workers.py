@@ -6,7 +6,8 @@
                                ◀──────────────────── Answer ── answer, error code, busy time, fault
 
 A worker runs one request at a time, in the order its channel delivers them. `handle` sends a
-frame to a free worker if there is one (the free workers in turn), else to a busy one with
+frame to a free worker if there is one (the one that answered last: its process is the one
+still awake, perhaps lingering, below), else to a busy one with
 fewer than DEPTH requests whose current request has run less than STUCK (so a worker that
 answers finds its next request waiting instead of sleeping until this process sends it: on a
 virtual machine each such wake-up costs tens of µs of CPU on both sides), else the request
@@ -21,6 +22,12 @@ the poll, and a client sending one request at a time, as most test rigs do, wait
 one at a time: p50 about 20% lower). There is no poll with more than one request in the pool,
 a task to run, more than one host connection open (another client's request must not wait
 for this one's answer), one CPU, or for a request that has run longer than a poll already.
+Such a lone request (with one host connection open and more than one CPU) also asks its worker
+to linger (Request.linger): once it has answered, the worker polls its channel for the next
+request for up to ALONE_POLL before it sleeps, since that client's next request comes sooner
+than a sleeping worker wakes up (NC one at a time: p50 about 30% lower again, in interleaved runs
+against this process's poll alone). A poll in vain costs at most ALONE_POLL of CPU per lone
+request, on each side.
 
 A request queued in a busy worker's channel does not stay stuck behind a slow one: the channel
 is a SOCK_SEQPACKET socket pair and this process keeps the worker's end open too, so it can
@@ -70,6 +77,7 @@ import structlog
 import trio
 
 from hsmd.channel import (
+    ALONE_POLL,
     PACKET_MAX,
     WORKER_TO_MAIN,
     Answer,
@@ -107,9 +115,6 @@ _CHANNEL_BUFFER: Final = 2 * PACKET_MAX
 # and what is queued already goes to the next worker that answers (the bound on how long a
 # request waits behind a slow one while another worker serves).
 STUCK: Final = 0.002
-# How long the event loop polls for the answer to a request it holds alone (_LoneAnswerPoll):
-# about twice a worker's round trip for NC (120-150 µs) on this project's 2-core virtual machines.
-ALONE_POLL: Final = 0.0003
 _DONTWAIT: Final = int(socket.MSG_DONTWAIT)
 _PEEK: Final = int(socket.MSG_PEEK | socket.MSG_DONTWAIT)
 _RESTART_DELAY: Final = 1.0
@@ -244,12 +249,13 @@ class WorkerPool:
         self.faults: Counter[str] = Counter()  # fault kind -> count, as Dispatcher.faults
         self.plugins: dict[str, PluginView] = {}  # what the workers serve (the last one to report)
         self.restarts = 0  # workers started again after one died
+        self.lingering = False  # whether a lone request asks its worker to linger (set once the workers are up)
         self._config = config
         self._status = status
         self._env = _worker_env()
         self._slots: list[_Worker | None] = [None] * self.size  # the current worker of each slot
         self._processes: set[_Worker] = set()  # every worker started and not reaped yet
-        self._free: deque[_Worker] = deque()  # serving, nothing pending, not reserved
+        self._free: deque[_Worker] = deque()  # serving, nothing pending, not reserved; the last to answer first
         self._waiting: deque[_Call] = deque()  # calls no worker could take yet
         self._calls = itertools.count(1)
         self._buffer = bytearray(PACKET_MAX)  # every receive copies out of it at once
@@ -274,7 +280,7 @@ class WorkerPool:
         request_id = current_request_id() or ""
         snapshot = pickle.dumps(StatusSnapshot(self._status)) if frame.command in STATUS_COMMANDS else b""
         number = next(self._calls)
-        call = _Call(number, request_id, encode(Request(number, request_id, frame, snapshot)))
+        call = _Call(number, request_id, encode(Request(number, request_id, frame, snapshot, self._lone())))
         started = time.perf_counter()
         if len(call.message) > PACKET_MAX:  # never: a frame is 64 KiB, a snapshot at most about 100 KiB
             _too_large(call)
@@ -308,7 +314,7 @@ class WorkerPool:
         True once it is there, False if the time ran out, None if the pool does not hold one
         request only, or that request has run longer than ALONE_POLL already, or more than one
         host connection is open, or its worker's channel is closed."""
-        if self._waiting or sum(port.connections for port in self._status.ports) > 1:
+        if self._waiting or self._connections() > 1:
             return None  # another connection's request may be waiting to be read: it must not wait for this one
         holder = None
         for worker in self._slots:
@@ -330,6 +336,16 @@ class WorkerPool:
                 return None
             return True
         return False
+
+    def _connections(self) -> int:
+        """Host connections open on the unit's ports now."""
+        return sum(port.connections for port in self._status.ports)
+
+    def _lone(self) -> bool:
+        """Whether a request sent now is the only one the pool holds, with at most one host connection
+        open and more than one CPU: its worker then lingers for the next (Request.linger)."""
+        busy = any(worker is not None and worker.pending for worker in self._slots)
+        return self.lingering and not self._waiting and not busy and self._connections() <= 1
 
     def _pick(self) -> _Worker | None:
         """A free worker, else the serving worker with the fewest requests under DEPTH, else None."""
@@ -400,7 +416,7 @@ class WorkerPool:
                         self._waiting.appendleft(taken[0])
                     return
         if worker not in self._free:
-            self._free.append(worker)
+            self._free.appendleft(worker)  # the next request goes to it: its process is awake, maybe lingering
 
     def _requeue(self, worker: _Worker) -> None:
         """What `worker` has not received, to the front of the queue: it is older than anything there
@@ -692,8 +708,10 @@ async def open_worker_pool(config: Config, status: UnitStatus) -> AsyncIterator[
     """
     pool = WorkerPool(config, status)
     error: Exception | None = None
-    # With one CPU the poll would only keep the worker it waits for from running.
+    # With one CPU the poll would only keep the worker it waits for from running (and a lingering
+    # worker this process, which has the next request to send).
     poll = _LoneAnswerPoll(pool) if cpu_count() > 1 else None
+    pool.lingering = poll is not None
     async with trio.open_nursery() as nursery:
         for index in range(pool.size):
             nursery.start_soon(pool._supervise, index)

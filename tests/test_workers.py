@@ -16,6 +16,7 @@ import signal
 import socket
 import struct
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -30,6 +31,7 @@ import trio
 import hsmd.app
 import hsmd.ops.http
 import hsmd.systemd
+import hsmd.worker
 import hsmd.workers
 from hsmd.app import run, serve
 from hsmd.channel import (
@@ -72,6 +74,7 @@ FROM_MAIN: list[Message] = [
     Start(1, Config()),
     Request(7, "3-17", Frame(b"HEAD", b"B2", b"0003a\x19b", None)),
     Request(8, "", Frame(b"", b"NC", b"", b"")),  # an empty trailer: the request ended in 0x19
+    Request(9, "1-1", Frame(b"HEAD", b"NC", b"", None), linger=True),
     Request(2**32 - 1, "http-4", Frame(b"H" * 32, b"J4", b"", b"trailer"), pickle.dumps(StatusSnapshot(UnitStatus()))),
     Reload(),
 ]
@@ -135,7 +138,7 @@ def test_a_worker_refuses_every_message_meant_for_the_main_process(message: Mess
 
 
 def test_the_main_process_reads_the_call_of_a_request_it_takes_back() -> None:
-    assert [request_call(encode(m)) for m in FROM_MAIN if isinstance(m, Request)] == [7, 8, 2**32 - 1]
+    assert [request_call(encode(m)) for m in FROM_MAIN if isinstance(m, Request)] == [7, 8, 9, 2**32 - 1]
     with pytest.raises(ChannelError, match="not a request"):
         request_call(encode(Reload()))
 
@@ -295,6 +298,20 @@ def pools(monkeypatch: pytest.MonkeyPatch) -> list[WorkerPool]:
     return opened
 
 
+async def at_once(pool: WorkerPool, *frames: Frame) -> list[bytes]:
+    """The answers to `frames` sent together: each is sent before any answer is read, so with as
+    many free workers as frames each goes to its own worker. Answers in the order of the frames."""
+    answers: dict[int, bytes] = {}
+
+    async def one(i: int, item: Frame) -> None:
+        answers[i] = await pool.handle(item)
+
+    async with trio.open_nursery() as nursery:
+        for i, item in enumerate(frames):
+            nursery.start_soon(one, i, item)
+    return [answers[i] for i in range(len(frames))]
+
+
 def busy(pool: WorkerPool) -> int:
     """How many of its workers run a request now."""
     return sum(held is not None for held in pool.running().values())
@@ -368,18 +385,22 @@ def volumes(j5: bytes) -> dict[str, int]:
 
 
 @pytest.mark.wasm
-async def test_requests_in_turn_go_to_every_worker_and_j4_counts_them_all(worker_plugins: Path) -> None:
+async def test_requests_go_to_every_worker_the_last_to_answer_first_and_j4_counts_them_all(worker_plugins: Path) -> None:
     status = UnitStatus()
     async with open_worker_pool(worker_config(worker_plugins), status) as pool:
-        # ZF C answers how many calls its instance served: 1, 1, 2, 2 when two workers take turns.
-        counts = [await pool.handle(frame(b"ZFC")) for _ in range(4)]
+        # ZF C answers how many calls its instance served. Two at once: one on each worker. Then one
+        # at a time: each on the worker that answered last (its process is the one still awake).
+        together = await at_once(pool, frame(b"ZFC"), frame(b"ZFC"))
+        one_by_one = [await pool.handle(frame(b"ZFC")) for _ in range(2)]
         for i in range(5):
             assert await pool.handle(frame(b"B2" + b"0001" + str(i).encode())) == HEADER + b"B300" + str(i).encode()
-        j4 = [await pool.handle(frame(b"J4")) for _ in range(2)]  # on one worker, then on the other
-    assert counts == [HEADER + b"ZG00" + n for n in (b"1", b"1", b"2", b"2")]
-    assert volumes(j4[0][len(HEADER) :]) == {"B2": 5, "ZF": 4}
-    assert volumes(j4[1][len(HEADER) :]) == {"B2": 5, "J4": 1, "ZF": 4}
-    assert status.counts() == {"B2": 5, "J4": 2, "ZF": 4}
+        j4 = await at_once(pool, frame(b"J4"), frame(b"J4"))  # one on each worker: both count the whole unit
+        j4_after = await pool.handle(frame(b"J4"))
+    assert together == [HEADER + b"ZG001"] * 2
+    assert one_by_one == [HEADER + b"ZG002", HEADER + b"ZG003"]
+    assert [volumes(answer[len(HEADER) :]) for answer in j4] == [{"B2": 5, "ZF": 4}] * 2
+    assert volumes(j4_after[len(HEADER) :]) == {"B2": 5, "J4": 2, "ZF": 4}
+    assert status.counts() == {"B2": 5, "J4": 3, "ZF": 4}
 
 
 @pytest.mark.wasm
@@ -452,14 +473,85 @@ async def test_the_answer_to_a_request_the_pool_holds_alone_is_polled_for_before
     assert found == [True] * 6
 
 
+def record_lingers(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Request.linger of each request the pool sends, in order."""
+    lingers: list[bool] = []
+
+    def recording(message: Message) -> bytes:
+        if isinstance(message, Request):
+            lingers.append(message.linger)
+        return encode(message)
+
+    monkeypatch.setattr(hsmd.workers, "encode", recording)
+    return lingers
+
+
 @pytest.mark.wasm
 async def test_with_one_cpu_nothing_is_polled_for(worker_plugins: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     found = record_polls(monkeypatch, TIMEOUT)
+    lingers = record_lingers(monkeypatch)
     monkeypatch.setattr(hsmd.workers, "cpu_count", lambda: 1)
     with trio.fail_after(TIMEOUT):
         async with open_worker_pool(worker_config(worker_plugins), UnitStatus()) as pool:
             assert (await pool.handle(frame(b"NC"))).startswith(HEADER + b"ND00")
     assert found == []
+    assert lingers == [False]  # nor does a worker poll for the next request
+
+
+@pytest.mark.wasm
+async def test_only_a_request_the_pool_holds_alone_with_one_client_asks_its_worker_to_linger(
+    worker_plugins: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(hsmd.workers, "cpu_count", lambda: 2)
+    lingers = record_lingers(monkeypatch)
+    status = UnitStatus()
+    port = PortStatus("tcp", "127.0.0.1", 1500, connections=1)
+    status.ports.append(port)
+    # Fuel to spare: ZF L runs until its deadline (1 s).
+    with trio.fail_after(TIMEOUT):
+        async with open_worker_pool(worker_config(worker_plugins, fuel=10**13), status) as pool, trio.open_nursery() as nursery:
+            assert (await pool.handle(frame(b"NC"))).startswith(HEADER + b"ND00")  # alone, one client: linger
+            port.connections = 2
+            assert (await pool.handle(frame(b"NC"))).startswith(HEADER + b"ND00")  # another client may send next
+            port.connections = 1
+
+            async def slow() -> None:
+                assert await pool.handle(frame(b"ZFL")) == HEADER + b"ZG41"
+
+            nursery.start_soon(slow)  # alone too: linger
+            await until(lambda: busy(pool) == 1)
+            assert (await pool.handle(frame(b"NC"))).startswith(HEADER + b"ND00")  # ZF L in flight
+    assert lingers == [True, False, True, False]
+
+
+def test_a_worker_asked_to_linger_polls_for_the_next_request_before_it_sleeps(monkeypatch: pytest.MonkeyPatch) -> None:
+    main, worker = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    flags: list[int] = []
+    receive = receive_packet
+
+    def recording(sock: socket.socket, buffer: bytearray, how: int = 0) -> bytes:
+        flags.append(how)
+        return receive(sock, buffer, how)
+
+    monkeypatch.setattr(hsmd.worker, "receive_packet", recording)
+    channel = hsmd.worker._Channel(worker)
+    with main, worker:
+        main.send(encode(FROM_MAIN[1]))
+        assert channel.receive() == FROM_MAIN[1]
+        assert flags == [0]  # not asked to linger: straight to the blocking receive
+        flags.clear()
+        main.send(encode(FROM_MAIN[2]))
+        assert channel.receive(linger=True) == FROM_MAIN[2]
+        assert flags == [socket.MSG_DONTWAIT]  # there already: the poll takes it
+        flags.clear()
+        late = threading.Timer(0.05, lambda: main.send(encode(FROM_MAIN[1])))
+        late.start()
+        started = time.perf_counter()
+        assert channel.receive(linger=True) == FROM_MAIN[1]
+        late.join()
+        # Nothing within the poll (ALONE_POLL): it gave up and slept in the blocking receive.
+        assert set(flags[:-1]) == {socket.MSG_DONTWAIT} and flags[-1] == 0
+        assert time.perf_counter() - started >= 0.05
 
 
 @pytest.mark.wasm
@@ -628,11 +720,11 @@ async def test_a_stopped_worker_loses_its_queue_to_the_other_and_serves_again_on
                     os.kill(stopped.process.pid, signal.SIGCONT)
             assert sorted(answers) == sorted(HEADER + b"B300%02d" % i for i in range(60))
             monkeypatch.setattr(pool, "_send", spy)
-            for _ in range(6):
-                assert await pool.handle(frame(b"B20002ok")) == HEADER + b"B300ok"
+            for _ in range(3):
+                assert await at_once(pool, frame(b"B20002ok"), frame(b"B20002ok")) == [HEADER + b"B300ok"] * 2
         finally:
             os.kill(stopped.process.pid, signal.SIGCONT)
-    assert sent_to.count(1) >= 2  # the free workers in turn
+    assert sent_to.count(1) == 3  # two requests at once: one on each worker, the one stopped before included
 
 
 @pytest.mark.wasm
@@ -754,10 +846,10 @@ async def test_a_reload_reaches_every_worker_while_the_others_serve(worker_plugi
         before = [await pool.handle(frame(b"ZFC")) for _ in range(2)]
         (directory / "ZF.wasm").symlink_to((worker_plugins / "ZF.wasm").resolve())
         loaded, refused = await pool.reload()
-        after = [await pool.handle(frame(b"ZFC")) for _ in range(4)]
+        after = [await at_once(pool, frame(b"ZFC"), frame(b"ZFC")) for _ in range(2)]
     assert before == [HEADER + b"ZG68"] * 2
     assert (loaded, refused) == (["B2", "ZF"], 0)
-    assert after == [HEADER + b"ZG00" + n for n in (b"1", b"1", b"2", b"2")]  # both workers, in turn
+    assert after == [[HEADER + b"ZG001"] * 2, [HEADER + b"ZG002"] * 2]  # both workers serve ZF now
 
 
 def with_custom_section(component: bytes) -> bytes:
@@ -908,11 +1000,14 @@ async def test_sighup_reloads_every_worker_and_sigterm_stops_them(
         (directory / "ZF.wasm").symlink_to((worker_plugins / "ZF.wasm").resolve())
         os.kill(os.getpid(), signal.SIGHUP)
         [reloaded] = await logs.wait_for("plugins reloaded", timeout=TIMEOUT)
-        after = [await conn.call(b"ZFC") for _ in range(4)]
+        after = []
+        for _ in range(2):  # two pipelined frames: one on each worker
+            await conn.send(b"ZFC", b"ZFC")
+            after += [await conn.answer(), await conn.answer()]
         os.kill(os.getpid(), signal.SIGTERM)
     assert before == b"ZG68"
     assert reloaded["loaded"] == ["B2", "ZF"]
-    assert after == [b"ZG00" + n for n in (b"1", b"1", b"2", b"2")]
+    assert after == [b"ZG00" + n for n in (b"1", b"1", b"2", b"2")]  # both workers serve ZF now
     for pid in children:  # every worker exited with the unit
         assert not Path(f"/proc/{pid}").exists() or b"hsmd.worker" not in Path(f"/proc/{pid}/cmdline").read_bytes()
 
