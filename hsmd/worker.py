@@ -103,13 +103,13 @@ class _Channel:
         return message
 
     def _poll(self, until: float) -> bytes | None:
-        """A message received before `until`, else None."""
-        while time.perf_counter() < until:
+        """A message received before `until` (tried at least once), else None."""
+        while True:
             try:
                 return receive_packet(self._sock, self._buffer, _DONTWAIT)
             except BlockingIOError:
-                continue
-        return None
+                if time.perf_counter() >= until:
+                    return None
 
     def send(self, message: Message) -> None:
         self._sock.sendall(encode(message))

@@ -6,9 +6,9 @@
                                ◀──────────────────── Answer ── answer, error code, busy time, fault
 
 A worker runs one request at a time, in the order its channel delivers them. `handle` sends a
-frame to a free worker if there is one (the one that answered last: its process is the one
-still awake, perhaps lingering, below), else to a busy one with
-fewer than DEPTH requests whose current request has run less than STUCK (so a worker that
+frame to a free worker if there is one (one still lingering, below, else the one that answered
+last: its process is the one most likely awake), else to a busy one with fewer than DEPTH
+requests whose current request has run less than STUCK (so a worker that
 answers finds its next request waiting instead of sleeping until this process sends it: on a
 virtual machine each such wake-up costs tens of µs of CPU on both sides), else the request
 waits here, first come, first served. The event loop serves every other connection meanwhile;
@@ -22,12 +22,12 @@ the poll, and a client sending one request at a time, as most test rigs do, wait
 one at a time: p50 about 20% lower). There is no poll with more than one request in the pool,
 a task to run, more than one host connection open (another client's request must not wait
 for this one's answer), one CPU, or for a request that has run longer than a poll already.
-Such a lone request (with one host connection open and more than one CPU) also asks its worker
-to linger (Request.linger): once it has answered, the worker polls its channel for the next
-request for up to ALONE_POLL before it sleeps, since that client's next request comes sooner
-than a sleeping worker wakes up (NC one at a time: p50 about 30% lower again, in interleaved runs
-against this process's poll alone). A poll in vain costs at most ALONE_POLL of CPU per lone
-request, on each side.
+Such a lone request (one TCP or TLS connection open, a UDP port counting as many; more than one
+CPU) also asks its worker to linger (Request.linger): once it has answered, the worker polls its
+channel for the next request for up to ALONE_POLL before it sleeps, since that client's next
+request comes sooner than a sleeping worker wakes up (NC one at a time: p50 about 30% lower
+again, in interleaved runs against this process's poll alone). A poll in vain costs at most
+ALONE_POLL of CPU per lone request, on each side.
 
 A request queued in a busy worker's channel does not stay stuck behind a slow one: the channel
 is a SOCK_SEQPACKET socket pair and this process keeps the worker's end open too, so it can
@@ -171,6 +171,7 @@ class _Call:
     message: bytes  # the encoded Request, as sent (and as taken back)
     done: trio.Event = field(default_factory=trio.Event)
     answer: Answer | None = None  # still None once done: its worker died with it
+    linger: bool = False  # sent with Request.linger: its worker polls for the next request after it
 
 
 class _Worker:
@@ -187,6 +188,7 @@ class _Worker:
         self.decoder = ChannelDecoder(WORKER_TO_MAIN)
         self.pending: dict[int, _Call] = {}  # sent and not answered, in the order sent: it runs the first
         self.since = 0.0  # perf_counter() when the first of `pending` started (about: when it was sent or the one before answered)
+        self.lingers_until = 0.0  # perf_counter() until which it polls for its next request (Request.linger)
         self.ready = False  # its plugins are loaded
         self.dead = False  # exited, or being killed: never sent anything again
         self.reserved = False  # a reload has it: it gets no request
@@ -249,7 +251,7 @@ class WorkerPool:
         self.faults: Counter[str] = Counter()  # fault kind -> count, as Dispatcher.faults
         self.plugins: dict[str, PluginView] = {}  # what the workers serve (the last one to report)
         self.restarts = 0  # workers started again after one died
-        self.lingering = False  # whether a lone request asks its worker to linger (set once the workers are up)
+        self.lingering = False  # whether a lone request asks its worker to linger (open_worker_pool: more than one CPU)
         self._config = config
         self._status = status
         self._env = _worker_env()
@@ -280,7 +282,8 @@ class WorkerPool:
         request_id = current_request_id() or ""
         snapshot = pickle.dumps(StatusSnapshot(self._status)) if frame.command in STATUS_COMMANDS else b""
         number = next(self._calls)
-        call = _Call(number, request_id, encode(Request(number, request_id, frame, snapshot, self._lone())))
+        linger = self._lone()
+        call = _Call(number, request_id, encode(Request(number, request_id, frame, snapshot, linger)), linger=linger)
         started = time.perf_counter()
         if len(call.message) > PACKET_MAX:  # never: a frame is 64 KiB, a snapshot at most about 100 KiB
             _too_large(call)
@@ -338,8 +341,9 @@ class WorkerPool:
         return False
 
     def _connections(self) -> int:
-        """Host connections open on the unit's ports now."""
-        return sum(port.connections for port in self._status.ports)
+        """Host clients that may send a request now: the connections open on the TCP and TLS ports,
+        and a UDP port counted as two (any number of clients can send to it)."""
+        return sum(2 if port.kind == "udp" else port.connections for port in self._status.ports)
 
     def _lone(self) -> bool:
         """Whether a request sent now is the only one the pool holds, with at most one host connection
@@ -348,7 +352,13 @@ class WorkerPool:
         return self.lingering and not self._waiting and not busy and self._connections() <= 1
 
     def _pick(self) -> _Worker | None:
-        """A free worker, else the serving worker with the fewest requests under DEPTH, else None."""
+        """A free worker (one still polling for its next request first), else the serving worker
+        with the fewest requests under DEPTH, else None."""
+        now = time.perf_counter()
+        for worker in self._free:
+            if worker.lingers_until > now and not worker.dead and not worker.reserved:
+                self._free.remove(worker)
+                return worker
         while self._free:
             worker = self._free.popleft()
             if not worker.dead and not worker.reserved:
@@ -455,6 +465,8 @@ class WorkerPool:
             call.answer = message
             call.done.set()
             worker.since = time.perf_counter()  # the next one, if any, starts now
+            if call.linger:
+                worker.lingers_until = worker.since + ALONE_POLL
             return True
         if isinstance(message, Reloaded) and worker.replied is not None and worker.reply is None:
             worker.reply = message

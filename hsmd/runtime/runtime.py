@@ -182,8 +182,8 @@ class Runtime:
         try:
             return self._start_once(component)
         except (abi.TrapError, wasmtime.WasmtimeError) as exc:  # WasmtimeError: a trap while instantiating
-            trap = exc if isinstance(exc, abi.TrapError) else abi.TrapError(str(exc))
-            if trap.kind != "deadline":
+            # Nothing bound here outlives the block: the failed instance is freed before the second try.
+            if (exc if isinstance(exc, abi.TrapError) else abi.TrapError(str(exc))).kind != "deadline":
                 raise
             log.warning("plugin start met its deadline, trying once more", path=str(path))
         return self._start_once(component)
