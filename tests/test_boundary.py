@@ -24,7 +24,7 @@ from hsmd.host import TEST_LMK, Host, LmkSet, RequestScope, keys
 from hsmd.host.services import PinSettings
 from hsmd.runtime import GuestError, Runtime
 from tests import guest_memory, oracle
-from tests.conftest import copy_plugin
+from tests.conftest import link_plugin
 
 pytestmark = pytest.mark.wasm
 
@@ -97,7 +97,7 @@ def test_no_clear_key_or_lmk_reaches_any_plugin(
 
     monkeypatch.setattr(keys, "generate", recording_generate)
     for command in REQUESTS:
-        copy_plugin(built_plugins / f"{command}.wasm", tmp_path, f"{command}.wasm")
+        link_plugin(built_plugins / f"{command}.wasm", tmp_path, f"{command}.wasm")
     plugins, refused = runtime.load_dir(tmp_path)
     assert refused == []
     assert sorted(plugins) == sorted(REQUESTS)
@@ -209,7 +209,7 @@ def test_no_clear_pin_pin_block_or_key_reaches_any_plugin(
     monkeypatch.setattr(cards, "derive_icc_key", recording("card key", cards.derive_icc_key, lambda r, a: r))
     requests, known = _pin_requests(host)
     for command in requests:
-        copy_plugin(built_plugins / f"{command}.wasm", tmp_path, f"{command}.wasm")
+        link_plugin(built_plugins / f"{command}.wasm", tmp_path, f"{command}.wasm")
     plugins, refused = runtime.load_dir(tmp_path)
     assert refused == [] and sorted(plugins) == sorted(requests)
     for command, command_requests in requests.items():
@@ -259,7 +259,7 @@ def test_no_clear_key_derived_key_or_pin_block_reaches_the_mac_data_emv_and_dukp
     monkeypatch.setattr(pins, "decode", recording("clear PIN block", pins.decode, lambda r, a: a[1]))
     monkeypatch.setattr(pins, "encode", recording("clear PIN block", pins.encode, lambda r, a: r))
     for command in CRYPTO_COMMANDS:
-        copy_plugin(built_plugins / f"{command}.wasm", tmp_path, f"{command}.wasm")
+        link_plugin(built_plugins / f"{command}.wasm", tmp_path, f"{command}.wasm")
     plugins, refused = runtime.load_dir(tmp_path)
     assert refused == []
     # What the guests hold before any request: their code and data (CPython's MD5 and SHA-1 initial
@@ -303,7 +303,7 @@ def test_no_private_key_or_transported_key_reaches_the_rsa_and_ecc_plugins(
     from tests import test_cmd_ei, test_cmd_gi, test_cmd_gk
 
     for command in ASYMMETRIC_COMMANDS:
-        copy_plugin(built_plugins / f"{command}.wasm", tmp_path, f"{command}.wasm")
+        link_plugin(built_plugins / f"{command}.wasm", tmp_path, f"{command}.wasm")
     plugins, refused = runtime.load_dir(tmp_path)
     assert refused == []
     for plugin in plugins.values():
@@ -399,7 +399,7 @@ def test_no_clear_aes_key_derived_key_or_pin_reaches_the_plugins(
         "GK": [test_cmd_gk.kb_request(b"0101", exported, oracle.kcv(exported_clear), eo_block(2, "E00N00", test_cmd_gk.OUTSIDE_KEY), 2)],
     }
     for command in AES_COMMANDS:
-        copy_plugin(built_plugins / f"{command}.wasm", tmp_path, f"{command}.wasm")
+        link_plugin(built_plugins / f"{command}.wasm", tmp_path, f"{command}.wasm")
     with make_runtime(host) as runtime:
         plugins, refused = runtime.load_dir(tmp_path)
         assert refused == []
@@ -435,7 +435,7 @@ def test_no_clear_key_pin_or_lmk_of_a_migration_reaches_the_bw_and_bg_plugins(bu
     pin_old = old_host.pin_to_lmk(scope, old_host.pin_from_clear(scope, pin), "400000123456", None)
     requests = {"BW": [f"021{oracle.to_lmk('002', 'U', tpk)}", f"001{ZMK};0X0"], "BG": [f"400000123456{pin_old}"]}
     for command in requests:
-        copy_plugin(built_plugins / f"{command}.wasm", tmp_path, f"{command}.wasm")
+        link_plugin(built_plugins / f"{command}.wasm", tmp_path, f"{command}.wasm")
     with make_runtime(hsm) as runtime:
         plugins, refused = runtime.load_dir(tmp_path)
         assert refused == []

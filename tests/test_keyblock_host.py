@@ -28,7 +28,7 @@ from hsmd.host.lmk_file import LmkFileError, generate_lmk, lmk_kind, load_lmk_fi
 from logic import cc
 from tests import guest_memory, kb_oracle, oracle
 from tests.commands import native
-from tests.conftest import copy_plugin, make_runtime
+from tests.conftest import link_plugin, make_runtime
 
 FIRMWARE = kb_oracle.FIRMWARE
 K3, KA = kb_oracle.K3, kb_oracle.KA
@@ -520,7 +520,7 @@ def test_no_clear_key_or_key_block_lmk_reaches_any_plugin(built_plugins: Path, t
     }
     with make_runtime(make_host()) as runtime:
         for command in requests:
-            copy_plugin(built_plugins / f"{command}.wasm", tmp_path, f"{command}.wasm")
+            link_plugin(built_plugins / f"{command}.wasm", tmp_path, f"{command}.wasm")
         plugins, refused = runtime.load_dir(tmp_path)
         assert refused == []
         for command, texts in requests.items():

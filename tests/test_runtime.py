@@ -12,7 +12,7 @@ import pytest
 from hsmd.host import Host, RequestScope
 from hsmd.runtime import CONTRACT_VERSION, GuestError, Plugin, PluginFault, PluginRefused, Runtime, abi, contract
 from hsmd.runtime.plugin import MIB
-from tests.conftest import ROOT, copy_plugin, make_runtime
+from tests.conftest import ROOT, link_plugin, make_runtime
 
 pytestmark = pytest.mark.wasm
 
@@ -57,7 +57,7 @@ def test_every_plugin_reports_its_metadata(plugins: dict[str, Plugin]) -> None:
 
 
 def test_garbage_file_is_refused_and_the_others_still_load(runtime: Runtime, plugin_dir: Path, tmp_path: Path) -> None:
-    copy_plugin(plugin_dir / "B2.wasm", tmp_path, "B2.wasm")
+    link_plugin(plugin_dir / "B2.wasm", tmp_path, "B2.wasm")
     (tmp_path / "QQ.wasm").write_bytes(b"\0asm not really")
     loaded, refused = runtime.load_dir(tmp_path)
     assert list(loaded) == ["B2"]
@@ -66,7 +66,7 @@ def test_garbage_file_is_refused_and_the_others_still_load(runtime: Runtime, plu
 
 
 def test_metadata_naming_another_command_is_refused(runtime: Runtime, plugin_dir: Path, tmp_path: Path) -> None:
-    path = copy_plugin(plugin_dir / "NC.wasm", tmp_path, "XY.wasm")
+    path = link_plugin(plugin_dir / "NC.wasm", tmp_path, "XY.wasm")
     with pytest.raises(PluginRefused, match=r"^metadata says command 'NC' but the file is named for 'XY'$"):
         runtime.load(path)
 
