@@ -98,7 +98,7 @@ class Request:
     request_id: str  # the log request id ("3-17"), bound while the worker runs it
     frame: Frame
     snapshot: bytes = b""  # pickled StatusSnapshot, for the status commands (NO NI J2 J4 J8 JK)
-    # The pool held no other request, at most one host client was connected and the machine has
+    # The pool held no other request, at most one host client was sending and the machine has
     # more than one CPU: once it has answered, the worker polls for the next request for a while
     # before it sleeps (hsmd.worker).
     linger: bool = False

@@ -213,6 +213,7 @@ class UdpServer:
     ) -> None:
         status = self.port_status
         status.datagrams += 1
+        status.last_datagram = time.monotonic()
         status.bytes_received += len(datagram)
         event = parse_datagram(datagram, self._header_len)
         if isinstance(event, BadDatagram):

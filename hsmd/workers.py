@@ -22,9 +22,10 @@ the poll, and a client sending one request at a time, as most test rigs do, wait
 one at a time: p50 about 20% lower). There is no poll with more than one request in the pool,
 a task to run, more than one host connection open (another client's request must not wait
 for this one's answer), one CPU, or for a request that has run longer than a poll already.
-Such a lone request (one TCP or TLS connection open, a UDP port counting as many; more than one
-CPU) also asks its worker to linger (Request.linger): once it has answered, the worker polls its
-channel for the next request for up to ALONE_POLL before it sleeps, since that client's next
+Such a lone request (one TCP or TLS connection open, a UDP port with a datagram in the last
+UDP_ACTIVE counting as many; more than one CPU) also asks its worker to linger
+(Request.linger): once it has answered, the worker polls its channel for the next request for
+up to ALONE_POLL before it sleeps, since that client's next
 request comes sooner than a sleeping worker wakes up (NC one at a time: p50 about 30% lower
 again, in interleaved runs against this process's poll alone). A poll in vain costs at most
 ALONE_POLL of CPU per lone request, on each side.
@@ -115,6 +116,8 @@ _CHANNEL_BUFFER: Final = 2 * PACKET_MAX
 # and what is queued already goes to the next worker that answers (the bound on how long a
 # request waits behind a slow one while another worker serves).
 STUCK: Final = 0.002
+# A UDP port counts as clients sending (no poll, no linger) for this long after its last datagram.
+UDP_ACTIVE: Final = 1.0
 _DONTWAIT: Final = int(socket.MSG_DONTWAIT)
 _PEEK: Final = int(socket.MSG_PEEK | socket.MSG_DONTWAIT)
 _RESTART_DELAY: Final = 1.0
@@ -342,8 +345,10 @@ class WorkerPool:
 
     def _connections(self) -> int:
         """Host clients that may send a request now: the connections open on the TCP and TLS ports,
-        and a UDP port counted as two (any number of clients can send to it)."""
-        return sum(2 if port.kind == "udp" else port.connections for port in self._status.ports)
+        and a UDP port that received a datagram in the last UDP_ACTIVE seconds counted as two (any
+        number of clients can send to it)."""
+        quiet = time.monotonic() - UDP_ACTIVE
+        return sum(port.connections if port.kind != "udp" else 2 * (port.last_datagram > quiet) for port in self._status.ports)
 
     def _lone(self) -> bool:
         """Whether a request sent now is the only one the pool holds, with at most one host connection

@@ -523,10 +523,13 @@ async def test_only_a_request_the_pool_holds_alone_with_one_client_asks_its_work
             await until(lambda: busy(pool) == 1)
             assert (await pool.handle(frame(b"NC"))).startswith(HEADER + b"ND00")  # ZF L in flight
             await until(lambda: busy(pool) == 0)
-            status.ports.append(PortStatus("udp", "127.0.0.1", 1500))
-            assert (await pool.handle(frame(b"NC"))).startswith(HEADER + b"ND00")  # any number of UDP clients
+            udp = PortStatus("udp", "127.0.0.1", 1500)
+            status.ports.append(udp)
+            assert (await pool.handle(frame(b"NC"))).startswith(HEADER + b"ND00")  # a UDP port with no traffic
+            udp.last_datagram = time.monotonic()
+            assert (await pool.handle(frame(b"NC"))).startswith(HEADER + b"ND00")  # any number of UDP clients sending
             assert pool.poll_lone_answer(TIMEOUT) is None  # nor does the pool poll
-    assert lingers == [True, False, True, False, False]
+    assert lingers == [True, False, True, False, True, False]
 
 
 @pytest.mark.wasm

@@ -10,6 +10,7 @@ with the process, as a unit's counters start at its boot.
 from __future__ import annotations
 
 import itertools
+import math
 import time
 from bisect import bisect_left
 from collections import Counter, deque
@@ -46,6 +47,7 @@ class PortStatus:
     accepted: int = 0  # connections accepted since start (tcp, tls)
     handshake_failures: int = 0  # tls: handshakes that failed or timed out
     datagrams: int = 0  # udp: datagrams received
+    last_datagram: float = -math.inf  # udp: time.monotonic() when the last one came
     malformed: int = 0  # frames too short for header + command (ZZ51/ZZ15); udp: also datagrams dropped
     # What NI reports: the open connections (by connection id) and the traffic since start.
     open: dict[str, OpenConnection] = field(default_factory=dict)
