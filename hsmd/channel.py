@@ -62,6 +62,7 @@ MAX_MESSAGE: Final = 256 * 1024  # a frame is at most 64 KiB; a status snapshot 
 _PREFIX: Final = struct.Struct("!I")
 PACKET_MAX: Final = _PREFIX.size + MAX_MESSAGE  # a receive buffer that holds any message whole
 _MSG_TRUNC: Final = int(socket.MSG_TRUNC)  # plain ints: IntFlag's `|` costs microseconds a call
+DONTWAIT: Final = int(socket.MSG_DONTWAIT)
 _REQUEST: Final = struct.Struct("!IBBBBBI")
 # How long one end polls for the other's message before it sleeps, where polling is worth it
 # (the pool for a lone request's answer, a worker for a lone client's next request): about

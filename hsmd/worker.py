@@ -24,12 +24,12 @@ import socket
 import sys
 import time
 from pathlib import Path
-from typing import Final
 
 import structlog
 
 from hsmd.channel import (
     ALONE_POLL,
+    DONTWAIT,
     MAIN_TO_WORKER,
     PACKET_MAX,
     Answer,
@@ -52,7 +52,6 @@ from hsmd.logging import REQUEST_ID, configure_logging
 from hsmd.runtime import Plugin, Runtime
 from hsmd.unit import StartupError, build_host, runtime_limits
 
-_DONTWAIT: Final = int(socket.MSG_DONTWAIT)  # a plain int: IntFlag's `|` costs microseconds a call
 log = structlog.get_logger("hsmd.worker")
 
 
@@ -106,7 +105,7 @@ class _Channel:
         """A message received before `until` (tried at least once), else None."""
         while True:
             try:
-                return receive_packet(self._sock, self._buffer, _DONTWAIT)
+                return receive_packet(self._sock, self._buffer, DONTWAIT)
             except BlockingIOError:
                 if time.perf_counter() >= until:
                     return None

@@ -25,10 +25,10 @@ for this one's answer), one CPU, or for a request that has run longer than a pol
 Such a lone request (one TCP or TLS connection open, a UDP port with a datagram in the last
 UDP_ACTIVE counting as many; more than one CPU) also asks its worker to linger
 (Request.linger): once it has answered, the worker polls its channel for the next request for
-up to ALONE_POLL before it sleeps, since that client's next
-request comes sooner than a sleeping worker wakes up (NC one at a time: p50 about 30% lower
-again, in interleaved runs against this process's poll alone). A poll in vain costs at most
-ALONE_POLL of CPU per lone request, on each side.
+up to ALONE_POLL before it sleeps, since that client's next request comes sooner than a
+sleeping worker wakes up (NC one at a time: p50 about 30% lower again, in interleaved runs
+against this process's poll alone). A poll in vain costs at most ALONE_POLL of CPU per lone
+request, on each side.
 
 A request queued in a busy worker's channel does not stay stuck behind a slow one: the channel
 is a SOCK_SEQPACKET socket pair and this process keeps the worker's end open too, so it can
@@ -79,6 +79,7 @@ import trio
 
 from hsmd.channel import (
     ALONE_POLL,
+    DONTWAIT,
     PACKET_MAX,
     WORKER_TO_MAIN,
     Answer,
@@ -118,8 +119,7 @@ _CHANNEL_BUFFER: Final = 2 * PACKET_MAX
 STUCK: Final = 0.002
 # A UDP port counts as clients sending (no poll, no linger) for this long after its last datagram.
 UDP_ACTIVE: Final = 1.0
-_DONTWAIT: Final = int(socket.MSG_DONTWAIT)
-_PEEK: Final = int(socket.MSG_PEEK | socket.MSG_DONTWAIT)
+_PEEK: Final = int(socket.MSG_PEEK) | DONTWAIT
 _RESTART_DELAY: Final = 1.0
 _RESTART_DELAY_MAX: Final = 30.0
 _CLOSE_GRACE: Final = 5.0
@@ -254,7 +254,9 @@ class WorkerPool:
         self.faults: Counter[str] = Counter()  # fault kind -> count, as Dispatcher.faults
         self.plugins: dict[str, PluginView] = {}  # what the workers serve (the last one to report)
         self.restarts = 0  # workers started again after one died
-        self.lingering = False  # whether a lone request asks its worker to linger (open_worker_pool: more than one CPU)
+        # With one CPU, polling would only keep from running the process polled for (the worker this
+        # process waits for, or this process, which has a lingering worker's next request to send).
+        self.lingering = cpu_count() > 1  # lone requests: this process polls for the answer, the worker lingers
         self._config = config
         self._status = status
         self._env = _worker_env()
@@ -353,8 +355,9 @@ class WorkerPool:
     def _lone(self) -> bool:
         """Whether a request sent now is the only one the pool holds, with at most one host connection
         open and more than one CPU: its worker then lingers for the next (Request.linger)."""
-        busy = any(worker is not None and worker.pending for worker in self._slots)
-        return self.lingering and not self._waiting and not busy and self._connections() <= 1
+        if not self.lingering or self._waiting or any(worker is not None and worker.pending for worker in self._slots):
+            return False
+        return self._connections() <= 1
 
     def _pick(self) -> _Worker | None:
         """A free worker (one still polling for its next request first), else the serving worker
@@ -452,7 +455,7 @@ class WorkerPool:
         out: list[_Call] = []
         while (limit is None or len(out) < limit) and worker.queue.fileno() != -1:
             try:
-                packet = receive_packet(worker.queue, self._buffer, _DONTWAIT)
+                packet = receive_packet(worker.queue, self._buffer, DONTWAIT)
             except (BlockingIOError, ChannelError, OSError):
                 break
             if not packet:
@@ -650,7 +653,7 @@ class WorkerPool:
             self._free.remove(worker)
         # What it answered before it died is delivered; what it never received goes to the others.
         with suppress(BlockingIOError, ChannelError, OSError):
-            while (packet := receive_packet(worker.sock, self._buffer, _DONTWAIT)) and self._settle(worker, packet):
+            while (packet := receive_packet(worker.sock, self._buffer, DONTWAIT)) and self._settle(worker, packet):
                 pass
         self._requeue(worker)
         held = worker.held
@@ -725,10 +728,7 @@ async def open_worker_pool(config: Config, status: UnitStatus) -> AsyncIterator[
     """
     pool = WorkerPool(config, status)
     error: Exception | None = None
-    # With one CPU the poll would only keep the worker it waits for from running (and a lingering
-    # worker this process, which has the next request to send).
-    poll = _LoneAnswerPoll(pool) if cpu_count() > 1 else None
-    pool.lingering = poll is not None
+    poll = _LoneAnswerPoll(pool) if pool.lingering else None
     async with trio.open_nursery() as nursery:
         for index in range(pool.size):
             nursery.start_soon(pool._supervise, index)
