@@ -22,12 +22,13 @@ from __future__ import annotations
 import difflib
 import json
 import math
-import os
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
+
+from hsmd.cpus import cpu_count
 
 __all__ = [
     "Config",
@@ -48,14 +49,6 @@ KeyTypeMode = Literal["non-pci", "pci"]
 PinUnderLmk = Literal["encrypted", "simulator"]
 DecimalisationTables = Literal["plaintext", "encrypted"]
 MAX_WORKERS = 256
-
-
-def cpu_count() -> int:
-    """The CPUs this process may run on (its affinity mask, which containers and taskset narrow)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # not Linux
-        return os.cpu_count() or 1
 
 
 class ConfigError(Exception):

@@ -96,7 +96,8 @@ from hsmd.channel import (
     receive_packet,
     request_call,
 )
-from hsmd.config import Config, cpu_count
+from hsmd.config import Config
+from hsmd.cpus import cpu_count
 from hsmd.host.status import StatusSnapshot, UnitStatus
 from hsmd.logging import current_request_id
 from hsmd.protocol import Frame
