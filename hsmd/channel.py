@@ -8,7 +8,7 @@ read yet (hsmd.workers). Each message also carries its length, which the decoder
     [length: u32 big-endian, counts the bytes after it][kind: 1 byte][body]
 
     kind  direction       message     body
-    S     main → worker   Start       pickle of (worker index, Config): the first message
+    S     main → worker   Start       PROTOCOL (8 bytes), pickle of (worker index, Config): the first message
     Q     main → worker   Request     call id, request id, the frame, a status snapshot (below)
     R     main → worker   Reload      empty: load the plugin directory again
     Y     worker → main   Ready       JSON: pid, the plugins loaded, how many were refused
@@ -20,6 +20,11 @@ read yet (hsmd.workers). Each message also carries its length, which the decoder
     Answer   !IBB2sd: call, refused (0/1), len(fault), error code (2), busy seconds;
              then fault kind (ASCII), the answer message (the rest)
 
+PROTOCOL is a digest of this module's source and of the modules whose classes go over the
+channel pickled (hsmd.config, hsmd.host.status): a worker started from files upgraded under a running server differs from it, and
+refuses its Start (`ProtocolMismatch`) before it reads anything else, instead of misreading
+every request after it.
+
 A decoder reads one direction only (`MAIN_TO_WORKER` or `WORKER_TO_MAIN`): the main process
 never unpickles what a worker sends (a worker runs plugins), and a kind not of its direction,
 a short or overlong body or a length over `MAX_MESSAGE` raises `ChannelError`. The status
@@ -28,11 +33,13 @@ snapshot of a Request stays bytes here: the worker unpickles it (hsmd.host.statu
 
 from __future__ import annotations
 
+import hashlib
 import json
 import pickle
 import socket
 import struct
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Final, TypeAlias
 
 from hsmd.config import Config
@@ -42,12 +49,14 @@ __all__ = [
     "MAIN_TO_WORKER",
     "MAX_MESSAGE",
     "PACKET_MAX",
+    "PROTOCOL",
     "WORKER_TO_MAIN",
     "Answer",
     "ChannelDecoder",
     "ChannelError",
     "LoadedPlugin",
     "Message",
+    "ProtocolMismatch",
     "Ready",
     "Reload",
     "Reloaded",
@@ -70,10 +79,26 @@ _REQUEST: Final = struct.Struct("!IBBBBBI")
 # where the wake-up that ends a sleep costs tens of µs on both sides.
 ALONE_POLL: Final = 0.0003
 _ANSWER: Final = struct.Struct("!IBB2sd")
+# This codec, and the classes it pickles: Config (Start) and StatusSnapshot (a status command's Request).
+_PICKLED_SOURCES: Final = ("channel.py", "config.py", "host/status.py")
+
+
+def _protocol() -> bytes:
+    digest = hashlib.sha256()
+    for source in _PICKLED_SOURCES:
+        digest.update((Path(__file__).parent / source).read_bytes())
+    return digest.digest()[:8]
+
+
+PROTOCOL: Final = _protocol()
 
 
 class ChannelError(Exception):
     """The peer sent something that is not a message of this channel: the channel is unusable."""
+
+
+class ProtocolMismatch(ChannelError):
+    """A Start from a main process whose channel code differs from this worker's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +184,7 @@ def encode(message: Message) -> bytes:
         body = b"A" + _ANSWER.pack(message.call, message.refused, len(fault), message.code.encode("ascii"), message.busy) + fault
         body += message.message
     elif isinstance(message, Start):
-        body = b"S" + pickle.dumps((message.index, message.config))
+        body = b"S" + PROTOCOL + pickle.dumps((message.index, message.config))
     elif isinstance(message, Reload):
         body = b"R"
     elif isinstance(message, Ready):
@@ -234,8 +259,10 @@ def _decode(kind: bytes, body: bytes) -> Message:
             fault, at = _take(body, _ANSWER.size, fault_len)
             return Answer(call, body[at:], code.decode("ascii"), busy, bool(refused), fault.decode("ascii"))
         if kind == b"S":
+            if body[: len(PROTOCOL)] != PROTOCOL:
+                raise ProtocolMismatch("start: the server's channel protocol is not this worker's")
             try:
-                index, config = pickle.loads(body)
+                index, config = pickle.loads(body[len(PROTOCOL) :])
             except Exception as exc:  # noqa: BLE001 -- whatever unpickling raises: one error for the caller
                 raise ChannelError(f"start: cannot unpickle: {type(exc).__name__}") from None
             if not isinstance(index, int) or not isinstance(config, Config):

@@ -3,7 +3,9 @@ process's requests one at a time. Started by hsmd.workers as ``python -m hsmd.wo
 being its end of the channel (a Unix SOCK_SEQPACKET socket; messages in hsmd.channel).
 
     receive Start        configure logging (every line carries ``worker``), build the host,
-                         load the plugin directory, answer Ready (or exit 1 with a log line)
+                         load the plugin directory, answer Ready (or exit 1 with a log line);
+                         exit 2 with a log line if the server's channel code is not this
+                         worker's (hsmd upgraded under a running server)
     receive Request      install its status snapshot if it has one (the status commands report
                          the whole unit, counted in the main process), run
                          Dispatcher.handle_sync, answer Answer: the message and what to count
@@ -36,6 +38,7 @@ from hsmd.channel import (
     ChannelDecoder,
     LoadedPlugin,
     Message,
+    ProtocolMismatch,
     Ready,
     Reload,
     Reloaded,
@@ -44,6 +47,7 @@ from hsmd.channel import (
     encode,
     receive_packet,
 )
+from hsmd.config import LoggingConfig
 from hsmd.dispatch import Dispatcher
 from hsmd.hardening import forbid_core_dumps
 from hsmd.host import Host
@@ -159,7 +163,15 @@ def serve(sock: socket.socket, *, non_dumpable: bool = True) -> int:
 
     `non_dumpable`: whether forbid_core_dumps() succeeded (said in a log line once logging is set up)."""
     channel = _Channel(sock)
-    start = channel.receive()
+    try:
+        start = channel.receive()
+    except ProtocolMismatch as exc:
+        # Files upgraded under a running server: this code cannot read its messages. Said with the
+        # default logging (the server's settings came in the Start it cannot read); exit before Ready.
+        defaults = LoggingConfig()
+        configure_logging(defaults.format, defaults.level)
+        log.error("worker code differs from the server's: restart hsmd to run the installed version", reason=str(exc))
+        return 2
     if not isinstance(start, Start):
         return 2
     config = start.config

@@ -30,6 +30,7 @@ import structlog
 import trio
 
 import hsmd.app
+import hsmd.channel
 import hsmd.ops.http
 import hsmd.systemd
 import hsmd.worker
@@ -39,12 +40,14 @@ from hsmd.channel import (
     MAIN_TO_WORKER,
     MAX_MESSAGE,
     PACKET_MAX,
+    PROTOCOL,
     WORKER_TO_MAIN,
     Answer,
     ChannelDecoder,
     ChannelError,
     LoadedPlugin,
     Message,
+    ProtocolMismatch,
     Ready,
     Reload,
     Reloaded,
@@ -184,10 +187,31 @@ def test_a_malformed_body_from_a_worker_is_a_channel_error(body: bytes) -> None:
 
 def test_a_start_message_that_does_not_unpickle_to_an_index_and_a_config_is_an_error() -> None:
     decoder = ChannelDecoder(MAIN_TO_WORKER)
-    body = b"S" + pickle.dumps((0, {"server": "x"}))
+    body = b"S" + PROTOCOL + pickle.dumps((0, {"server": "x"}))
     decoder.receive_data(len(body).to_bytes(4, "big") + body)
-    with pytest.raises(ChannelError, match="start"):
+    with pytest.raises(ChannelError, match=r"^start: not"):
         decoder.next_message()
+
+
+def test_a_start_from_other_channel_code_is_refused_before_it_is_unpickled() -> None:
+    decoder = ChannelDecoder(MAIN_TO_WORKER)
+    body = b"S" + bytes(8) + pickle.dumps((0, Config()))
+    decoder.receive_data(len(body).to_bytes(4, "big") + body)
+    with pytest.raises(ProtocolMismatch, match=r"^start: the server's channel protocol is not this worker's$"):
+        decoder.next_message()
+
+
+async def test_a_worker_upgraded_under_the_server_exits_before_ready_with_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # The server's code is "older" than the files a new worker starts from: its Start carries another stamp.
+    monkeypatch.setattr(hsmd.channel, "PROTOCOL", bytes(8))
+    with pytest.raises(hsmd.app.StartupError, match=r"^worker \d: exit code 2 before loading its plugins"):
+        async with open_worker_pool(worker_config(tmp_path, workers=1), UnitStatus()):
+            pass
+    lines = [line for line in capfd.readouterr().err.splitlines() if "worker code differs from the server's" in line]
+    assert len(lines) == 1
+    assert "restart hsmd to run the installed version" in lines[0] and "channel protocol is not this worker's" in lines[0]
 
 
 # --- configuration ------------------------------------------------------------------------
