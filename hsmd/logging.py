@@ -13,6 +13,10 @@ Output never stops the server: a sink that fails (disk full, closed pipe) loses 
 counted in ``LOG_COUNTS["lost"]``. Each line leaves in a single ``write()`` of the line and
 its newline, followed by a ``flush()``: one ``write(2)`` per line whether the stream is
 unbuffered (``PYTHONUNBUFFERED=1``), line-buffered (stderr's default) or block-buffered.
+Inside ``with one_write():`` (the server's per-batch request lines) a thread's lines are held
+and leave together, in one ``write(2)`` per PIPE_BUF (4096 bytes) at most: a pipe keeps a
+write of that size whole, so another process on the same stderr (a worker) never lands in the
+middle of a line.
 
 Hot path (one line per request, `bench/log_line.py` measures it): key names are classified
 once and cached; strings shorter than the shortest maskable run (12 characters) skip the
@@ -25,17 +29,18 @@ from __future__ import annotations
 import contextlib
 import re
 import sys
+import threading
 import time
 from _json import make_encoder
 from collections import Counter
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
 from contextvars import ContextVar
 from json.encoder import encode_basestring_ascii
 from typing import Any, TextIO
 
 import structlog
 
-__all__ = ["LOG_COUNTS", "REQUEST_ID", "RateLimit", "configure_logging", "current_request_id", "redact_secrets"]
+__all__ = ["LOG_COUNTS", "REQUEST_ID", "RateLimit", "configure_logging", "current_request_id", "one_write", "redact_secrets"]
 
 
 def _structlog_var(key: str) -> ContextVar[Any]:
@@ -372,14 +377,54 @@ class RateLimit:
         raise structlog.DropEvent
 
 
+PIPE_BUF = 4096  # the largest write(2) a pipe keeps whole (POSIX: at least 512; Linux: 4096)
+_held = threading.local()  # .lines: this thread's lines held by one_write(), by sink
+
+
+@contextlib.contextmanager
+def one_write() -> Iterator[None]:
+    """Hold the lines this thread logs in the block; write them at its end, together (PIPE_BUF at most per write)."""
+    if getattr(_held, "lines", None) is not None:  # nested: the outer block writes them
+        yield
+        return
+    lines: dict[_SinkLogger, list[str]] = {}
+    _held.lines = lines
+    try:
+        yield
+    finally:
+        _held.lines = None
+        for sink, messages in lines.items():
+            sink.write_lines(messages)
+
+
 class _SinkLogger(structlog.WriteLogger):
     """A WriteLogger that survives its sink: a full disk or a closed pipe costs lines, not the server."""
 
     def msg(self, message: str) -> None:
+        held: dict[_SinkLogger, list[str]] | None = getattr(_held, "lines", None)
+        if held is not None:
+            held.setdefault(self, []).append(message)
+            return
+        self.write_lines([message])
+
+    def write_lines(self, messages: list[str]) -> None:
+        """Each run of whole lines that fits PIPE_BUF in one write (a longer line alone)."""
+        run: list[str] = []
+        size = 0
+        for message in messages:
+            if run and size + len(message) + 1 > PIPE_BUF:
+                self._write_run(run)
+                run, size = [], 0
+            run.append(message)
+            size += len(message) + 1
+        if run:
+            self._write_run(run)
+
+    def _write_run(self, run: list[str]) -> None:
         try:
-            super().msg(message)
+            super().msg("\n".join(run))  # WriteLogger adds the last newline: one write() and a flush()
         except (OSError, ValueError):  # ENOSPC, EPIPE, EIO; ValueError: the stream was closed
-            LOG_COUNTS["lost"] += 1
+            LOG_COUNTS["lost"] += len(run)
 
     log = debug = info = warn = warning = msg
     fatal = failure = err = error = critical = exception = msg

@@ -54,7 +54,7 @@ import structlog
 import trio
 
 from hsmd.host.status import OpenConnection, PortStatus
-from hsmd.logging import REQUEST_ID
+from hsmd.logging import REQUEST_ID, one_write
 from hsmd.protocol import (
     MAX_FRAME_LEN,
     NEED_DATA,
@@ -87,17 +87,19 @@ def _log_requests(log: structlog.typing.FilteringBoundLogger, id_prefix: str, li
     """Log the batch's "request" lines in request order, each under its own request id, and empty `lines`.
 
     Written after the batch's answers, not before: a line costs tens of µs, which a client
-    waiting for its answer would otherwise wait for too."""
+    waiting for its answer would otherwise wait for too; and in one write (`one_write`), not
+    one write(2) per line."""
     token = REQUEST_ID.set(None)
     try:
-        for seq, command, code, duration_us in sorted(lines, key=_frame_number):
-            REQUEST_ID.set(id_prefix + str(seq))
-            log.info(
-                "request",
-                command=None if command is None else command.decode("ascii", "replace"),
-                error_code=code.decode("ascii", "replace"),
-                duration_us=duration_us,
-            )
+        with one_write():
+            for seq, command, code, duration_us in sorted(lines, key=_frame_number):
+                REQUEST_ID.set(id_prefix + str(seq))
+                log.info(
+                    "request",
+                    command=None if command is None else command.decode("ascii", "replace"),
+                    error_code=code.decode("ascii", "replace"),
+                    duration_us=duration_us,
+                )
     finally:
         REQUEST_ID.reset(token)
         lines.clear()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import re
 import time
@@ -16,7 +17,7 @@ import structlog
 from structlog.testing import capture_logs
 
 import hsmd.logging
-from hsmd.logging import configure_logging, current_request_id, redact_secrets
+from hsmd.logging import PIPE_BUF, configure_logging, current_request_id, one_write, redact_secrets
 
 TEST_LMK_PAIR = "01010101010101017902CD1FD36EF8BA"  # public test LMK pair 00-01
 PAN = "4012345678909"
@@ -47,6 +48,7 @@ def test_public_api_is_pinned() -> None:
         "RateLimit",
         "configure_logging",
         "current_request_id",
+        "one_write",
         "redact_secrets",
     ]
 
@@ -282,8 +284,13 @@ class CountingRaw(io.FileIO):
 
     calls = 0
 
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.writes: list[bytes] = []
+
     def write(self, data: Any, /) -> int:
         self.calls += 1
+        self.writes.append(bytes(data))
         return super().write(data)
 
 
@@ -306,6 +313,69 @@ def test_each_line_is_one_write_syscall(tmp_path: Path, format: str, buffering: 
     lines = (tmp_path / "log").read_text().splitlines()
     assert len(lines) == 5
     assert all("request" in line for line in lines)
+
+
+@pytest.mark.parametrize("buffering", ["unbuffered", "line", "block"])
+def test_lines_held_by_one_write_leave_in_one_write_syscall_per_pipe_buf(tmp_path: Path, buffering: str) -> None:
+    raw = CountingRaw(tmp_path / "log", "w")
+    stream: io.TextIOWrapper
+    if buffering == "unbuffered":
+        stream = io.TextIOWrapper(raw, encoding="utf-8", write_through=True)
+    else:
+        stream = io.TextIOWrapper(io.BufferedWriter(raw), encoding="utf-8", line_buffering=buffering == "line")
+    with stream:
+        configure_logging("json", "info", stream)
+        log = structlog.get_logger()
+        with one_write():
+            for i in range(5):
+                log.info("request", request_id=f"3-{i}", command="NC", error_code="00", duration_us=12)
+            assert raw.calls == 0  # held
+        assert raw.calls == 1
+        with one_write():  # 40 lines of over 200 bytes: runs of whole lines, each within PIPE_BUF
+            for i in range(40):
+                log.info("request", request_id=f"4-{i}", note="x" * 120)
+    data = (tmp_path / "log").read_bytes()
+    runs = raw.writes[1:]
+    assert all(len(run) <= PIPE_BUF and run.endswith(b"\n") for run in runs)
+    assert all(len(run) + len(after.split(b"\n")[0]) + 1 > PIPE_BUF for run, after in itertools.pairwise(runs))  # each as full as it can be
+    assert len(runs) > 1
+    lines = data.decode().splitlines()
+    assert [json.loads(line)["request_id"] for line in lines] == [f"3-{i}" for i in range(5)] + [f"4-{i}" for i in range(40)]
+    assert len(data) > PIPE_BUF
+
+
+def test_one_write_writes_a_line_longer_than_pipe_buf_alone_and_nests() -> None:
+    writes: list[str] = []
+
+    class Recording(io.StringIO):
+        def write(self, text: str, /) -> int:
+            writes.append(text)
+            return super().write(text)
+
+    configure_logging("json", "info", Recording())
+    log = structlog.get_logger()
+    with one_write():
+        log.info("short")
+        log.info("long", note="y" * PIPE_BUF)
+        with one_write():  # the inner block writes nothing of its own: the outer one writes all
+            log.info("inner")
+        assert writes == []
+    assert [[json.loads(line)["event"] for line in text.splitlines()] for text in writes] == [["short"], ["long"], ["inner"]]
+    assert all(text.endswith("\n") for text in writes)
+
+
+def test_one_write_holds_only_its_own_threads_lines() -> None:
+    import threading
+
+    out = io.StringIO()
+    configure_logging("json", "info", out)
+    with one_write():
+        structlog.get_logger().info("held")
+        worker = threading.Thread(target=lambda: structlog.get_logger().info("other thread"))
+        worker.start()
+        worker.join()
+        assert [json.loads(line)["event"] for line in out.getvalue().splitlines()] == ["other thread"]
+    assert [json.loads(line)["event"] for line in out.getvalue().splitlines()] == ["other thread", "held"]
 
 
 def test_a_line_is_written_whole_with_its_newline() -> None:
@@ -533,6 +603,15 @@ def test_a_failing_log_sink_costs_the_line_not_the_caller() -> None:
     structlog.get_logger("t").info("request", command="NC")
     structlog.get_logger("t").error("plugin fault", kind="trap")
     assert hsmd.logging.LOG_COUNTS["lost"] - before == 2
+
+
+def test_a_failing_sink_costs_every_line_one_write_held() -> None:
+    configure_logging("json", "info", stream=_FullDisk())
+    before = hsmd.logging.LOG_COUNTS["lost"]
+    with one_write():
+        for _ in range(3):
+            structlog.get_logger("t").info("request", command="NC")
+    assert hsmd.logging.LOG_COUNTS["lost"] - before == 3
 
 
 def test_a_closed_log_stream_costs_the_line_not_the_caller() -> None:
