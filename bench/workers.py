@@ -11,7 +11,9 @@ b. Head-of-line blocking: the p50/p99 of NC sent one at a time on one connection
 What a 2-core machine can show: N = 2 workers and the main process share 2 cores with the
 load generator, so requests/s cannot grow with N the way it would with cores to spare; the
 server CPU per request shows what a worker costs (the channel's system calls and wake-ups),
-and section b what workers are for (NC stays fast while a worker is stuck), which does not
+beside the floor of that cost measured in the same run (a blocking round trip between two
+bare processes over the same kind of socket pair: on a virtual machine each wake-up of a
+sleeping process is tens of µs of CPU), and section b what workers are for (NC stays fast while a worker is stuck), which does not
 depend on the core count as long as one worker is free.
 """
 
@@ -134,6 +136,33 @@ def _nc_latency(port: int, seconds: float, *, slow: bool) -> dict[str, Any]:
     }
 
 
+def _channel_floor(rounds: int = 20_000, size: int = 100) -> dict[str, float]:
+    """A blocking round trip between two processes over a SOCK_SEQPACKET pair, as the worker channel
+    makes one per request: the p50 and the CPU time of both processes per round trip. The child
+    echoes each message with a blocking receive, so each round trip wakes both sides, as a worker
+    that waits for its next request and a main process that waits for the answer are woken."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    pid = os.fork()
+    if pid == 0:  # the echo: no Python cleanup, no return into the bench
+        ours.close()
+        while message := theirs.recv(4096):
+            theirs.send(message)
+        os._exit(0)
+    theirs.close()
+    message, times = b"x" * size, []
+    cpu = time.process_time()
+    for _ in range(rounds):
+        started = time.perf_counter()
+        ours.send(message)
+        ours.recv(4096)
+        times.append(time.perf_counter() - started)
+    cpu = time.process_time() - cpu
+    ours.close()
+    _, _, usage = os.wait4(pid, 0)
+    times.sort()
+    return {"p50_us": percentile(times, 50) * 1e6, "cpu_us": (cpu + usage.ru_utime + usage.ru_stime) / rounds * 1e6}
+
+
 def _fmt(us: float) -> str:
     return f"{us / 1000:.2f} ms" if us >= 1000 else f"{us:.0f} µs"
 
@@ -182,6 +211,16 @@ def run(report: Report, settings: Settings, *, latency_seconds: float = 3.0) -> 
                     f"{many['server_cpu_us_per_req'] / base['server_cpu_us_per_req']:.1f}x",
                 )
             )
+
+        floor = _channel_floor()
+        out["channel_floor"] = floor
+        nc_gap = throughput["NC"][n]["server_cpu_us_per_req"] - throughput["NC"][0]["server_cpu_us_per_req"]
+        print(
+            f"   the channel's floor on this machine: a blocking round trip between two processes (SEQPACKET, 100 B)"
+            f" takes {_fmt(floor['p50_us'])} (p50) and {floor['cpu_us']:.1f} µs of CPU, both sides;"
+            f" {n} workers add {nc_gap:.0f} µs of CPU to an NC against in-process"
+        )
+        report.row(Row("channel round trip CPU (floor)", f"{floor['cpu_us']:.1f} µs", f"NC, {n} workers - in-process: {nc_gap:.0f} µs"))
 
         print(f"\n   b. NC one at a time on one connection, {latency_seconds:g} s; beside it ZF L (1 s deadline) one after another")
         print(f"   {'workers':>7} {'beside':<10} {'requests':>8} {'p50':>10} {'p99':>10} {'max':>10}")
