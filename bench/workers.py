@@ -47,6 +47,7 @@ from bench.common import (
     wait_listening,
 )
 from bench.tcp import Settings, Workload, load, workloads
+from hsmd.cpus import cpu_count
 
 P99_TARGET_US = 10_000.0  # NC on one connection while another runs deadline-bound requests
 BUILD_TEST_PLUGINS = ROOT / "build" / "test-plugins"  # where the tests build their test plugins (tests/conftest.py)
@@ -143,22 +144,26 @@ def _channel_floor(rounds: int = 20_000, size: int = 100) -> dict[str, float]:
     that waits for its next request and a main process that waits for the answer are woken."""
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     pid = os.fork()
-    if pid == 0:  # the echo: no Python cleanup, no return into the bench
-        ours.close()
-        while message := theirs.recv(4096):
-            theirs.send(message)
-        os._exit(0)
+    if pid == 0:  # the echo: whatever happens (Ctrl-C reaches it too), it never returns into the bench
+        try:
+            ours.close()
+            while message := theirs.recv(4096):
+                theirs.send(message)
+        finally:
+            os._exit(0)
     theirs.close()
     message, times = b"x" * size, []
-    cpu = time.process_time()
-    for _ in range(rounds):
-        started = time.perf_counter()
-        ours.send(message)
-        ours.recv(4096)
-        times.append(time.perf_counter() - started)
-    cpu = time.process_time() - cpu
-    ours.close()
-    _, _, usage = os.wait4(pid, 0)
+    try:
+        cpu = time.process_time()
+        for _ in range(rounds):
+            started = time.perf_counter()
+            ours.send(message)
+            ours.recv(4096)
+            times.append(time.perf_counter() - started)
+        cpu = time.process_time() - cpu
+    finally:
+        ours.close()  # the echo reads the end and exits
+        _, _, usage = os.wait4(pid, 0)
     times.sort()
     return {"p50_us": percentile(times, 50) * 1e6, "cpu_us": (cpu + usage.ru_utime + usage.ru_stime) / rounds * 1e6}
 
@@ -168,7 +173,7 @@ def _fmt(us: float) -> str:
 
 
 def run(report: Report, settings: Settings, *, latency_seconds: float = 3.0) -> None:
-    n = len(os.sched_getaffinity(0))
+    n = cpu_count()  # what workers = "auto" starts
     title = f"2e. Worker processes: 0 (in-process), 1 and {n} (one per CPU)"
     with report.section("workers", title) as out, tempfile.TemporaryDirectory(prefix="hsmd-bench-") as tmp_name:
         tmp = Path(tmp_name)

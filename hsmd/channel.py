@@ -21,9 +21,10 @@ read yet (hsmd.workers). Each message also carries its length, which the decoder
              then fault kind (ASCII), the answer message (the rest)
 
 PROTOCOL is a digest of this module's source and of the modules whose classes go over the
-channel pickled (hsmd.config, hsmd.host.status): a worker started from files upgraded under a running server differs from it, and
-refuses its Start (`ProtocolMismatch`) before it reads anything else, instead of misreading
-every request after it.
+channel pickled (hsmd.config, hsmd.host.status, hsmd_sdk.host_api): a worker started from
+files upgraded under a running server differs from it, and refuses its Start
+(`ProtocolMismatch`) before it reads anything else, instead of misreading every request
+after it.
 
 A decoder reads one direction only (`MAIN_TO_WORKER` or `WORKER_TO_MAIN`): the main process
 never unpickles what a worker sends (a worker runs plugins), and a kind not of its direction,
@@ -34,6 +35,7 @@ snapshot of a Request stays bytes here: the worker unpickles it (hsmd.host.statu
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 import pickle
 import socket
@@ -42,7 +44,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, TypeAlias
 
+from hsmd_sdk import host_api
+
+from hsmd import config as config_module
 from hsmd.config import Config
+from hsmd.host import status as status_module
 from hsmd.protocol import Frame
 
 __all__ = [
@@ -79,14 +85,18 @@ _REQUEST: Final = struct.Struct("!IBBBBBI")
 # where the wake-up that ends a sleep costs tens of µs on both sides.
 ALONE_POLL: Final = 0.0003
 _ANSWER: Final = struct.Struct("!IBB2sd")
-# This codec, and the classes it pickles: Config (Start) and StatusSnapshot (a status command's Request).
-_PICKLED_SOURCES: Final = ("channel.py", "config.py", "host/status.py")
 
 
 def _protocol() -> bytes:
+    """This codec's and the pickled classes' source (Config in Start; StatusSnapshot, with the
+    SDK's LoadBand, in a status command's Request), hashed; the installed version where the
+    source is not on disk (a sourceless install)."""
     digest = hashlib.sha256()
-    for source in _PICKLED_SOURCES:
-        digest.update((Path(__file__).parent / source).read_bytes())
+    try:
+        for module in (__file__, config_module.__file__, status_module.__file__, host_api.__file__):
+            digest.update(Path(module).read_bytes())
+    except (OSError, TypeError):  # TypeError: a module without a __file__
+        digest.update(importlib.metadata.version("hsmd").encode())
     return digest.digest()[:8]
 
 

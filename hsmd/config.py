@@ -64,7 +64,7 @@ class ServerConfig:
     idle_timeout: float = 300.0
     frame_timeout: float = 5.0
     max_in_flight: int = 32
-    # Worker processes running the plugins ("auto": one per CPU); 0 runs them in the server's own process.
+    # Worker processes running the plugins ("auto": one per CPU, hsmd.cpus); 0 runs them in the server's own process.
     workers: int = field(default_factory=cpu_count)
 
 

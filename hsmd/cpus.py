@@ -5,7 +5,8 @@ the affinity mask (cpusets, `taskset`, systemd's CPUAffinity=) and a CFS bandwid
 (`docker --cpus`, Kubernetes CPU limits, systemd's CPUQuota=). The quota is the CPU time the
 kernel lets the cgroup use per period: 150000 µs per 100000 µs is 1.5 CPUs, rounded up to 2
 workers. Starting one worker per host CPU under a 1-CPU quota would only add processes that
-wait for their share, and poll loops burn the quota they wait for. A quota set on a parent
+wait for their share, and poll loops burn the quota they wait for: polling asks for two
+whole CPUs (`whole=True`). A quota set on a parent
 cgroup limits its children too, so the smallest on the path up to the root counts.
 
 cgroup v2 keeps the quota in `cpu.max` ("QUOTA PERIOD", "max PERIOD" for none) of the
@@ -25,14 +26,17 @@ _CGROUP_ROOT = Path("/sys/fs/cgroup")
 _SELF = Path("/proc/self/cgroup")
 
 
-def cpu_count() -> int:
-    """The CPUs this process may run on (its affinity mask), at most its cgroup's CPU quota rounded up."""
+def cpu_count(*, whole: bool = False) -> int:
+    """The CPUs this process may run on (its affinity mask), at most its cgroup's CPU quota: rounded
+    up (a worker for a part of a CPU), or with `whole` down (whether a second CPU is there to poll on)."""
     try:
         affinity = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # not Linux
         affinity = os.cpu_count() or 1
     quota = cpu_quota()
-    return max(1, min(affinity, math.ceil(quota))) if quota is not None else affinity
+    if quota is None:
+        return affinity
+    return max(1, min(affinity, math.floor(quota) if whole else math.ceil(quota)))
 
 
 def cpu_quota(root: Path = _CGROUP_ROOT, membership: Path = _SELF) -> float | None:

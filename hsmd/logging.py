@@ -378,32 +378,53 @@ class RateLimit:
 
 
 PIPE_BUF = 4096  # the largest write(2) a pipe keeps whole (POSIX: at least 512; Linux: 4096)
-_held = threading.local()  # .lines: this thread's lines held by one_write(), by sink
+_held = threading.local()  # .lines: this thread's lines held by one_write(), in order, with their sink
 
 
 @contextlib.contextmanager
 def one_write() -> Iterator[None]:
-    """Hold the lines this thread logs in the block; write them at its end, together (PIPE_BUF at most per write)."""
+    """Hold the lines this thread logs in the block; write them at its end, in order, together
+    (PIPE_BUF bytes at most per write)."""
     if getattr(_held, "lines", None) is not None:  # nested: the outer block writes them
         yield
         return
-    lines: dict[_SinkLogger, list[str]] = {}
+    lines: list[tuple[_SinkLogger, str]] = []
     _held.lines = lines
     try:
         yield
     finally:
         _held.lines = None
-        for sink, messages in lines.items():
-            sink.write_lines(messages)
+        _write_held(lines)
+
+
+def _write_held(lines: list[tuple[_SinkLogger, str]]) -> None:
+    """Runs of consecutive lines bound for the same stream (loggers differ, the stream is shared), in order."""
+    at = 0
+    while at < len(lines):
+        sink = lines[at][0]
+        end = at + 1
+        while end < len(lines) and lines[end][0].stream is sink.stream:
+            end += 1
+        sink.write_lines([message for _, message in lines[at:end]])
+        at = end
+
+
+def _size(message: str) -> int:
+    """Bytes of the line and its newline as written: JSON lines are ASCII; a console line may not be (UTF-8 counted)."""
+    return len(message) + 1 if message.isascii() else len(message.encode("utf-8", "backslashreplace")) + 1
 
 
 class _SinkLogger(structlog.WriteLogger):
     """A WriteLogger that survives its sink: a full disk or a closed pipe costs lines, not the server."""
 
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__(stream)
+        self.stream = stream
+
     def msg(self, message: str) -> None:
-        held: dict[_SinkLogger, list[str]] | None = getattr(_held, "lines", None)
+        held: list[tuple[_SinkLogger, str]] | None = getattr(_held, "lines", None)
         if held is not None:
-            held.setdefault(self, []).append(message)
+            held.append((self, message))
             return
         self.write_lines([message])
 
@@ -412,11 +433,11 @@ class _SinkLogger(structlog.WriteLogger):
         run: list[str] = []
         size = 0
         for message in messages:
-            if run and size + len(message) + 1 > PIPE_BUF:
+            if run and size + _size(message) > PIPE_BUF:
                 self._write_run(run)
                 run, size = [], 0
             run.append(message)
-            size += len(message) + 1
+            size += _size(message)
         if run:
             self._write_run(run)
 

@@ -255,9 +255,9 @@ class WorkerPool:
         self.faults: Counter[str] = Counter()  # fault kind -> count, as Dispatcher.faults
         self.plugins: dict[str, PluginView] = {}  # what the workers serve (the last one to report)
         self.restarts = 0  # workers started again after one died
-        # With one CPU, polling would only keep from running the process polled for (the worker this
+        # With one CPU (or a quota of less than two), polling would only keep from running the process polled for (the worker this
         # process waits for, or this process, which has a lingering worker's next request to send).
-        self.lingering = cpu_count() > 1  # lone requests: this process polls for the answer, the worker lingers
+        self.lingering = cpu_count(whole=True) > 1  # lone requests: this process polls for the answer, the worker lingers
         self._config = config
         self._status = status
         self._env = _worker_env()

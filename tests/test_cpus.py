@@ -43,6 +43,13 @@ def test_no_quota_is_none_max_or_unset_or_unreadable(tmp_path: Path) -> None:
     assert cpu_quota(root, _membership(tmp_path, "0::/b\n")) is None
 
 
+def test_a_v1_quota_under_a_plain_cpu_mount_is_found_too(tmp_path: Path) -> None:
+    # Controllers "cpu,cpuacct" mounted as /sys/fs/cgroup/cpu (the joined name absent).
+    root = tmp_path / "cg"
+    _write(root / "cpu" / "job", **{"cpu.cfs_quota_us": "250000\n", "cpu.cfs_period_us": "100000\n"})
+    assert cpu_quota(root, _membership(tmp_path, "3:cpu,cpuacct:/job\n")) == 2.5
+
+
 def test_a_v1_quota_is_read_from_the_cpu_controller_hierarchy(tmp_path: Path) -> None:
     root = tmp_path / "cg"
     _write(root / "cpu,cpuacct" / "docker" / "abc", **{"cpu.cfs_quota_us": "100000\n", "cpu.cfs_period_us": "100000\n"})
@@ -53,8 +60,8 @@ def test_a_v1_quota_is_read_from_the_cpu_controller_hierarchy(tmp_path: Path) ->
     assert cpu_quota(root, membership) is None
 
 
-def test_the_count_is_the_affinity_capped_by_the_quota_rounded_up(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_count_is_the_affinity_capped_by_the_quota_rounded_up_or_for_polling_down(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
-    for quota, expected in ((None, 4), (1.0, 1), (1.5, 2), (0.2, 1), (16.0, 4)):
+    for quota, expected, whole in ((None, 4, 4), (1.0, 1, 1), (1.5, 2, 1), (0.2, 1, 1), (2.5, 3, 2), (16.0, 4, 4)):
         monkeypatch.setattr(hsmd.cpus, "cpu_quota", lambda quota=quota: quota)
-        assert cpu_count() == expected, quota
+        assert (cpu_count(), cpu_count(whole=True)) == (expected, whole), quota

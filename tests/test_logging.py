@@ -364,6 +364,55 @@ def test_one_write_writes_a_line_longer_than_pipe_buf_alone_and_nests() -> None:
     assert all(text.endswith("\n") for text in writes)
 
 
+def test_one_write_keeps_the_order_of_lines_from_several_loggers_in_one_write() -> None:
+    writes: list[str] = []
+
+    class Recording(io.StringIO):
+        def write(self, text: str, /) -> int:
+            writes.append(text)
+            return super().write(text)
+
+    configure_logging("json", "info", Recording())
+    first, second = structlog.get_logger("a"), structlog.get_logger("b")
+    with one_write():
+        for i in range(3):
+            first.info("a", i=i)
+            second.info("b", i=i)
+    assert len(writes) == 1  # one stream: one write, whichever logger a line came from
+    assert [(line["event"], line["i"]) for line in map(json.loads, writes[0].splitlines())] == [
+        (event, i) for i in range(3) for event in ("a", "b")
+    ]
+
+
+def test_lines_held_when_the_block_raises_are_still_written_and_nothing_stays_held() -> None:
+    out = io.StringIO()
+    configure_logging("json", "info", out)
+    log = structlog.get_logger()
+    with pytest.raises(RuntimeError), one_write():
+        log.info("before the error")
+        raise RuntimeError("boom")
+    log.info("after")
+    assert [json.loads(line)["event"] for line in out.getvalue().splitlines()] == ["before the error", "after"]
+    assert out.getvalue().count("\n") == 2
+
+
+def test_a_console_line_is_counted_in_bytes_for_pipe_buf() -> None:
+    writes: list[str] = []
+
+    class Recording(io.StringIO):
+        def write(self, text: str, /) -> int:
+            writes.append(text)
+            return super().write(text)
+
+    configure_logging("console", "info", Recording())
+    log = structlog.get_logger()
+    with one_write():  # two lines of 1,000 three-byte characters: 2,000 characters, but 6,000 bytes
+        log.info("\ufffd" * 1000)
+        log.info("\ufffd" * 1000)
+    assert len(writes) == 2
+    assert all(len(text.encode()) <= PIPE_BUF for text in writes)
+
+
 def test_one_write_holds_only_its_own_threads_lines() -> None:
     import threading
 
@@ -607,10 +656,11 @@ def test_a_failing_log_sink_costs_the_line_not_the_caller() -> None:
 
 def test_a_failing_sink_costs_every_line_one_write_held() -> None:
     configure_logging("json", "info", stream=_FullDisk())
+    log = structlog.get_logger("t")
     before = hsmd.logging.LOG_COUNTS["lost"]
     with one_write():
         for _ in range(3):
-            structlog.get_logger("t").info("request", command="NC")
+            log.info("request", command="NC")
     assert hsmd.logging.LOG_COUNTS["lost"] - before == 3
 
 

@@ -470,7 +470,7 @@ async def test_a_request_running_to_its_deadline_holds_only_its_own_worker(worke
 def record_polls(monkeypatch: pytest.MonkeyPatch, poll: float) -> list[bool]:
     """Poll for a lone request's answer for up to `poll` seconds, as on a machine with 2 CPUs;
     what each poll that ran found: True (the answer was there), False (it gave up)."""
-    monkeypatch.setattr(hsmd.workers, "cpu_count", lambda: 2)
+    monkeypatch.setattr(hsmd.workers, "cpu_count", lambda **_: 2)
     monkeypatch.setattr(hsmd.workers, "ALONE_POLL", poll)
     found: list[bool] = []
     original = WorkerPool.poll_lone_answer
@@ -516,7 +516,7 @@ def record_lingers(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
 async def test_with_one_cpu_nothing_is_polled_for(worker_plugins: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     found = record_polls(monkeypatch, TIMEOUT)
     lingers = record_lingers(monkeypatch)
-    monkeypatch.setattr(hsmd.workers, "cpu_count", lambda: 1)
+    monkeypatch.setattr(hsmd.workers, "cpu_count", lambda **_: 1)
     with trio.fail_after(TIMEOUT):
         async with open_worker_pool(worker_config(worker_plugins), UnitStatus()) as pool:
             assert (await pool.handle(frame(b"NC"))).startswith(HEADER + b"ND00")
@@ -528,7 +528,7 @@ async def test_with_one_cpu_nothing_is_polled_for(worker_plugins: Path, monkeypa
 async def test_only_a_request_the_pool_holds_alone_with_one_client_asks_its_worker_to_linger(
     worker_plugins: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(hsmd.workers, "cpu_count", lambda: 2)
+    monkeypatch.setattr(hsmd.workers, "cpu_count", lambda **_: 2)
     lingers = record_lingers(monkeypatch)
     status = UnitStatus()
     port = PortStatus("tcp", "127.0.0.1", 1500, connections=1)
@@ -561,7 +561,7 @@ async def test_only_a_request_the_pool_holds_alone_with_one_client_asks_its_work
 async def test_a_worker_still_polling_for_the_next_request_gets_it_before_the_last_to_answer(
     worker_plugins: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(hsmd.workers, "cpu_count", lambda: 2)
+    monkeypatch.setattr(hsmd.workers, "cpu_count", lambda **_: 2)
     monkeypatch.setattr(hsmd.workers, "ALONE_POLL", TIMEOUT)  # as the pool counts it: lingering all the test
     sent_to: list[tuple[int, bool]] = []
     with trio.fail_after(TIMEOUT):
@@ -623,7 +623,7 @@ def test_a_worker_asked_to_linger_polls_for_the_next_request_before_it_sleeps(mo
 async def test_the_poll_is_only_for_a_lone_request_not_yet_slow_and_gives_up_in_time(
     worker_plugins: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(hsmd.workers, "cpu_count", lambda: 1)  # no poll but those asked for here
+    monkeypatch.setattr(hsmd.workers, "cpu_count", lambda **_: 1)  # no poll but those asked for here
     monkeypatch.setattr(hsmd.workers, "ALONE_POLL", TIMEOUT)
     # Fuel to spare: ZF L runs until its deadline (1 s).
     config = worker_config(worker_plugins, fuel=10**13)
