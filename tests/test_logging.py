@@ -279,6 +279,18 @@ def test_unknown_format_is_rejected() -> None:
 # --- output: one write per line --------------------------------------------------------
 
 
+class Recording(io.StringIO):
+    """A text stream that keeps each write() call's text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[str] = []
+
+    def write(self, text: str, /) -> int:
+        self.writes.append(text)
+        return super().write(text)
+
+
 class CountingRaw(io.FileIO):
     """A raw file: each write() call here is one write(2)."""
 
@@ -345,14 +357,9 @@ def test_lines_held_by_one_write_leave_in_one_write_syscall_per_pipe_buf(tmp_pat
 
 
 def test_one_write_writes_a_line_longer_than_pipe_buf_alone_and_nests() -> None:
-    writes: list[str] = []
-
-    class Recording(io.StringIO):
-        def write(self, text: str, /) -> int:
-            writes.append(text)
-            return super().write(text)
-
-    configure_logging("json", "info", Recording())
+    stream = Recording()
+    writes = stream.writes
+    configure_logging("json", "info", stream)
     log = structlog.get_logger()
     with one_write():
         log.info("short")
@@ -365,14 +372,9 @@ def test_one_write_writes_a_line_longer_than_pipe_buf_alone_and_nests() -> None:
 
 
 def test_one_write_keeps_the_order_of_lines_from_several_loggers_in_one_write() -> None:
-    writes: list[str] = []
-
-    class Recording(io.StringIO):
-        def write(self, text: str, /) -> int:
-            writes.append(text)
-            return super().write(text)
-
-    configure_logging("json", "info", Recording())
+    stream = Recording()
+    writes = stream.writes
+    configure_logging("json", "info", stream)
     first, second = structlog.get_logger("a"), structlog.get_logger("b")
     with one_write():
         for i in range(3):
@@ -397,14 +399,9 @@ def test_lines_held_when_the_block_raises_are_still_written_and_nothing_stays_he
 
 
 def test_a_console_line_is_counted_in_bytes_for_pipe_buf() -> None:
-    writes: list[str] = []
-
-    class Recording(io.StringIO):
-        def write(self, text: str, /) -> int:
-            writes.append(text)
-            return super().write(text)
-
-    configure_logging("console", "info", Recording())
+    stream = Recording()
+    writes = stream.writes
+    configure_logging("console", "info", stream)
     log = structlog.get_logger()
     with one_write():  # two lines of 1,000 three-byte characters: 2,000 characters, but 6,000 bytes
         log.info("\ufffd" * 1000)
@@ -428,14 +425,9 @@ def test_one_write_holds_only_its_own_threads_lines() -> None:
 
 
 def test_a_line_is_written_whole_with_its_newline() -> None:
-    writes: list[str] = []
-
-    class Recording(io.StringIO):
-        def write(self, text: str, /) -> int:
-            writes.append(text)
-            return super().write(text)
-
-    configure_logging("json", "info", Recording())
+    stream = Recording()
+    writes = stream.writes
+    configure_logging("json", "info", stream)
     structlog.get_logger().info("first\nline", note="two\nlines")
     structlog.get_logger().info("second")
     assert len(writes) == 2
